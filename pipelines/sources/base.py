@@ -1,0 +1,104 @@
+"""What every source module declares, and the shared steps of reading a publisher file.
+
+A source module exposes one or more `RawTable`s. Each knows its bundled snapshot file, how to parse it
+into a tidy polars frame (real dialect, quirks handled), and which pandera contract the frame must meet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+from pipelines import settings
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as read: which one, its checksum and size, and the vintage it represents."""
+
+    path: Path
+    sha256: str
+    bytes: int
+    vintage: str
+    bundled: bool
+
+    @classmethod
+    def inspect(cls, path: Path, vintage: str, bundled: bool) -> "SourceFile":
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return cls(path, digest.hexdigest(), path.stat().st_size, vintage, bundled)
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table in DuckDB schema `raw`, fed by one publisher file."""
+
+    name: str  # raw table name; the Dagster asset key is ["raw", name]
+    source: str  # source name used in crosswalk aliases and error messages
+    snapshot: str  # folder under data/snapshots/
+    default_file: str  # bundled file name in that folder
+    vintage: str  # the bundled file's data vintage, as given in its SOURCE.md
+    parse: Callable[[Path], pl.DataFrame]  # file -> tidy frame that already meets its contract
+    description: str
+    group: str = "raw"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def bundled_path(self) -> Path:
+        return settings.SNAPSHOT_DIR / self.snapshot / self.default_file
+
+    def locate(self, configured_path: str | None = None) -> SourceFile:
+        """The file to read: run config, else `HPW_<TABLE>_PATH`, else the bundled snapshot."""
+        path = Path(configured_path).expanduser().resolve() if configured_path else settings.source_file_override(self.name)
+        if path is None:
+            return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
+        if not path.is_file():
+            raise FileNotFoundError(f"[{self.source}] {self.name}: file {path} does not exist")
+        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+        return SourceFile.inspect(path, f"user file {path.name}, modified {retrieved}", bundled=False)
+
+
+def read_text_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf8", **kwargs) -> pl.DataFrame:
+    """Read every column as text (the contract decides types) and number the data records from 1.
+
+    Blank cells, quoted (`""`) or not, become null: in every publisher file here blank means *not
+    available*, and a parser that needs another reading must say so explicitly.
+    """
+    frame = pl.read_csv(
+        path,
+        infer_schema_length=0,
+        skip_rows=skip_rows,
+        encoding=encoding,
+        raise_if_empty=True,
+        **kwargs,
+    )
+    return frame.with_row_index("source_row", offset=1).with_columns(
+        pl.col("source_row").cast(pl.Int64), pl.col(pl.String).replace("", None)
+    )
+
+
+def snake_case(name: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().casefold()).strip("_")
+
+
+def entity_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows by what they describe: countries in / outside the universe, aggregates, non-state actors."""
+    if "entity_kind" not in frame.columns:
+        return {"rows_in": frame.height}
+    counts = {
+        "rows_in": frame.height,
+        "rows_country_in_universe": frame.filter((pl.col("entity_kind") == "country") & pl.col("in_universe")).height,
+        "rows_outside_universe": frame.filter((pl.col("entity_kind") == "country") & ~pl.col("in_universe")).height,
+        "rows_aggregate": frame.filter(pl.col("entity_kind") == "aggregate").height,
+        "rows_non_state": frame.filter(pl.col("entity_kind").is_in(["non_state", "organisation"])).height,
+    }
+    return counts

@@ -1,0 +1,108 @@
+"""DuckDB side: landing raw tables with provenance, and publishing the build by atomic swap.
+
+Builds never write the analysts' file. Every write goes to `warehouse/.build/partnership.duckdb`; only after
+all contracts and dbt tests pass does `publish()` checkpoint it and `os.replace` it over
+`warehouse/partnership.duckdb`. Readers holding the old file keep a consistent old snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import settings
+from pipelines.sources.base import RawTable, SourceFile
+
+RAW_SCHEMA = "raw"
+META_SCHEMA = "meta"
+EXPORT_SCHEMAS = ("marts",)
+
+LOADS_DDL = f"""
+create table if not exists {META_SCHEMA}.loads (
+    raw_table varchar, source varchar, file_name varchar, bundled boolean, sha256 varchar, bytes bigint,
+    vintage varchar, rows_in bigint, rows_landed bigint, rows_rejected bigint, rows_aggregate bigint,
+    rows_outside_universe bigint, rows_non_state bigint, loaded_at timestamptz, seconds double
+)"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def land_raw(
+    database: Path,
+    table: RawTable,
+    frame: pl.DataFrame,
+    source_file: SourceFile,
+    counts: dict[str, int],
+    seconds: float,
+) -> int:
+    """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads."""
+    loaded_at = datetime.now(timezone.utc)
+    stamped = frame.with_columns(
+        _source_file=pl.lit(source_file.path.name),
+        _source_sha256=pl.lit(source_file.sha256),
+        _source_vintage=pl.lit(source_file.vintage),
+        _loaded_at=pl.lit(loaded_at),
+    )
+    with connect(database) as con:
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        con.execute(f"create schema if not exists {META_SCHEMA}")
+        con.execute(LOADS_DDL)
+        arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
+        con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
+        landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
+        con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [table.name])
+        con.execute(
+            f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                table.name, table.source, source_file.path.name, source_file.bundled, source_file.sha256,
+                source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, 0,
+                counts.get("rows_aggregate", 0), counts.get("rows_outside_universe", 0),
+                counts.get("rows_non_state", 0), loaded_at, seconds,
+            ],
+        )
+    return landed
+
+
+def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> int:
+    with connect(database) as con:
+        con.execute(f"create schema if not exists {schema}")
+        arrow = frame.to_arrow()  # noqa: F841
+        con.execute(f"create or replace table {schema}.{name} as select * from arrow")
+        return con.execute(f"select count(*) from {schema}.{name}").fetchone()[0]
+
+
+def publish(build_db: Path, published_db: Path) -> None:
+    """Checkpoint the finished build and swap it in atomically over the published file."""
+    with connect(build_db) as con:
+        con.execute("checkpoint")
+    wal = build_db.with_suffix(build_db.suffix + ".wal")
+    if wal.exists():  # a checkpointed database has nothing left in its WAL
+        wal.unlink()
+    published_db.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(build_db, published_db)
+
+
+def export_parquet(published_db: Path, exports_dir: Path) -> list[Path]:
+    """One Parquet file per mart table, each written to a temporary name then renamed into place."""
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with connect(published_db, read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join('?' for _ in EXPORT_SCHEMAS)}) order by 1, 2",
+            list(EXPORT_SCHEMAS),
+        ).fetchall()
+        for schema, name in tables:
+            final = exports_dir / f"{name}.parquet"
+            temporary = exports_dir / f".{name}.parquet.tmp"
+            con.execute(f"copy {schema}.{name} to '{temporary}' (format parquet, compression zstd)")
+            os.replace(temporary, final)
+            written.append(final)
+    return written
