@@ -53,8 +53,8 @@ def required_columns(model: type[pa.DataFrameModel]) -> list[str]:
 def _cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.Expr:
     expr = pl.col(column)
     if source_dtype == pl.String and dtype.is_numeric():
-        # Thousands separators and stray spaces are formatting, not data.
-        expr = expr.str.strip_chars().str.replace_all(",", "")
+        # Surrounding spaces are formatting (SIPRI writes `0 `); anything else non-numeric is a type error.
+        expr = expr.str.strip_chars()
     if source_dtype == pl.String and dtype == pl.Boolean:
         expr = expr.str.to_lowercase().replace_strict(
             {"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean

@@ -77,9 +77,14 @@ def _read_aliases() -> list[Alias]:
     return aliases
 
 
-@lru_cache(maxsize=1)
 def reference_countries() -> pl.DataFrame:
-    """The country reference: datasets/country-codes (ISO/M49) plus withdrawn ISO codes still used by sources."""
+    """The country reference: datasets/country-codes (ISO/M49), withdrawn ISO codes still used by sources, and
+    any extra universe country (HPW_EXTRA_COUNTRIES) the bundled LAC+USA extract lacks, taken from ISO 3166."""
+    return _reference_countries(settings.universe_extra_iso3())
+
+
+@lru_cache(maxsize=4)
+def _reference_countries(extra_iso3: tuple[str, ...]) -> pl.DataFrame:
     codes = pl.read_csv(COUNTRY_CODES_FILE, infer_schema_length=0, encoding="utf8")
     current = codes.select(
         iso3=pl.col("ISO3166-1-Alpha-3"),
@@ -95,7 +100,20 @@ def reference_countries() -> pl.DataFrame:
         "iso3", "iso2", pl.col("m49").str.zfill(3), "country_name", "official_name",
         "subregion", "intermediate_region", is_current=pl.lit(False),
     )
-    return pl.concat([current, historical])
+    known = set(current["iso3"]) | set(historical["iso3"])
+    extra_rows = []
+    for iso3 in extra_iso3:
+        country = pycountry.countries.get(alpha_3=iso3)
+        if iso3 in known:
+            continue
+        if country is None:
+            raise ValueError(f"HPW_EXTRA_COUNTRIES names {iso3!r}, which is not an ISO 3166 alpha-3 code")
+        extra_rows.append(
+            {"iso3": iso3, "iso2": country.alpha_2, "m49": country.numeric, "country_name": getattr(country, "common_name", country.name),
+             "official_name": getattr(country, "official_name", country.name), "subregion": None, "intermediate_region": None, "is_current": True}
+        )
+    extra = pl.DataFrame(extra_rows, schema=current.schema)
+    return pl.concat([current, historical, extra])
 
 
 def universe_iso3() -> frozenset[str]:

@@ -45,4 +45,6 @@ def dbt_resource() -> DbtCliResource:
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse_db: WarehouseResource):
     # dbt runs as a subprocess and reads its database path from the environment (models/profiles.yml).
     os.environ["HPW_BUILD_DB"] = str(warehouse_db.build_database)
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt's run artefacts (logs, compiled SQL, run_results) go beside the build database, not into models/target.
+    target = warehouse_db.build_database.parent / "dbt_target"
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()

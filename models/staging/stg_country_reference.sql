@@ -3,7 +3,8 @@ with codes as (
 ),
 
 universe as (
-    -- flags for the configured universe, plus withdrawn ISO entities (not in the ISO file) that sources use
+    -- flags for the configured universe, plus entities the ISO extract lacks: withdrawn codes that sources
+    -- still use (ANT) and extra universe countries added with HPW_EXTRA_COUNTRIES
     select * from {{ source('raw', 'country_universe') }}
 ),
 
@@ -15,9 +16,9 @@ entities as (
     select iso3, iso2, m49, country_name, official_name, subregion, intermediate_region, true as is_current
     from codes
     union all
-    select iso3, iso2, m49, country_name, official_name, subregion, intermediate_region, false as is_current
+    select iso3, iso2, m49, country_name, official_name, subregion, intermediate_region, is_current
     from universe
-    where not is_current
+    where iso3 not in (select iso3 from codes)
 ),
 
 renamed as (

@@ -1,0 +1,175 @@
+"""End to end: every asset materialised in-process into a temporary warehouse, then the marts queried.
+
+The reconciliations compare the marts against the publisher files read independently (Python's csv module),
+over every row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from collections import defaultdict
+
+import duckdb
+import pytest
+
+from pipelines.build import run_build
+from tests.conftest import SNAPSHOTS
+from tests.synthetic import dots_world, fa_summary_world, rewrite_csv_cell
+
+pytestmark = pytest.mark.e2e
+
+SUMMARY_FILE = SNAPSHOTS / "us_foreign_aid_country" / "us_foreign_aid_country.csv"
+DOTS_FILE = SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv"
+
+
+def test_paraguay_2019_obligations_straight_from_the_publisher_row(marts):
+    row = marts.execute(
+        "select amount_current_usd, amount_constant_usd from marts.fct_us_aid_country_year "
+        "where iso3='PRY' and fiscal_year=2019 and transaction_type='Obligations' and aid_category='Total'"
+    ).fetchall()
+    assert row == [(39271508, 43983113)]
+
+
+def test_every_aid_amount_equals_the_summed_raw_rows(marts):
+    universe = {r[0] for r in marts.execute("select iso3 from marts.dim_country").fetchall()}
+    expected = defaultdict(lambda: [0, 0])
+    with SUMMARY_FILE.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["Country Code"] not in universe:
+                continue  # regional pseudo-codes and countries outside LAC + USA
+            label = row["Fiscal Year"]
+            key = (row["Country Code"], int(label[:4]), "TQ" if label.endswith("tq") else "FY", row["Transaction Type Name"])
+            expected[key][0] += int(row["current_amount"])
+            expected[key][1] += int(row["constant_amount"])
+    actual = {
+        (iso3, fy, period, tt): [cur, const]
+        for iso3, fy, period, tt, cur, const in marts.execute(
+            "select iso3, fiscal_year, fiscal_period, transaction_type, amount_current_usd, amount_constant_usd "
+            "from marts.fct_us_aid_country_year where aid_category = 'Total'"
+        ).fetchall()
+    }
+    assert len(actual) == len(expected) > 4000
+    assert actual == dict(expected)
+
+
+def test_economic_split_equals_the_activity_rows(marts):
+    expected = defaultdict(int)
+    with (SNAPSHOTS / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            expected[(row["Country Code"], int(row["Fiscal Year"]), row["Foreign Assistance Objective Name"])] += int(row["Current Dollar Amount"])
+    actual = {
+        (iso3, fy, cat): amount
+        for iso3, fy, cat, amount in marts.execute(
+            "select iso3, fiscal_year, aid_category, amount_current_usd from marts.fct_us_aid_country_year where aid_category <> 'Total'"
+        ).fetchall()
+    }
+    assert actual == dict(expected)
+
+
+def test_regional_aggregates_never_reach_country_facts(marts):
+    assert marts.execute("select count(*) from marts.fct_us_aid_country_year where iso3 in ('WHN','LCN','CAN')").fetchone()[0] == 0
+    loads = dict(marts.execute("select raw_table, rows_aggregate from meta.loads").fetchall())
+    with SUMMARY_FILE.open(encoding="utf-8", newline="") as handle:
+        regional = sum(1 for r in csv.DictReader(handle) if r["Country Name"].endswith(" Region"))
+    assert loads["us_foreign_aid_summary"] == regional
+
+
+def test_every_dots_value_equals_the_file_and_blanks_stay_null(marts):
+    codes = {}
+    for line in (SNAPSHOTS.parent / "reference" / "country_aliases.csv").read_text(encoding="utf-8").splitlines():
+        parts = line.split(",")
+        if parts[0] == "imf_dots_us_trade" and parts[1].isdigit() and parts[2]:
+            codes[parts[1]] = parts[2]
+    universe = {r[0] for r in marts.execute("select iso3 from marts.dim_country").fetchall()}
+    expected = {}
+    with DOTS_FILE.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            iso3 = codes[row[3]]
+            if iso3 in universe:
+                expected[(iso3, int(row[4]))] = (float(row[5]) if row[5] else None, float(row[7]) if row[7] else None)
+    actual = {
+        (iso3, year): (exp, imp)
+        for iso3, year, exp, imp in marts.execute("select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year").fetchall()
+    }
+    assert actual == expected
+    cuba_blank = marts.execute("select count(*) from marts.fct_us_trade_country_year where iso3='CUB' and us_imports_usd is null").fetchone()[0]
+    assert cuba_blank == 14
+    assert marts.execute("select count(*) from marts.fct_us_trade_country_year where us_imports_usd is null and total_trade_usd is not null").fetchone()[0] == 0
+
+
+def test_dim_country_flags_focus_countries(marts):
+    focus = {r[0] for r in marts.execute("select iso3 from marts.dim_country where is_focus").fetchall()}
+    assert focus == {"PRY", "COL", "BRA", "ARG", "BOL", "HND", "GTM", "SLV"}
+    assert marts.execute("select wb_income_group from marts.dim_country where iso3='PRY'").fetchone()[0] == "Upper middle income"
+
+
+def test_provenance_is_recorded_per_raw_table(marts):
+    loads = marts.execute("select raw_table, sha256, bytes, rows_in, rows_landed, vintage from meta.loads").fetchall()
+    by_name = {r[0]: r for r in loads}
+    summary = by_name["us_foreign_aid_summary"]
+    assert summary[1] == hashlib.sha256(SUMMARY_FILE.read_bytes()).hexdigest()
+    assert summary[2] == SUMMARY_FILE.stat().st_size and summary[3] == summary[4] == 4649 and summary[5]
+    vintages = {r[0] for r in marts.execute("select distinct source_vintage from marts.fct_us_trade_country_year").fetchall()}
+    assert vintages == {by_name["imf_dots_us_trade"][5]}
+
+
+def test_exports_one_parquet_per_mart(built_warehouse, marts):
+    tables = {r[0] for r in marts.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()}
+    exported = {p.stem for p in (built_warehouse / "exports").glob("*.parquet")}
+    assert tables == exported
+    rows = duckdb.sql(f"select count(*) from '{built_warehouse / 'exports' / 'fct_us_aid_country_year.parquet'}'").fetchall()[0][0]
+    assert rows == marts.execute("select count(*) from marts.fct_us_aid_country_year").fetchone()[0]
+
+
+def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, monkeypatch):
+    fa_world, fa_outside_added, fa_aggregates_added = fa_summary_world(tmp_path)
+    dots_file, dots_outside_added, dots_aggregates_added = dots_world(tmp_path)
+    monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_PATH", str(fa_world))  # the documented environment variable
+    root = tmp_path / "warehouse"
+    result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None,
+                       file_overrides={"imf_dots_us_trade": str(dots_file)})  # the documented --file route
+    assert result.success, result.error
+    summary = {a.asset: a for a in result.assets}
+    base = duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True)
+    base_loads = dict(base.execute("select raw_table, rows_outside_universe from meta.loads").fetchall())
+    base_aggregates = dict(base.execute("select raw_table, rows_aggregate from meta.loads").fetchall())
+    assert summary["raw/us_foreign_aid_summary"].rows_outside_universe == base_loads["us_foreign_aid_summary"] + fa_outside_added
+    assert summary["raw/us_foreign_aid_summary"].rows_aggregate == base_aggregates["us_foreign_aid_summary"] + fa_aggregates_added
+    assert summary["raw/imf_dots_us_trade"].rows_outside_universe == base_loads["imf_dots_us_trade"] + dots_outside_added
+    assert summary["raw/imf_dots_us_trade"].rows_aggregate == dots_aggregates_added
+    world = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
+    for table, columns in {
+        "fct_us_aid_country_year": "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
+        "fct_us_trade_country_year": "iso3, year, us_exports_usd, us_imports_usd, total_trade_usd, trade_balance_usd",
+        "dim_country": "*",
+    }.items():
+        query = f"select {columns} from marts.{table} order by all"
+        assert world.execute(query).fetchall() == base.execute(query).fetchall(), table
+
+
+def test_failed_build_leaves_published_warehouse_byte_identical(tmp_path, built_warehouse):
+    root = tmp_path / "warehouse"
+    root.mkdir()
+    shutil.copy(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
+    before = hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest()
+    bad = tmp_path / "dots_us.csv"
+    rewrite_csv_cell(DOTS_FILE, bad, data_row=12, column="Time Period", value="2999")
+    result = run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None,
+                       file_overrides={"imf_dots_us_trade": str(bad)})
+    assert not result.success
+    assert "imf_dots_us_trade" in result.error and "'year'" in result.error and "2999" in result.error and "row(s) 12" in result.error
+    # the failure shows as a failed Dagster asset check on the raw asset
+    assert {a.asset: a.checks_failed for a in result.assets}["raw/imf_dots_us_trade"] == 1
+    assert hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest() == before
+    assert not (root / ".build" / "partnership.duckdb").exists()
+
+
+def test_rerun_with_nothing_changed_is_a_no_op(built_warehouse):
+    before = (built_warehouse / "partnership.duckdb").stat().st_mtime_ns
+    result = run_build(warehouse_dir=built_warehouse, echo=lambda *_: None)
+    assert result.success and result.up_to_date
+    assert (built_warehouse / "partnership.duckdb").stat().st_mtime_ns == before
