@@ -54,3 +54,21 @@ def test_build_job_runs_in_process():
     defs = load_definitions()
     job = defs.resolve_job_def("build_warehouse")
     assert job.executor_def.name == "in_process"
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    """What `dagster dev -w workspace.yaml` does first: load the code location with no errors."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "All code locations passed validation" in completed.stdout + completed.stderr
