@@ -204,8 +204,17 @@ def run_build(
         from pipelines.dbt import dbt_resource
         from pipelines.resources import WarehouseResource
 
+        from pipelines.sources import RAW_TABLES
+
+        # An override names a raw table or a shared file key; it applies to every raw table cut from that file.
+        ops = {
+            f"raw__{table.name}": {"config": {"path": path}}
+            for key, path in (file_overrides or {}).items()
+            for table in RAW_TABLES
+            if key in (table.name, table.file_key)
+        }
         run_config = {
-            "ops": {f"raw__{name}": {"config": {"path": path}} for name, path in (file_overrides or {}).items()},
+            "ops": ops,
             "loggers": {"console": {"config": {"log_level": log_level}}},
         }
         instance = DagsterInstance.ephemeral()

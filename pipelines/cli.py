@@ -32,7 +32,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     overrides = {}
     for item in args.file or []:
         name, _, path = item.partition("=")
-        if name not in RAW_TABLES_BY_NAME or not path:
+        file_keys = {t.file_key for t in RAW_TABLES_BY_NAME.values() if t.file_key}
+        if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
             return _fail(f"--file expects RAW_TABLE=PATH, got {item!r}", f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
         overrides[name] = path
     try:

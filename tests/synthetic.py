@@ -96,3 +96,13 @@ def rewrite_csv_cell(src: Path, dst: Path, data_row: int, column: str, value: st
     out = io.StringIO()
     csv.writer(out, lineterminator=newline, quoting=csv.QUOTE_MINIMAL).writerows(rows)
     dst.write_bytes(out.getvalue().encode(encoding))
+
+
+def fa_activity_with_military(tmp: Path, rows: int = 40) -> tuple[Path, Path]:
+    """The real Economic activity file followed by SYNTHETIC Military rows; returns (combined, military-only)."""
+    military = fa_activity_military(tmp, rows)
+    real = (FA_DIR / "El_Salvador_2022-2002_Econ_Other.csv").read_bytes()
+    extra = military.read_bytes().split(b"\n", 1)[1]  # drop the header line
+    combined = tmp / "El_Salvador_Econ_plus_Military_SYNTHETIC.csv"
+    combined.write_bytes(real + (b"" if real.endswith(b"\n") else b"\n") + extra)
+    return combined, military

@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.build import run_build
 from tests.conftest import SNAPSHOTS
-from tests.synthetic import dots_world, fa_summary_world, rewrite_csv_cell
+from tests.synthetic import dots_world, fa_activity_with_military, fa_summary_world, rewrite_csv_cell
 
 pytestmark = pytest.mark.e2e
 
@@ -128,10 +128,12 @@ def test_exports_one_parquet_per_mart(built_warehouse, marts):
 def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, monkeypatch):
     fa_world, fa_outside_added, fa_aggregates_added = fa_summary_world(tmp_path)
     dots_file, dots_outside_added, dots_aggregates_added = dots_world(tmp_path)
+    activity_file, military_only = fa_activity_with_military(tmp_path)
     monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_PATH", str(fa_world))  # the documented environment variable
     root = tmp_path / "warehouse"
     result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None,
-                       file_overrides={"imf_dots_us_trade": str(dots_file)})  # the documented --file route
+                       file_overrides={"imf_dots_us_trade": str(dots_file),  # the documented --file route
+                                       "us_foreign_aid_activity": str(activity_file)})
     assert result.success, result.error
     summary = {a.asset: a for a in result.assets}
     base = duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True)
@@ -143,12 +145,22 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
     assert summary["raw/imf_dots_us_trade"].rows_aggregate == dots_aggregates_added
     world = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     for table, columns in {
-        "fct_us_aid_country_year": "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
+        "fct_us_aid_country_year where aid_category <> 'Military'":
+            "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
         "fct_us_trade_country_year": "iso3, year, us_exports_usd, us_imports_usd, total_trade_usd, trade_balance_usd",
         "dim_country": "*",
     }.items():
         query = f"select {columns} from marts.{table} order by all"
         assert world.execute(query).fetchall() == base.execute(query).fetchall(), table
+    # the Military path of the activity layout (SYNTHETIC rows) reaches the mart with its own category
+    military = defaultdict(int)
+    with military_only.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            military[(row["Country Code"], int(row["Fiscal Year"]))] += int(row["Current Dollar Amount"])
+    actual = dict(world.execute(
+        "select (iso3, fiscal_year), amount_current_usd from marts.fct_us_aid_country_year where aid_category = 'Military'"
+    ).fetchall())
+    assert {tuple(k.values()) if isinstance(k, dict) else tuple(k): v for k, v in actual.items()} == dict(military)
 
 
 def test_failed_build_leaves_published_warehouse_byte_identical(tmp_path, built_warehouse):

@@ -49,6 +49,8 @@ class RawTable:
     description: str
     group: str = "raw"
     tags: dict[str, str] = field(default_factory=dict)
+    # Raw tables cut from one publisher file share one override (`HPW_<FILE_KEY>_PATH`); default: the table name.
+    file_key: str | None = None
 
     @property
     def bundled_path(self) -> Path:
@@ -56,7 +58,11 @@ class RawTable:
 
     def locate(self, configured_path: str | None = None) -> SourceFile:
         """The file to read: run config, else `HPW_<TABLE>_PATH`, else the bundled snapshot."""
-        path = Path(configured_path).expanduser().resolve() if configured_path else settings.source_file_override(self.name)
+        path = (
+            Path(configured_path).expanduser().resolve()
+            if configured_path
+            else settings.source_file_override(self.file_key or self.name)
+        )
         if path is None:
             return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
         if not path.is_file():
