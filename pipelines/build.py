@@ -228,5 +228,7 @@ def run_build(
         outcome = BuildResult(success=result.success, seconds=time.perf_counter() - started, assets=_summaries(result))
         if not result.success:
             outcome.error = _first_failure(result)
-            shutil.rmtree(build_area, ignore_errors=True)
+            # Drop the half-built database; keep dbt's logs (.build/dbt_target/dbt.log) for inspection.
+            for leftover in build_area.glob("partnership.duckdb*"):
+                leftover.unlink(missing_ok=True)
         return outcome

@@ -1,0 +1,46 @@
+{{ config(contract={'enforced': true}) }}
+-- Each focus country-year against the median of each peer group, metric by metric (long). The country itself
+-- is left out of its peers' median; a median needs at least one observed peer (peer_countries_observed).
+with metrics as (
+    select * from {{ ref('int_panel_metrics_long') }}
+),
+
+countries as (
+    select * from {{ ref('dim_country') }}
+),
+
+peer_groups as (
+    select 'all_lac' as peer_group, iso3 from countries where is_lac
+    union all select 'south_america', iso3 from countries where is_lac and un_intermediate_region = 'South America'
+    union all select 'central_america', iso3 from countries where is_lac and un_intermediate_region = 'Central America'
+    union all select 'northern_triangle', iso3 from countries where iso3 in ('HND', 'GTM', 'SLV')
+    union all select 'paraguay_neighbours', iso3 from countries where iso3 in ('ARG', 'BRA', 'BOL')
+),
+
+focus as (
+    select m.iso3, m.year, m.metric, m.value
+    from metrics as m
+    inner join countries as c on c.iso3 = m.iso3 and c.is_focus
+),
+
+peer_values as (
+    select f.iso3, f.year, f.metric, g.peer_group, p.value as peer_value
+    from focus as f
+    cross join (select distinct peer_group from peer_groups) as groups
+    inner join peer_groups as g on g.peer_group = groups.peer_group
+    inner join metrics as p on p.iso3 = g.iso3 and p.year = f.year and p.metric = f.metric
+    where g.iso3 <> f.iso3
+)
+
+select
+    cast(f.iso3 as varchar) as iso3,
+    cast(f.year as integer) as year,
+    cast(pv.peer_group as varchar) as peer_group,
+    cast(f.metric as varchar) as metric,
+    cast(f.value as double) as value,
+    cast(median(pv.peer_value) as double) as peer_median,
+    cast(count(pv.peer_value) as integer) as peer_countries_observed,
+    cast(f.value - median(pv.peer_value) as double) as difference_from_median
+from focus as f
+inner join peer_values as pv on pv.iso3 = f.iso3 and pv.year = f.year and pv.metric = f.metric
+group by f.iso3, f.year, pv.peer_group, f.metric, f.value
