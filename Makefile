@@ -19,12 +19,14 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 MODEL_FILES := $(shell find models -path models/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 MANIFEST := models/target/manifest.json
 
-.PHONY: install run test dev docs manifest clean help
+.PHONY: install run test dev docs manifest clean help bench
 
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
 	@echo "make test  - install and run all tests"
+	@echo "make bench - benchmark table (cold build, no-op refresh, 1 M-row ingest, queries); BENCH_ARGS=--large adds 5 M rows"
 	@echo "make dev   - Dagster UI on http://127.0.0.1:3000"
+	@echo "make docs  - docs/data_dictionary.md and the dbt docs site (warehouse/docs/static_index.html, offline)"
 	@echo "make clean - remove the warehouse, dbt artefacts and environments"
 
 $(UV):
@@ -48,6 +50,16 @@ run: install manifest
 
 test: install manifest
 	$(BIN)/pytest
+
+# Benchmark figures as a Markdown table (docs/benchmarks.md); synthetic files go to bench/out/ (git-ignored)
+BENCH_ARGS ?=
+bench: install manifest
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# docs/data_dictionary.md from the dbt yml, and the dbt docs site (lineage, column docs) as one offline page
+docs: run
+	$(BIN)/hpw export --dictionary-only
+	$(BIN)/hpw docs
 
 dev: install manifest
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

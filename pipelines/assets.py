@@ -1,6 +1,7 @@
 """Raw assets: one per raw table, generated from the source registry.
 
-Each asset reads its file (bundled snapshot, run config `path`, or `HPW_<TABLE>_PATH`), parses it with the
+Each asset reads its file (bundled snapshot, run config `path`, `HPW_<TABLE>_PATH`, or a live download in live
+mode: see pipelines/fetch.py), records the ingestion in the persistent log (copied into meta.ingestions), parses it with the
 source's real dialect, enforces the pandera contract, and lands `raw.<table>` in the build database.
 A contract or crosswalk failure is reported as a failed `contract` asset check and stops the build.
 """
@@ -17,6 +18,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Config,
+    DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -24,9 +26,10 @@ from dagster import (
 )
 
 from data_contracts._base import ContractViolation
-from pipelines import countries, settings, warehouse
+from pipelines import countries, fetch, settings, warehouse
 from pipelines.countries import UnmappedCountryError
 from pipelines.resources import WarehouseResource
+from pipelines.schedules import freshness_policy
 from pipelines.sources import RAW_TABLES
 from pipelines.sources.base import RawTable, entity_counts
 
@@ -36,6 +39,8 @@ DUCKDB_POOL = "duckdb_write"  # one writer at a time on the build database
 class RawFileConfig(Config):
     path: Optional[str] = None
     """A file to read instead of the bundled snapshot (same layout as the publisher's download)."""
+    mode: Optional[str] = None
+    """`snapshot` or `live`; default: HPW_MODE (snapshot). Schedules and sensors request `live`."""
 
 
 def raw_asset(table: RawTable):
@@ -47,25 +52,51 @@ def raw_asset(table: RawTable):
         description=table.description,
         kinds={"duckdb", "polars"},
         pool=DUCKDB_POOL,
+        freshness_policy=freshness_policy(table),
         check_specs=[AssetCheckSpec("contract", asset=key, blocking=True, description="pandera contract + country crosswalk")],
-        metadata={"source": table.source, "snapshot": f"data/snapshots/{table.snapshot}/{table.default_file}"},
+        metadata={
+            "source": table.source,
+            "snapshot": str(table.bundled_path.relative_to(settings.PROJECT_ROOT)),
+            "live_url": table.live_url or "none (snapshot or HPW_<KEY>_URL)",
+            "cadence": table.cadence,
+        },
     )
     def _raw(context: AssetExecutionContext, config: RawFileConfig, warehouse_db: WarehouseResource):
         started = time.perf_counter()
-        source_file = table.locate(config.path)
+        data_root = fetch.data_dir(warehouse_db.root)
+        try:
+            acquired = fetch.acquire(table, config.path, warehouse_db.root, logger=context.log, mode=config.mode)
+        except fetch.FetchError as err:
+            raise Failure(description=str(err), metadata={"source": table.source}) from err
+        source_file = acquired.file
         context.log.info(f"{table.name}: reading {source_file.path.name} ({source_file.bytes:,} bytes)")
         try:
-            frame = table.parse(source_file.path)
+            if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name> itself
+                counts = table.land(warehouse_db.build_database, source_file)
+            else:
+                frame = table.parse(source_file.path)
         except (ContractViolation, UnmappedCountryError) as err:
+            fetch.record(acquired, data_root, rows=None, outcome="contract_failed", error=str(err).splitlines()[0])
             yield AssetCheckResult(
                 check_name="contract", passed=False, severity=AssetCheckSeverity.ERROR,
                 metadata={"error": MetadataValue.md(f"```\n{err}\n```"), "file": source_file.path.name},
             )
             raise Failure(description=str(err), metadata={"file": source_file.path.name}) from err
-        counts = entity_counts(frame)
-        landed = warehouse.land_raw(
-            warehouse_db.build_database, table, frame, source_file, counts, time.perf_counter() - started
-        )
+        except Exception as err:  # unreadable file (e.g. an error page saved as the download): logged, then raised
+            fetch.record(acquired, data_root, rows=None, outcome="unreadable", error=f"{type(err).__name__}: {err}".splitlines()[0])
+            raise
+        if table.land is not None:
+            counts = dict(counts)
+            landed = counts.pop("rows_landed")
+            rows = counts.get("rows_in", landed)
+        else:
+            counts, rows = entity_counts(frame), frame.height
+            landed = warehouse.land_raw(
+                warehouse_db.build_database, table, frame, source_file, counts, time.perf_counter() - started
+            )
+        fetch.record(acquired, data_root, rows=rows)
+        fetch.copy_log_into(warehouse_db.build_database, data_root)
+        ingestion = acquired.ingestion
         yield MaterializeResult(
             metadata={
                 **{k: MetadataValue.int(v) for k, v in counts.items()},
@@ -74,9 +105,14 @@ def raw_asset(table: RawTable):
                 "sha256": source_file.sha256,
                 "file": source_file.path.name,
                 "vintage": source_file.vintage,
+                "mode": ingestion.mode,
+                "url_or_path": ingestion.url_or_path,
+                "ingestion_outcome": ingestion.outcome,
                 "seconds": MetadataValue.float(round(time.perf_counter() - started, 3)),
             },
-            check_results=[AssetCheckResult(check_name="contract", passed=True, metadata={"rows": frame.height})],
+            # Same bytes, same data version: Dagster marks downstream assets stale only when this changes.
+            data_version=DataVersion(source_file.sha256),
+            check_results=[AssetCheckResult(check_name="contract", passed=True, metadata={"rows": rows})],
         )
 
     _raw.__name__ = f"raw_{table.name}"

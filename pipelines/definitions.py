@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import dbt_resource, warehouse_dbt_assets
+from pipelines.partitions import PARTITIONED_ASSETS, worldbank_country_job
 from pipelines.publish import published_warehouse
 from pipelines.resources import default_warehouse
+from pipelines.schedules import BUILD_JOB_NAME, FRESHNESS_CHECKS, FRESHNESS_SENSOR, SCHEDULES
+from pipelines.sensors import SENSORS
 
 ALL_ASSETS = [*RAW_ASSETS, warehouse_dbt_assets, published_warehouse]
 
 # The whole warehouse in one run: raw -> contracts -> dbt build -> publish. In-process because every step
 # writes the same DuckDB file (one writer at a time) and a process per step costs seconds on 2 cores.
-build_job = define_asset_job("build_warehouse", selection="*", executor_def=in_process_executor)
+# Schedules (one per source, at its cadence) and upstream sensors all run this job, in live mode.
+# The per-country landing assets (group `landing`, pipelines/partitions.py) run in their own partitioned job.
+build_job = define_asset_job(
+    BUILD_JOB_NAME, selection=AssetSelection.all() - AssetSelection.groups("landing"), executor_def=in_process_executor
+)
 
 defs = Definitions(
-    assets=ALL_ASSETS,
-    jobs=[build_job],
+    assets=[*ALL_ASSETS, *PARTITIONED_ASSETS],
+    jobs=[build_job, worldbank_country_job],
+    schedules=SCHEDULES,
+    sensors=[*SENSORS, FRESHNESS_SENSOR],
+    asset_checks=FRESHNESS_CHECKS,
     resources={"warehouse_db": default_warehouse(), "dbt": dbt_resource()},
     executor=in_process_executor,
 )

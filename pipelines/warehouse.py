@@ -57,17 +57,34 @@ def land_raw(
         arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
         con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
         landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
+        rejected = _land_quarantine(con, table, source_file, loaded_at)
         con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [table.name])
         con.execute(
             f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 table.name, table.source, source_file.path.name, source_file.bundled, source_file.sha256,
-                source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, 0,
+                source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, rejected,
                 counts.get("rows_aggregate", 0), counts.get("rows_outside_universe", 0),
                 counts.get("rows_non_state", 0), loaded_at, seconds,
             ],
         )
     return landed
+
+
+def _land_quarantine(con, table: RawTable, source_file: SourceFile, loaded_at: datetime) -> int:
+    """Rows the contract quarantined for this file (pipelines/quarantine.py) go to meta.quarantine; returns how many."""
+    from pipelines import quarantine
+
+    held = quarantine.take(table.source, source_file.path.name)
+    con.execute(quarantine.QUARANTINE_DDL)
+    con.execute(f"delete from {META_SCHEMA}.quarantine where raw_table = ?", [table.name])
+    if held.height:
+        rows = held.with_columns(raw_table=pl.lit(table.name), quarantined_at=pl.lit(loaded_at)).to_arrow()  # noqa: F841
+        con.execute(
+            f"insert into {META_SCHEMA}.quarantine select raw_table, source, file, source_row, column_name, value, "
+            "reason, quarantined_at from rows"
+        )
+    return held.height
 
 
 def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> int:
@@ -102,7 +119,8 @@ def export_parquet(published_db: Path, exports_dir: Path) -> list[Path]:
         for schema, name in tables:
             final = exports_dir / f"{name}.parquet"
             temporary = exports_dir / f".{name}.parquet.tmp"
-            con.execute(f"copy {schema}.{name} to '{temporary}' (format parquet, compression zstd)")
+            target = str(temporary).replace("'", "''")  # a folder name may hold a quote: it is data, not SQL
+            con.execute(f"copy {schema}.{name} to '{target}' (format parquet, compression zstd)")
             os.replace(temporary, final)
             written.append(final)
     return written

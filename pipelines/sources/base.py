@@ -36,6 +36,35 @@ class SourceFile:
         return cls(path, digest.hexdigest(), path.stat().st_size, vintage, bundled)
 
 
+# Live addresses, from each data/snapshots/<source>/SOURCE.md. Sources absent here have no stable single-file
+# download (SIPRI web exports, the World Bank bulk zips, the hand-built agreements table, the retired IMF DOTS):
+# in live mode they read their snapshot unless HPW_<KEY>_URL names an address.
+LIVE_URLS: dict[str, str] = {
+    "us_foreign_aid_summary": "https://s3.amazonaws.com/files.explorer.devtechlab.com/us_foreign_aid_country.csv",
+    "country_codes": "https://raw.githubusercontent.com/datasets/country-codes/main/data/country-codes.csv",
+    "mme_exercises": "https://raw.githubusercontent.com/meflynn/troopdata/master/data-raw/mme_v7.csv",
+    "mme_exercise_participants": "https://raw.githubusercontent.com/meflynn/troopdata/master/data-raw/mme_v7.csv",
+    "us_bases": "https://raw.githubusercontent.com/meflynn/troopdata/master/data-raw/basedata.csv",
+    "us_troops_dmdc": "https://raw.githubusercontent.com/meflynn/troopdata/master/data-raw/troopdata-rebuild-reports.csv",
+    "worldbank_wdi_json": "https://api.worldbank.org/v2/country/all/indicator/NY.GDP.MKTP.KD?format=json&per_page=20000",
+}
+
+# The publishers' real update cadence, per source.
+CADENCES: dict[str, str] = {
+    "us_foreign_aid": "quarterly",
+    "us_troops_dmdc": "quarterly",
+    "worldbank_wdi": "quarterly",
+    "country_reference": "quarterly",
+    "imf_dots_us_trade": "monthly",
+    "census_intltrade": "monthly",
+    "sipri_arms_transfers": "yearly",
+    "sipri_milex": "yearly",
+    "mme_exercises": "yearly",
+    "us_bases": "yearly",
+    "security_agreements": "never",
+}
+
+
 @dataclass(frozen=True)
 class RawTable:
     """One raw table in DuckDB schema `raw`, fed by one publisher file."""
@@ -51,10 +80,34 @@ class RawTable:
     tags: dict[str, str] = field(default_factory=dict)
     # Raw tables cut from one publisher file share one override (`HPW_<FILE_KEY>_PATH`); default: the table name.
     file_key: str | None = None
+    # Optional streaming path for multi-GB files: (build database, SourceFile) -> counts incl. `rows_landed`.
+    # It validates and writes `raw.<name>` itself (and meta.loads) instead of `parse` + warehouse.land_raw.
+    land: Callable[[Path, "SourceFile"], dict[str, int]] | None = None
+    # The publisher's live address of the same file (SOURCE.md); None when the source has no stable download.
+    # Defaults to LIVE_URLS[name] so source modules need not repeat it.
+    live_url: str | None = None
+    # How often the publisher updates: "monthly", "quarterly", "yearly" or "never" (hand-built); drives the
+    # schedules, sensors and freshness checks (pipelines/schedules.py). Defaults to CADENCES[source].
+    cadence: str | None = None
+    # Folder (relative to the project root) holding `<snapshot>/<default_file>` when it is not data/snapshots/:
+    # e.g. data/fixtures/ for a labelled synthetic offline fixture of a live-only source.
+    bundled_root: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.live_url is None and self.name in LIVE_URLS:
+            object.__setattr__(self, "live_url", LIVE_URLS[self.name])
+        if self.cadence is None:
+            object.__setattr__(self, "cadence", CADENCES.get(self.source, "yearly"))
+
+    @property
+    def fetch_key(self) -> str:
+        """The key of the publisher file: `HPW_<KEY>_PATH` / `HPW_<KEY>_URL`, and the landing folder."""
+        return self.file_key or self.name
 
     @property
     def bundled_path(self) -> Path:
-        return settings.SNAPSHOT_DIR / self.snapshot / self.default_file
+        root = settings.PROJECT_ROOT / self.bundled_root if self.bundled_root else settings.SNAPSHOT_DIR
+        return root / self.snapshot / self.default_file
 
     def locate(self, configured_path: str | None = None) -> SourceFile:
         """The file to read: run config, else `HPW_<TABLE>_PATH`, else the bundled snapshot."""

@@ -1,0 +1,434 @@
+"""Getting a raw table's file: bundled snapshot (default, no network), a user file, or the publisher's live address.
+
+Modes (see README "Live mode and schedules"):
+- `snapshot` (default): the bundled file under data/snapshots/. Never touches the network.
+- `live` (`HPW_MODE=live`): every raw table with a live address is downloaded; tables without one read their snapshot
+  and say so in the log. One table can be sent live alone with `HPW_<KEY>_URL=https://...` (also in snapshot mode).
+  `HPW_LIVE_BASE_URL=http://127.0.0.1:8000` replaces scheme and host of every built-in live address (mirrors, tests).
+- A file named by run config or `HPW_<KEY>_PATH` always wins.
+
+Live downloads go through one httpx client: timeouts, a User-Agent, retries with exponential backoff on 429/5xx,
+connection errors and timeouts (each retry logged), and conditional requests (`If-None-Match` / `If-Modified-Since`
+from the last successful retrieval). Every retrieved file is landed **immutably and content-addressed**:
+
+    <data dir>/landing/<key>/<sha256>/<file name>        (read-only once written)
+
+where the data dir is `HPW_DATA_DIR`, default `<warehouse dir>/data` (outside git). Every acquisition, live or not,
+appends one JSON line to `<data dir>/ingestions.jsonl` — the ingestion log survives builds (the build database is
+recreated each build) and is copied into `meta.ingestions` of every build, with the view `meta.vintages`
+(one row per distinct file version per raw table). Outcomes:
+
+- `new_vintage`  content (sha256) never seen before for this raw table: a new vintage, landed;
+- `unchanged`    downloaded, but the same sha256 as a vintage already landed: not landed again;
+- `not_modified` the server answered 304 to the conditional request: the landed vintage is reused;
+- `failed`       the download failed (the error is in `error`); nothing landed;
+- `contract_failed` / `unreadable`  the file was landed (kept for inspection) but broke its contract / could not be parsed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pipelines import settings
+from pipelines.sources.base import RawTable, SourceFile
+
+log = logging.getLogger("hpw.fetch")
+
+MODES = ("snapshot", "live")
+USER_AGENT = "hemisphere-partnership-warehouse/0.1 (open-data indicator pipeline; python-httpx)"
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+LOG_NAME = "ingestions.jsonl"
+
+# Column order and types of meta.ingestions (and of every line of ingestions.jsonl).
+INGESTION_COLUMNS = {
+    "source": "varchar", "raw_table": "varchar", "mode": "varchar", "url_or_path": "varchar",
+    "retrieved_at": "timestamptz", "sha256": "varchar", "bytes": "bigint", "rows": "bigint", "vintage": "varchar",
+    "http_status": "integer", "etag": "varchar", "last_modified": "varchar", "outcome": "varchar",
+    "attempts": "integer", "landed_path": "varchar", "error": "varchar", "partition": "varchar",
+}
+
+
+class FetchError(RuntimeError):
+    """A live download that did not succeed; the message names source and URL, plus a hint."""
+
+
+# --------------------------------------------------------------------------------------------------- settings
+
+def mode(requested: str | None = None) -> str:
+    value = (requested or os.environ.get("HPW_MODE", "snapshot")).strip().lower()
+    if value not in MODES:
+        raise ValueError(f"HPW_MODE={value!r} is not a mode; use one of {', '.join(MODES)}")
+    return value
+
+
+def data_dir(warehouse_root: Path | None = None) -> Path:
+    """Where landed files and the ingestion log live: `HPW_DATA_DIR`, default `<warehouse dir>/data`."""
+    configured = os.environ.get("HPW_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path(warehouse_root or settings.warehouse_dir()).resolve() / "data"
+
+
+def timeout_seconds() -> float:
+    return float(os.environ.get("HPW_FETCH_TIMEOUT", "60"))
+
+
+def max_attempts() -> int:
+    return max(1, int(os.environ.get("HPW_FETCH_ATTEMPTS", "4")))
+
+
+def backoff_seconds() -> float:
+    return float(os.environ.get("HPW_FETCH_BACKOFF", "1.0"))
+
+
+def url_override(table: RawTable) -> str | None:
+    return os.environ.get(f"HPW_{settings.env_key(table.fetch_key)}_URL") or None
+
+
+def live_url(table: RawTable) -> str | None:
+    """The address to download: `HPW_<KEY>_URL`, else the table's live address (rebased by HPW_LIVE_BASE_URL)."""
+    override = url_override(table)
+    if override:
+        return override
+    if not table.live_url:
+        return None
+    base = os.environ.get("HPW_LIVE_BASE_URL")
+    if not base:
+        return table.live_url
+    scheme, netloc, *_ = urlsplit(base)
+    _, _, path, query, fragment = urlsplit(table.live_url)
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def wants_live(table: RawTable, requested_mode: str | None = None) -> bool:
+    return url_override(table) is not None or mode(requested_mode) == "live"
+
+
+# --------------------------------------------------------------------------------------------------- log
+
+@dataclass
+class Ingestion:
+    source: str
+    raw_table: str
+    mode: str
+    url_or_path: str
+    retrieved_at: str
+    sha256: str | None = None
+    bytes: int | None = None
+    rows: int | None = None
+    vintage: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    outcome: str = "failed"
+    attempts: int | None = None
+    landed_path: str | None = None
+    error: str | None = None
+    partition: str | None = None  # country partition (ISO3) of a per-country download; null for whole files
+
+
+@dataclass
+class Acquired:
+    """What a raw asset reads, and the ingestion row it will record once the rows are known."""
+
+    file: SourceFile
+    ingestion: Ingestion
+    notes: list[str] = field(default_factory=list)
+
+
+def log_path(root: Path) -> Path:
+    return root / LOG_NAME
+
+
+def append_log(root: Path, ingestion: Ingestion) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    with log_path(root).open("a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.write(json.dumps(asdict(ingestion)) + "\n")
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_log(root: Path):
+    """The ingestion log as a polars frame with the meta.ingestions columns (empty when nothing was logged)."""
+    import polars as pl
+
+    schema = {
+        name: {"varchar": pl.String, "timestamptz": pl.String, "bigint": pl.Int64, "integer": pl.Int64}[kind]
+        for name, kind in INGESTION_COLUMNS.items()
+    }
+    path = log_path(root)
+    if not path.is_file() or path.stat().st_size == 0:
+        return pl.DataFrame(schema=schema)
+    return pl.read_ndjson(path, schema=schema)
+
+
+def _previous(root: Path, table: RawTable):
+    """Landed vintages of this raw table, newest first."""
+    import polars as pl
+
+    frame = read_log(root)
+    return frame.filter(
+        (pl.col("raw_table") == table.name) & pl.col("sha256").is_not_null()
+        & pl.col("outcome").is_in(["new_vintage", "unchanged", "not_modified"])
+    ).reverse()
+
+
+def copy_log_into(database: Path, root: Path) -> int:
+    """Replace meta.ingestions in the build database with the whole ingestion log; (re)create meta.vintages."""
+    from pipelines import warehouse
+
+    frame = read_log(root)  # noqa: F841 - scanned by name below
+    casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in INGESTION_COLUMNS.items())
+    with warehouse.connect(database) as con:
+        con.execute("create schema if not exists meta")
+        con.execute(f"create or replace table meta.ingestions as select {casts} from frame")
+        con.execute(
+            """create or replace view meta.vintages as
+            select raw_table, any_value(source) as source, sha256, min(vintage) as vintage,
+                   min(retrieved_at) as first_retrieved_at, max(retrieved_at) as last_retrieved_at,
+                   count(*) as retrievals, arg_max(url_or_path, retrieved_at) as url_or_path,
+                   any_value(landed_path) as landed_path
+            from meta.ingestions
+            where outcome in ('new_vintage', 'unchanged', 'not_modified') and sha256 is not null
+            group by raw_table, sha256"""
+        )
+        return con.execute("select count(*) from meta.ingestions").fetchone()[0]
+
+
+# --------------------------------------------------------------------------------------------------- acquire
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(settings.PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def acquire(
+    table: RawTable, configured_path: str | None, warehouse_root: Path, logger=None, mode: str | None = None
+) -> Acquired:
+    """The file a raw asset reads: run-config/`HPW_<KEY>_PATH` file > live download (live mode or URL override) > snapshot."""
+    logger = logger or log
+    root = data_dir(warehouse_root)
+    if configured_path or settings.source_file_override(table.fetch_key) is not None or not wants_live(table, mode):
+        source_file = table.locate(configured_path)
+        kind = "snapshot" if source_file.bundled else "file"
+        return Acquired(source_file, _local_ingestion(root, table, source_file, kind))
+    url = live_url(table)
+    if url is None:
+        note = (f"{table.name}: no live address for this source; reading the bundled snapshot "
+                f"(set HPW_{settings.env_key(table.fetch_key)}_URL or _PATH to use another)")
+        logger.warning(note)
+        source_file = table.locate(None)
+        return Acquired(source_file, _local_ingestion(root, table, source_file, "snapshot"), [note])
+    return fetch_live(table, url, root, logger)
+
+
+def _local_ingestion(root: Path, table: RawTable, source_file: SourceFile, kind: str) -> Ingestion:
+    seen = _previous(root, table)
+    known = seen.filter(seen["sha256"] == source_file.sha256).height > 0
+    return Ingestion(
+        source=table.source, raw_table=table.name, mode=kind, url_or_path=_relative(source_file.path),
+        retrieved_at=_now(), sha256=source_file.sha256, bytes=source_file.bytes, vintage=source_file.vintage,
+        outcome="unchanged" if known else "new_vintage", landed_path=_relative(source_file.path),
+    )
+
+
+def _iso_date(http_date: str | None) -> str | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(http_date).date().isoformat() if http_date else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _landed_name(table: RawTable, url: str) -> str:
+    """Keep the publisher's file name when it looks like one of the same kind; parsers glob by kind."""
+    name = Path(urlsplit(url).path).name
+    return name if name and Path(name).suffix.lower() == Path(table.default_file).suffix.lower() else table.default_file
+
+
+def _client():
+    import httpx
+
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_seconds()),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+def _retry_delay(attempt: int, retry_after: str | None) -> float:
+    delay = backoff_seconds() * (2 ** (attempt - 1))
+    if retry_after and retry_after.strip().isdigit():
+        delay = max(delay, float(retry_after))
+    return min(delay, 300.0)
+
+
+def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, logger):
+    """GET with retries. Returns (status, response headers, sha256, bytes, attempts); the body is in `scratch`."""
+    import httpx
+
+    attempts = max_attempts()
+    reason = ""
+    for attempt in range(1, attempts + 1):
+        retry_after = None
+        try:
+            with client.stream("GET", url, headers=headers) as response:
+                if response.status_code in RETRY_STATUSES:
+                    retry_after = response.headers.get("Retry-After")
+                    reason = f"HTTP {response.status_code}"
+                elif response.status_code == 304:
+                    return 304, response.headers, None, None, attempt
+                elif response.status_code >= 400:
+                    raise FetchError(
+                        f"[{table.source}] {table.name}: {url} answered HTTP {response.status_code}; "
+                        f"hint: check the address or set HPW_{settings.env_key(table.fetch_key)}_URL / _PATH"
+                    )
+                else:
+                    digest, size = hashlib.sha256(), 0
+                    with scratch.open("wb") as out:
+                        for block in response.iter_bytes(1 << 20):
+                            digest.update(block)
+                            out.write(block)
+                            size += len(block)
+                    return response.status_code, response.headers, digest.hexdigest(), size, attempt
+        except httpx.TimeoutException as err:
+            reason = f"timed out after {timeout_seconds():g} s ({type(err).__name__})"
+        except httpx.TransportError as err:
+            reason = f"connection error ({type(err).__name__}: {err})"
+        if attempt == attempts:
+            break
+        delay = _retry_delay(attempt, retry_after)
+        logger.warning(f"[{table.source}] {table.name}: {url}: {reason}; retry {attempt}/{attempts - 1} in {delay:.2f} s")
+        time.sleep(delay)
+    raise FetchError(
+        f"[{table.source}] {table.name}: could not download {url}: {reason} (gave up after {attempts} attempts); "
+        "hint: retry later, raise HPW_FETCH_TIMEOUT / HPW_FETCH_ATTEMPTS, or run in snapshot mode (HPW_MODE=snapshot)"
+    )
+
+
+def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: str | None = None) -> Acquired:
+    logger = logger or log
+    seen = _previous(root, table)
+    same_url = seen.filter(seen["url_or_path"] == url)
+    last = same_url.row(0, named=True) if same_url.height else None
+    headers = {}
+    if last and last["landed_path"] and Path(last["landed_path"]).is_file():
+        if last["etag"]:
+            headers["If-None-Match"] = last["etag"]
+        if last["last_modified"]:
+            headers["If-Modified-Since"] = last["last_modified"]
+    landing = root / "landing" / table.fetch_key
+    landing.mkdir(parents=True, exist_ok=True)
+    ingestion = Ingestion(
+        source=table.source, raw_table=table.name, mode="live", url_or_path=url, retrieved_at=_now(), partition=partition
+    )
+    handle, scratch_name = tempfile.mkstemp(prefix=".download-", dir=landing)
+    os.close(handle)
+    scratch = Path(scratch_name)
+    try:
+        with _client() as client:
+            status, response_headers, sha, size, attempts = _download(client, table, url, headers, scratch, logger)
+    except FetchError as err:
+        scratch.unlink(missing_ok=True)
+        ingestion.error = str(err)
+        ingestion.attempts = max_attempts()
+        append_log(root, ingestion)
+        raise
+    ingestion.http_status, ingestion.attempts = status, attempts
+    ingestion.etag = response_headers.get("ETag") or (last["etag"] if status == 304 and last else None)
+    ingestion.last_modified = response_headers.get("Last-Modified") or (
+        last["last_modified"] if status == 304 and last else None
+    )
+    if status == 304:
+        scratch.unlink(missing_ok=True)
+        path = Path(last["landed_path"])
+        ingestion.sha256, ingestion.outcome = last["sha256"], "not_modified"
+    else:
+        known = seen.filter(seen["sha256"] == sha)
+        path = landing / sha / _landed_name(table, url)
+        if known.height and path.is_file():
+            scratch.unlink(missing_ok=True)
+            ingestion.outcome = "unchanged"
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():  # landed before under another raw table sharing this file key
+                scratch.unlink(missing_ok=True)
+            else:
+                os.replace(scratch, path)
+                path.chmod(0o444)  # immutable once landed
+            ingestion.outcome = "new_vintage" if not known.height else "unchanged"
+        ingestion.sha256 = sha
+    first = seen.filter(seen["sha256"] == ingestion.sha256)
+    label_date = _iso_date(ingestion.last_modified) or ingestion.retrieved_at[:10]
+    ingestion.vintage = first["vintage"][-1] if first.height else f"live {label_date}, sha256 {ingestion.sha256[:12]}"
+    ingestion.landed_path = str(path)
+    source_file = SourceFile.inspect(path, ingestion.vintage, bundled=False)
+    ingestion.bytes = source_file.bytes
+    logger.info(f"[{table.source}] {table.name}: {url} -> HTTP {status}, {ingestion.outcome} ({ingestion.vintage})")
+    return Acquired(source_file, ingestion)
+
+
+def record(acquired: Acquired, root: Path, *, rows: int | None, outcome: str | None = None, error: str | None = None) -> None:
+    acquired.ingestion.rows = rows
+    if outcome:
+        acquired.ingestion.outcome = outcome
+    if error:
+        acquired.ingestion.error = error
+    append_log(root, acquired.ingestion)
+
+
+# --------------------------------------------------------------------------------------------------- probe
+
+def probe(table: RawTable, root: Path) -> tuple[bool, str]:
+    """Cheap upstream check for sensors: HEAD with the last validators. (changed?, reason). Never downloads."""
+    import httpx
+
+    url = live_url(table)
+    if url is None:
+        return False, f"{table.name}: no live address"
+    seen = _previous(root, table)
+    seen = seen.filter(seen["url_or_path"] == url)
+    if not seen.height:
+        return True, f"{table.name}: never retrieved from {url}"
+    last = seen.row(0, named=True)
+    headers = {}
+    if last["etag"]:
+        headers["If-None-Match"] = last["etag"]
+    if last["last_modified"]:
+        headers["If-Modified-Since"] = last["last_modified"]
+    try:
+        with _client() as client:
+            response = client.head(url, headers=headers)
+    except httpx.HTTPError as err:
+        return False, f"{table.name}: {url} not reachable ({type(err).__name__}); will check again"
+    if response.status_code == 304:
+        return False, f"{table.name}: not modified (304)"
+    if response.status_code >= 400:
+        return False, f"{table.name}: {url} answered HTTP {response.status_code}; will check again"
+    etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+    if etag is None and modified is None:
+        return False, f"{table.name}: upstream gives no ETag/Last-Modified; the schedule refreshes it"
+    if (etag and etag != last["etag"]) or (modified and modified != last["last_modified"]):
+        return True, f"{table.name}: new version upstream (ETag {etag}, Last-Modified {modified})"
+    return False, f"{table.name}: same ETag/Last-Modified as the landed vintage"
+
