@@ -1,10 +1,13 @@
 """`hpw`: the command-line face of the warehouse.
 
-    hpw build [--force] [--file RAW_TABLE=PATH ...]   build and publish warehouse/partnership.duckdb
-    hpw query "SQL" [--format table|csv|json]          query the published warehouse (read-only)
+    hpw build [--force] [--file RAW_TABLE=PATH ...]   build and publish warehouse/partnership.duckdb (a line per asset)
+    hpw query "SQL" [--format table|csv|json]          query the published warehouse (read-only, SELECT only)
     hpw sources                                        provenance of every landed file
+    hpw brief ISO3 [--out DIR] | --all                 the self-contained HTML country brief (+ index page)
+    hpw export [--dictionary]                          Parquet + datapackage.json (and docs/data_dictionary.md)
+    hpw docs [--out DIR]                               the dbt docs site, offline (warehouse/docs/static_index.html)
 
-Errors are one line plus a hint, with a non-zero exit code.
+Every command has --help. Errors are one line plus a hint, with a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -12,17 +15,71 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # The project's own telemetry settings: nothing phones home.
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+# Statement types `hpw query` runs; anything else (INSERT, CREATE, ATTACH, COPY, EXPORT, SET, LOAD ...) is refused.
+READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+
+
+class CliError(Exception):
+    def __init__(self, message: str, hint: str = ""):
+        self.hint = hint
+        super().__init__(message)
+
 
 def _fail(message: str, hint: str = "") -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
     return 1
+
+
+# ---------------------------------------------------------------------------------------------------- build
+
+
+def progress_line(event) -> str | None:
+    """One line for a Dagster event worth showing while a build runs (an asset finished, a check failed, a step failed)."""
+    from dagster import DagsterEventType
+
+    dagster_event = getattr(event, "dagster_event", event)
+    if dagster_event is None:
+        return None
+    kind = dagster_event.event_type
+    if kind == DagsterEventType.ASSET_MATERIALIZATION:
+        materialization = dagster_event.event_specific_data.materialization
+        meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        details = []
+        if meta.get("rows_landed") is not None:
+            details.append(f"{meta['rows_landed']:,} rows")
+        elif meta.get("exports") is not None:
+            details.append(f"{meta['exports']} Parquet files")
+        seconds = meta.get("seconds") or meta.get("Execution Duration")
+        if seconds is not None:
+            details.append(f"{float(seconds):.2f} s")
+        return f"  done    {materialization.asset_key.to_user_string():<46} {'  '.join(details)}".rstrip()
+    if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+        evaluation = dagster_event.event_specific_data
+        if not evaluation.passed:
+            return f"  FAILED  check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+        return None
+    if kind == DagsterEventType.STEP_FAILURE:
+        return f"  FAILED  step {dagster_event.step_key}"
+    return None
+
+
+def progress_printer(stream=None):
+    """A callback for run_build(on_event=...) that prints one line per finished asset, as it finishes."""
+
+    def on_event(event) -> None:
+        line = progress_line(event)
+        if line:
+            print(line, file=stream or sys.stdout, flush=True)
+
+    return on_event
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -36,8 +93,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
             return _fail(f"--file expects RAW_TABLE=PATH, got {item!r}", f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
         overrides[name] = path
+    # A line per asset as it finishes; Dagster's own log only with --verbose.
     try:
-        result = run_build(force=args.force, file_overrides=overrides, log_level="WARNING" if args.quiet else "INFO")
+        result = run_build(
+            force=args.force,
+            file_overrides=overrides,
+            log_level="INFO" if args.verbose else "WARNING",
+            on_event=None if args.quiet else progress_printer(),
+        )
     except BuildError as err:
         return _fail(str(err), err.hint)
     if result.up_to_date:
@@ -50,40 +113,87 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _published():
+# ---------------------------------------------------------------------------------------------------- query
+
+
+def _published() -> Path:
     from pipelines import settings
 
     path = settings.published_db_path()
     if not path.is_file():
-        raise FileNotFoundError(path)
+        raise CliError(f"no published warehouse at {path}", "run `make run` (or `hpw build`) first")
     return path
 
 
-def cmd_query(args: argparse.Namespace) -> int:
+def read_only_connection(path: Path):
+    """The published file opened read-only, with no file system access (no ATTACH, COPY TO, read_csv) and a locked config."""
+    import duckdb
+
+    return duckdb.connect(
+        str(path), read_only=True, config={"enable_external_access": False, "lock_configuration": True}
+    )
+
+
+def check_read_only(sql: str) -> None:
+    """Refuse anything but one read statement, before it reaches the database. The SQL is parsed, never pasted."""
     import duckdb
 
     try:
-        path = _published()
-    except FileNotFoundError as err:
-        return _fail(f"no published warehouse at {err}", "run `make run` (or `hpw build`) first")
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            relation = con.sql(args.sql)
-            if relation is None:
-                return 0
-            frame = relation.pl()
+        statements = duckdb.extract_statements(sql)
     except duckdb.Error as err:
-        return _fail(str(err).splitlines()[0], "tables live in schemas marts, staging, raw and meta (try: hpw query \"show all tables\")")
-    if args.format == "csv":
+        raise CliError(str(err).splitlines()[0], "check the SQL syntax (DuckDB dialect)") from None
+    if len(statements) != 1:
+        raise CliError(f"hpw query runs exactly one statement, got {len(statements)}", "send one SELECT at a time")
+    kind = statements[0].type.name
+    if kind not in READ_STATEMENTS:
+        raise CliError(
+            f"hpw query is read-only: {kind} statements are refused",
+            "query runs SELECT (also SHOW, DESCRIBE, EXPLAIN) on the published file; to change the warehouse edit the models and run `hpw build`",
+        )
+
+
+def run_query(sql: str):
+    """Run one read statement against the published warehouse; returns a polars DataFrame."""
+    import duckdb
+
+    check_read_only(sql)
+    path = _published()
+    try:
+        with read_only_connection(path) as con:
+            relation = con.sql(sql)
+            if relation is None:
+                import polars as pl
+
+                return pl.DataFrame()
+            return relation.pl()
+    except duckdb.PermissionException as err:
+        raise CliError(f"hpw query is read-only: {str(err).splitlines()[0]}", "query reads the published tables only, no files") from None
+    except duckdb.Error as err:
+        raise CliError(
+            str(err).splitlines()[0],
+            'tables live in schemas marts, staging, raw and meta (try: hpw query "show all tables")',
+        ) from None
+
+
+def _print_frame(frame, fmt: str, max_rows: int) -> None:
+    if fmt == "csv":
         frame.write_csv(sys.stdout)
-    elif args.format == "json":
+    elif fmt == "json":
         sys.stdout.write(frame.write_json())
         sys.stdout.write("\n")
     else:
         import polars as pl
 
-        with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
             print(frame)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    try:
+        frame = run_query(args.sql)
+    except CliError as err:
+        return _fail(str(err), err.hint)
+    _print_frame(frame, args.format, args.max_rows)
     return 0
 
 
@@ -95,29 +205,112 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return cmd_query(args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hpw", description="Hemisphere Partnership Warehouse")
-    sub = parser.add_subparsers(dest="command", required=True)
+# ---------------------------------------------------------------------------------------------------- brief, export
 
-    build = sub.add_parser("build", help="build the warehouse and publish it atomically")
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from pipelines import settings
+    from pipelines.brief import BriefError, write_briefs
+
+    if not args.iso3 and not args.all:
+        return _fail("name a country (ISO3, e.g. PRY) or use --all", "hpw brief PRY   or   hpw brief --all")
+    out = Path(args.out).expanduser() if args.out else settings.warehouse_dir() / "briefs"
+    try:
+        path = _published()
+        written = write_briefs(path, out, None if args.all else [args.iso3.upper()])
+    except (CliError, BriefError) as err:
+        return _fail(str(err), err.hint)
+    for page in written:
+        print(page)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines import exports, settings
+
+    try:
+        if args.dictionary:
+            print(exports.write_data_dictionary())
+            if args.dictionary_only:
+                return 0
+        path = _published()
+        written = exports.export(path, settings.exports_dir())
+    except (CliError, exports.ExportError) as err:
+        return _fail(str(err), err.hint)
+    print(f"exported {len(written)} Parquet files and {exports.DATAPACKAGE} to {settings.exports_dir()}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pipelines import exports, settings
+
+    out = Path(args.out).expanduser() if args.out else settings.warehouse_dir() / "docs"
+    try:
+        page = exports.dbt_docs(_published(), out)
+    except (CliError, exports.ExportError) as err:
+        return _fail(str(err), err.hint)
+    print(f"dbt docs site (offline, one file): {page}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line plus a hint like every other error."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        sys.exit(_fail(message, f"{self.prog} --help"))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="hpw", description="Hemisphere Partnership Warehouse: build, query, export, country briefs")
+    sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    build = sub.add_parser("build", help="build the warehouse and publish it atomically", description="Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it finishes.")
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     build.add_argument("--file", action="append", metavar="RAW_TABLE=PATH", help="read this file instead of the bundled snapshot")
-    build.add_argument("--quiet", action="store_true", help="only warnings, errors and the summary")
+    build.add_argument("--quiet", action="store_true", help="only errors and the summary")
+    build.add_argument("--verbose", action="store_true", help="also Dagster's and dbt's own log lines")
     build.set_defaults(func=cmd_build)
 
-    query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)")
-    query.add_argument("sql")
+    query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")
+    query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
     query.set_defaults(func=cmd_query)
 
-    sources = sub.add_parser("sources", help="provenance of every landed file: vintage, sha256, rows")
+    sources = sub.add_parser("sources", help="provenance of every landed file: vintage, sha256, rows", description="Every landed publisher file: vintage, sha256, rows in/landed, retrieved (loaded) at.")
     sources.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sources.add_argument("--max-rows", type=int, default=100)
     sources.set_defaults(func=cmd_sources)
 
-    args = parser.parse_args(argv)
-    return args.func(args)
+    brief = sub.add_parser("brief", help="write the self-contained HTML country brief", description="Write <ISO3>.html (charts inline, no network needed to view) and index.html linking every brief.")
+    brief.add_argument("iso3", nargs="?", help="country code, e.g. PRY")
+    brief.add_argument("--all", action="store_true", help="a brief for every Latin American and Caribbean country")
+    brief.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/briefs)")
+    brief.set_defaults(func=cmd_brief)
+
+    export = sub.add_parser("export", help="Parquet per table + datapackage.json", description="Write warehouse/exports/<table>.parquet (temporary name, then rename) and the Frictionless datapackage.json.")
+    export.add_argument("--dictionary", action="store_true", help="also regenerate docs/data_dictionary.md from the dbt yml")
+    export.add_argument("--dictionary-only", action="store_true", help="only regenerate docs/data_dictionary.md (needs no build)")
+    export.set_defaults(func=cmd_export)
+    docs = sub.add_parser("docs", help="build the dbt docs site (lineage, column docs) offline", description="Run `dbt docs generate --static` against a scratch copy of the published file; open DIR/static_index.html in a browser (no network needed).")
+    docs.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/docs)")
+    docs.set_defaults(func=cmd_docs)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "dictionary_only", False):
+        args.dictionary = True
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `hpw query ... | head`: the reader left, nothing is wrong
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

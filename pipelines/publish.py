@@ -9,7 +9,7 @@ import time
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from pipelines import fingerprint, warehouse
+from pipelines import exports, fingerprint, warehouse
 from pipelines.dbt import warehouse_dbt_assets
 from pipelines.resources import WarehouseResource
 
@@ -21,7 +21,7 @@ MART_KEYS = sorted((k for k in warehouse_dbt_assets.keys if k.path[0] == "marts"
     group_name="published",
     deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
-    description="warehouse/partnership.duckdb (read-only copy for analysts) and warehouse/exports/*.parquet.",
+    description="warehouse/partnership.duckdb (read-only copy for analysts), warehouse/exports/*.parquet and datapackage.json.",
 )
 def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseResource) -> MaterializeResult:
     started = time.perf_counter()
@@ -32,9 +32,10 @@ def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseR
             [fingerprint.current()],
         )
     warehouse.publish(warehouse_db.build_database, warehouse_db.published_database)
-    exported = warehouse.export_parquet(warehouse_db.published_database, warehouse_db.exports_dir)
+    # Parquet per mart and dimension (temporary name, then rename) and the Frictionless datapackage.json
+    exported = exports.export(warehouse_db.published_database, warehouse_db.exports_dir)
     fingerprint.record(warehouse_db.root)
-    context.log.info(f"published {warehouse_db.published_database.name}; exported {len(exported)} Parquet files")
+    context.log.info(f"published {warehouse_db.published_database.name}; exported {len(exported)} Parquet files and {exports.DATAPACKAGE}")
     return MaterializeResult(
         metadata={
             "published": str(warehouse_db.published_database.name),

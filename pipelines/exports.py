@@ -1,0 +1,279 @@
+"""Exports for BI tools: Parquet per mart and dimension, a Frictionless `datapackage.json`, the data dictionary.
+
+Every description comes from the dbt yml (`models/marts/*.yml`) through the dbt manifest, so the Parquet
+metadata, `datapackage.json`, `docs/data_dictionary.md` and the dbt docs site all say the same thing.
+
+- `export(published_db, exports_dir)`: Parquet files (temporary name, then renamed), stale files of marts
+  that no longer exist removed, then `datapackage.json` (also written to a temporary name and renamed).
+- `data_dictionary()`: the Markdown of `docs/data_dictionary.md`, generated from the manifest alone (no build
+  needed), so a test can compare the committed file with a fresh generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines import settings, warehouse
+
+DATAPACKAGE = "datapackage.json"
+MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+DICTIONARY_PATH = settings.PROJECT_ROOT / "docs" / "data_dictionary.md"
+PUBLIC_LAYER = "marts"  # models whose file lives under models/marts/ are the public tables
+
+
+class ExportError(RuntimeError):
+    def __init__(self, message: str, hint: str = ""):
+        self.hint = hint
+        super().__init__(message)
+
+
+@dataclass
+class ModelDoc:
+    name: str
+    description: str
+    columns: dict[str, dict] = field(default_factory=dict)  # column -> {"description", "data_type"}
+    unique_key: list[str] = field(default_factory=list)
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
+    """The public (marts) models of the dbt manifest with their descriptions, keyed by model name."""
+    path = manifest_path or MANIFEST_PATH
+    if not path.is_file():
+        raise ExportError(f"no dbt manifest at {path}", "run `make manifest` (or `make run`) first")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    docs: dict[str, ModelDoc] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        if node["original_file_path"].replace("\\", "/").split("/")[0] != PUBLIC_LAYER:
+            continue
+        doc = ModelDoc(node["name"], _clean(node.get("description")))
+        for column in node.get("columns", {}).values():
+            doc.columns[column["name"]] = {"description": _clean(column.get("description")), "data_type": column.get("data_type")}
+        docs[doc.name] = doc
+    # the grain of each table, from its unique_combination / unique tests
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        meta = node.get("test_metadata") or {}
+        attached = node.get("attached_node") or ""
+        model = attached.rsplit(".", 1)[-1]
+        if model not in docs:
+            continue
+        kwargs = meta.get("kwargs") or {}
+        if meta.get("name") == "unique_combination":
+            columns = (kwargs.get("arguments") or {}).get("columns") or kwargs.get("columns")
+            if columns:
+                docs[model].unique_key = list(columns)
+        elif meta.get("name") == "unique" and not docs[model].unique_key and kwargs.get("column_name"):
+            docs[model].unique_key = [kwargs["column_name"]]
+    return dict(sorted(docs.items()))
+
+
+def frictionless_type(duckdb_type: str) -> str:
+    """Table Schema field type for a DuckDB column type."""
+    t = duckdb_type.upper()
+    if t.endswith("[]") or t.startswith(("LIST", "ARRAY")):
+        return "array"
+    if t.startswith(("STRUCT", "MAP", "JSON", "UNION")):
+        return "object"
+    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}:
+        return "integer"
+    if t in {"FLOAT", "DOUBLE", "REAL"} or t.startswith("DECIMAL"):
+        return "number"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP"):
+        return "datetime"
+    if t.startswith("TIME"):
+        return "time"
+    if t in {"VARCHAR", "TEXT", "STRING", "UUID", "ENUM"} or t.startswith(("VARCHAR", "ENUM")):
+        return "string"
+    return "any"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]) -> dict:
+    """The Frictionless Data Package descriptor of every Parquet file in exports_dir (tabular-data-package)."""
+    resources = []
+    with warehouse.connect(published_db, read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1", [PUBLIC_LAYER]
+        ).fetchall()
+        for (name,) in tables:
+            path = exports_dir / f"{name}.parquet"
+            if not path.is_file():
+                continue
+            doc = docs.get(name, ModelDoc(name, ""))
+            fields = []
+            for column, data_type in _columns(con, PUBLIC_LAYER, name):
+                entry = {"name": column, "type": frictionless_type(data_type), "duckdbType": data_type}
+                description = doc.columns.get(column, {}).get("description")
+                if description:
+                    entry["description"] = description
+                fields.append(entry)
+            schema: dict = {"fields": fields, "missingValues": [""]}
+            if doc.unique_key and all(k in {f["name"] for f in fields} for k in doc.unique_key):
+                schema["primaryKey"] = doc.unique_key
+            resource = {
+                "name": name,
+                "path": path.name,
+                "profile": "tabular-data-resource",
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "encoding": "utf-8",
+                "bytes": path.stat().st_size,
+                "hash": f"sha256:{_sha256(path)}",
+                "schema": schema,
+            }
+            if doc.description:
+                resource["description"] = doc.description
+            resources.append(resource)
+        sources = con.execute(
+            "select raw_table, file_name, vintage, sha256 from meta.loads order by raw_table"
+        ).fetchall() if _has_table(con, "meta", "loads") else []
+        published = con.execute("select published_at::varchar from meta.build").fetchone() if _has_table(con, "meta", "build") else None
+    package = {
+        "profile": "tabular-data-package",
+        "name": "hemisphere-partnership-warehouse",
+        "title": "Hemisphere Partnership Warehouse",
+        "description": (
+            "US partnership with Latin American and Caribbean countries: aid, trade, arms, personnel, exercises, "
+            "agreements and indicators. One Parquet file per public table (schema marts of partnership.duckdb). "
+            "NULL means unknown, never zero."
+        ),
+        "licenses": [{"name": "other-at", "title": "Each source's own licence: see data/snapshots/<source>/SOURCE.md"}],
+        "sources": [
+            {"title": f"{raw_table}: {vintage}", "path": file_name, "sha256": sha}
+            for raw_table, file_name, vintage, sha in sources
+        ],
+        "resources": resources,
+    }
+    if published and published[0]:
+        package["created"] = published[0].replace(" ", "T", 1)
+    return package
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchone()[0])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def export(published_db: Path, exports_dir: Path, manifest_path: Path | None = None) -> list[Path]:
+    """Parquet per public table + datapackage.json; returns the Parquet files written."""
+    if not published_db.is_file():
+        raise ExportError(f"no published warehouse at {published_db}", "run `make run` (or `hpw build`) first")
+    written = warehouse.export_parquet(published_db, exports_dir)
+    current = {p.name for p in written}
+    for stale in exports_dir.glob("*.parquet"):  # a mart that was dropped must not linger as an export
+        if stale.name not in current:
+            stale.unlink()
+    descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path))
+    _write_atomically(exports_dir / DATAPACKAGE, json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
+    return written
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def data_dictionary(docs: dict[str, ModelDoc] | None = None) -> str:
+    """docs/data_dictionary.md, generated from the dbt yml (via the manifest)."""
+    docs = docs if docs is not None else model_docs()
+    lines = [
+        "# Data dictionary",
+        "",
+        "<!-- Generated by `hpw export --dictionary` (also `make docs`) from models/marts/*.yml. Do not edit by hand:",
+        "     edit the yml and regenerate; tests/test_exports.py fails when this file and the yml disagree. -->",
+        "",
+        "The public tables of `warehouse/partnership.duckdb` (schema `marts`), also exported as",
+        "`warehouse/exports/<table>.parquet` and described in `warehouse/exports/datapackage.json`.",
+        "NULL means unknown, never zero. Types are the declared dbt contract types (blank where the model declares none).",
+        "",
+        "| table | grain | description |",
+        "|---|---|---|",
+    ]
+    for doc in docs.values():
+        grain = ", ".join(doc.unique_key)
+        summary = doc.description.split(". ")[0].rstrip(".") + "." if doc.description else ""
+        lines.append(f"| [`{doc.name}`](#{doc.name}) | {_md(grain)} | {_md(summary)} |")
+    for doc in docs.values():
+        lines += ["", f"## {doc.name}", "", doc.description or "(no description)", ""]
+        if doc.unique_key:
+            lines += [f"One row per: {', '.join(f'`{k}`' for k in doc.unique_key)}.", ""]
+        lines += ["| column | type | description |", "|---|---|---|"]
+        for name, column in doc.columns.items():
+            lines.append(f"| `{name}` | {column.get('data_type') or ''} | {_md(column.get('description') or '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_data_dictionary(path: Path | None = None, manifest_path: Path | None = None) -> Path:
+    target = path or DICTIONARY_PATH
+    _write_atomically(target, data_dictionary(model_docs(manifest_path)))
+    return target
+
+
+def dbt_docs(published_db: Path, out_dir: Path) -> Path:
+    """The dbt docs site (lineage, column docs, catalog types) as one offline page: out_dir/static_index.html.
+
+    dbt reads the catalog from a scratch copy of the published file, so the analysts' file is never opened
+    for writing.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if not published_db.is_file():
+        raise ExportError(f"no published warehouse at {published_db}", "run `make run` (or `hpw build`) first")
+    dbt = Path(sys.executable).parent / "dbt"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".docs-", dir=published_db.parent) as scratch:
+        copy = Path(scratch) / published_db.name
+        shutil.copyfile(published_db, copy)
+        completed = subprocess.run(
+            [str(dbt), "docs", "generate", "--static", "--target-path", str(out_dir),
+             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+            capture_output=True, text=True, env={**os.environ, "HPW_BUILD_DB": str(copy), "DO_NOT_TRACK": "1"},
+        )
+    if completed.returncode != 0:
+        lines = [line for line in completed.stdout.splitlines() if "error" in line.lower()] or completed.stdout.splitlines()[-1:]
+        raise ExportError(f"dbt docs generate failed: {lines[0].strip() if lines else 'no output'}", "run `make manifest` and check models/")
+    page = out_dir / "static_index.html"
+    if not page.is_file():
+        raise ExportError(f"dbt docs generate wrote no {page.name}", "dbt >= 1.7 is needed for --static")
+    return page

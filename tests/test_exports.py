@@ -1,0 +1,150 @@
+"""Exports for BI tools: Parquet per mart and dimension, datapackage.json, the generated data dictionary."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+
+import duckdb
+import pytest
+import yaml
+from frictionless import Package
+
+from pipelines import exports
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _mart_tables(con) -> list[str]:
+    return [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+
+
+def _mart_columns(con, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = 'marts' and table_name = ? "
+        "order by ordinal_position",
+        [table],
+    ).fetchall()
+
+
+def _yml_descriptions() -> dict[str, dict]:
+    """Model and column descriptions read straight from models/marts/*.yml (not through the manifest)."""
+    found = {}
+    for path in sorted((PROJECT_ROOT / "models" / "marts").glob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            found[model["name"]] = {
+                "description": " ".join((model.get("description") or "").split()),
+                "columns": {c["name"]: " ".join((c.get("description") or "").split()) for c in model.get("columns", [])},
+            }
+    return found
+
+
+def test_every_mart_and_dimension_has_a_parquet_with_the_same_rows_and_types(built_warehouse, marts):
+    tables = _mart_tables(marts)
+    assert {"dim_country", "dim_us_sites", "fct_us_aid_country_year"} <= set(tables)
+    exported = sorted(p.stem for p in (built_warehouse / "exports").glob("*.parquet"))
+    assert exported == tables
+    for table in tables:
+        path = built_warehouse / "exports" / f"{table}.parquet"
+        reader = duckdb.connect()
+        parquet_columns = [(r[0], r[1]) for r in reader.execute(f"describe select * from read_parquet('{path}')").fetchall()]
+        assert parquet_columns == _mart_columns(marts, table), table
+        parquet_rows = reader.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        assert parquet_rows == marts.execute(f"select count(*) from marts.{table}").fetchone()[0], table
+    # nothing half-written is left behind (every file went through a temporary name)
+    assert not [p.name for p in (built_warehouse / "exports").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_datapackage_validates_and_lists_every_column_with_its_yml_description(built_warehouse, marts):
+    descriptor = json.loads((built_warehouse / "exports" / "datapackage.json").read_text(encoding="utf-8"))
+    report = Package.validate_descriptor(descriptor)
+    assert report.valid, [error.message for error in report.errors]
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    assert sorted(resources) == _mart_tables(marts)
+    yml = _yml_descriptions()
+    for table, resource in resources.items():
+        columns = _mart_columns(marts, table)
+        assert [f["name"] for f in resource["schema"]["fields"]] == [c for c, _ in columns], table
+        assert [f["duckdbType"] for f in resource["schema"]["fields"]] == [t for _, t in columns], table
+        for field in resource["schema"]["fields"]:
+            assert field.get("description") == yml[table]["columns"].get(field["name"]), (table, field["name"])
+        assert resource.get("description") == yml[table]["description"]
+        path = built_warehouse / "exports" / resource["path"]
+        assert resource["bytes"] == path.stat().st_size
+        assert resource["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    aid = {f["name"]: f["type"] for f in resources["fct_us_aid_country_year"]["schema"]["fields"]}
+    assert aid["iso3"] == "string" and aid["fiscal_year"] == "integer" and aid["amount_current_usd"] == "integer"
+    assert {f["name"]: f["type"] for f in resources["fct_us_trade_country_year"]["schema"]["fields"]}["us_exports_usd"] == "number"
+    assert resources["fct_us_trade_country_year"]["schema"]["primaryKey"] == ["iso3", "year"]
+    loads = marts.execute("select count(*) from meta.loads").fetchone()[0]
+    assert len(descriptor["sources"]) == loads
+
+
+def test_the_frictionless_check_catches_a_broken_descriptor(built_warehouse):
+    descriptor = json.loads((built_warehouse / "exports" / "datapackage.json").read_text(encoding="utf-8"))
+    broken = copy.deepcopy(descriptor)
+    broken["resources"][0]["schema"]["fields"][0]["type"] = "varchar"  # not a Table Schema type
+    assert not Package.validate_descriptor(broken).valid
+
+
+def test_every_mart_column_is_documented_in_the_yml(marts):
+    yml = _yml_descriptions()
+    undocumented = [
+        f"{table}.{column}"
+        for table in _mart_tables(marts)
+        for column, _ in _mart_columns(marts, table)
+        if not yml.get(table, {}).get("columns", {}).get(column)
+    ]
+    assert undocumented == []
+
+
+def test_committed_data_dictionary_equals_a_fresh_generation(built_warehouse):
+    # built_warehouse guarantees a manifest parsed from the current models/ (run_build refreshes a stale one)
+    committed = (PROJECT_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    assert committed == exports.data_dictionary(), "docs/data_dictionary.md is stale: run `.venv/bin/hpw export --dictionary-only`"
+    yml = _yml_descriptions()
+    for table, doc in yml.items():
+        assert f"## {table}\n" in committed
+        for column, description in doc["columns"].items():
+            assert f"| `{column}` |" in committed and description.replace("|", "\\|") in committed, (table, column)
+
+
+def test_export_replaces_files_and_drops_exports_of_removed_marts(tmp_path, built_warehouse):
+    shutil.copy(built_warehouse / "partnership.duckdb", tmp_path / "partnership.duckdb")
+    out = tmp_path / "exports"
+    out.mkdir()
+    (out / "a_mart_that_was_dropped.parquet").write_bytes(b"old")
+    (out / "dim_country.parquet").write_bytes(b"not parquet")
+    written = exports.export(tmp_path / "partnership.duckdb", out)
+    names = sorted(p.name for p in out.iterdir())
+    assert "a_mart_that_was_dropped.parquet" not in names
+    assert sorted([p.name for p in written] + ["datapackage.json"]) == names
+    rows = duckdb.connect().execute(f"select count(*) from read_parquet('{out / 'dim_country.parquet'}')").fetchone()[0]
+    with duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True) as con:
+        assert rows == con.execute("select count(*) from marts.dim_country").fetchone()[0]
+
+
+def test_export_without_a_published_warehouse_is_a_clear_error(tmp_path):
+    with pytest.raises(exports.ExportError) as raised:
+        exports.export(tmp_path / "partnership.duckdb", tmp_path / "exports")
+    assert "no published warehouse" in str(raised.value) and "make run" in raised.value.hint
+
+
+def test_dbt_docs_site_is_one_offline_page_and_leaves_the_published_file_alone(tmp_path, built_warehouse):
+    import re
+
+    shutil.copy(built_warehouse / "partnership.duckdb", tmp_path / "partnership.duckdb")
+    before = hashlib.sha256((tmp_path / "partnership.duckdb").read_bytes()).hexdigest()
+    page = exports.dbt_docs(tmp_path / "partnership.duckdb", tmp_path / "docs")
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)  # nothing fetched at view time
+    for table in _mart_tables(duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True)):
+        assert f"model.hemisphere_partnership.{table}" in html, table
+    catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text(encoding="utf-8"))
+    columns = catalog["nodes"]["model.hemisphere_partnership.fct_us_aid_country_year"]["columns"]
+    assert columns["amount_current_usd"]["type"] == "BIGINT"  # column types come from the warehouse itself
+    assert hashlib.sha256((tmp_path / "partnership.duckdb").read_bytes()).hexdigest() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".docs-")] == []
