@@ -4,6 +4,14 @@ A parser hands over a frame whose columns are still text where the file had text
 (1-based data-record number in the file). `enforce()` casts every column to the dtype the contract
 declares, reporting any value that does not fit (`wrong type`) with its row, then runs the pandera
 model lazily so that every failing check is reported at once.
+
+Reliability rules applied here, to every source (see docs/reliability.md):
+- a file with a header but no data rows breaks its contract (an empty download is never an empty table);
+- schema drift (pipelines/drift.py): a missing contract column fails with a diff of expected versus found
+  columns, a column whose every value has another type fails as a type change, a new column passes with a warning;
+- a column the contract marks tolerable (`pa.Field(nullable=True, metadata={"tolerable": "<why>"})`) keeps the
+  build going when one of its values does not parse: the value becomes NULL and the row goes to
+  `meta.quarantine` (pipelines/quarantine.py), counted in `meta.loads.rows_rejected` — never silently dropped.
 """
 
 from __future__ import annotations
@@ -50,6 +58,15 @@ def required_columns(model: type[pa.DataFrameModel]) -> list[str]:
     return [name for name, col in model.to_schema().columns.items() if col.required]
 
 
+def tolerable_columns(model: type[pa.DataFrameModel]) -> dict[str, str]:
+    """Columns whose unparsable values are quarantined instead of failing the build, with the contract's reason."""
+    return {
+        name: str((col.metadata or {}).get("tolerable"))
+        for name, col in model.to_schema().columns.items()
+        if (col.metadata or {}).get("tolerable") and col.nullable
+    }
+
+
 def _cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.Expr:
     expr = pl.col(column)
     if source_dtype == pl.String and dtype.is_numeric():
@@ -64,26 +81,49 @@ def _cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl
 
 def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str, file: str) -> pl.DataFrame:
     """Cast to the contract's dtypes and validate; raise ContractViolation listing every problem."""
+    from pipelines import drift, quarantine
+
     dtypes = contract_dtypes(model)
     failures: list[Failure] = []
-    missing = [c for c in required_columns(model) if c not in frame.columns]
+    missing, columns_diff = drift.check(source, file, frame.columns, list(dtypes), required_columns(model))
     for column in missing:
-        failures.append(Failure(column, "required column present", values=[f"found columns: {sorted(frame.columns)}"]))
+        failures.append(Failure(column, "required column present (schema drift: removed or renamed)", values=[columns_diff]))
     if missing:
         raise ContractViolation(source, file, failures)
+    if frame.height == 0:
+        raise ContractViolation(
+            source, file, [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])]
+        )
 
     row_ids = frame["source_row"] if "source_row" in frame.columns else pl.Series(range(1, frame.height + 1))
     casts = {c: _cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t}
     typed = frame.with_columns(**casts) if casts else frame
+    tolerable = tolerable_columns(model)
     for column in casts:
         bad = frame[column].is_not_null() & typed[column].is_null()
+        present = frame[column].is_not_null()
         if frame.schema[column] == pl.String:
             bad = bad & (frame[column].str.strip_chars() != "")
+            present = present & (frame[column].str.strip_chars() != "")
+        if bad.any() and column in tolerable and not drift.type_change(int(bad.sum()), int(present.sum())):
+            # Tolerable: the value is unknown (NULL, already so in `typed`), and the row is quarantined, not dropped.
+            quarantine.hold(
+                frame.with_columns(_quarantine_row=row_ids).filter(bad).select(
+                    source=pl.lit(source),
+                    file=pl.lit(file),
+                    source_row=pl.col("_quarantine_row").cast(pl.Int64),
+                    column_name=pl.lit(column),
+                    value=pl.col(column).cast(pl.String),
+                    reason=pl.lit(f"not a {dtypes[column]}; set to NULL ({tolerable[column]})"),
+                )
+            )
+            continue
         if bad.any():
+            changed = drift.type_change(int(bad.sum()), int(present.sum()))
             failures.append(
                 Failure(
                     column,
-                    f"type {dtypes[column]}",
+                    f"type {dtypes[column]}" + (" (schema drift: type changed, every value is text)" if changed else ""),
                     values=frame.filter(bad)[column].head(MAX_EXAMPLES).cast(pl.String).to_list(),
                     rows=row_ids.filter(bad).head(MAX_EXAMPLES).to_list(),
                     count=int(bad.sum()),

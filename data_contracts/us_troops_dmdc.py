@@ -17,9 +17,17 @@ MONTHS = [
 ABSURD_PERSONS = 10_000_000
 
 
-def _count() -> pa.Field:
-    """A head-count column: whole persons, never negative; NULL (`NA` in the file) = not in that report."""
-    return pa.Field(nullable=True, in_range={"min_value": 0, "max_value": ABSURD_PERSONS})
+def _count(tolerable: str | None = None) -> pa.Field:
+    """A head-count column: whole persons, never negative; NULL (`NA` in the file) = not in that report.
+
+    `tolerable`: a detail line no mart reads; an unparsable value there becomes NULL and its row goes to
+    meta.quarantine (data_contracts/_base.py) instead of stopping the build.
+    """
+    metadata = {"tolerable": tolerable} if tolerable else None
+    return pa.Field(nullable=True, in_range={"min_value": 0, "max_value": ABSURD_PERSONS}, metadata=metadata)
+
+
+DETAIL_LINE = "Navy detail line of the 1950-2007 layout, read by no mart"
 
 
 class UsTroopsDmdc(pa.DataFrameModel):
@@ -42,8 +50,8 @@ class UsTroopsDmdc(pa.DataFrameModel):
     total_afloat: int = _count()
     army_total: int = _count()
     navy_ashore: int = _count()
-    navy_temporary_ashore: int = _count()
-    navy_other: int = _count()
+    navy_temporary_ashore: int = _count(tolerable=DETAIL_LINE)
+    navy_other: int = _count(tolerable=DETAIL_LINE)
     marine_corps_ashore: int = _count()
     marine_corps_afloat: int = _count()
     air_force_total: int = _count()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pandera.polars as pa
+import polars as pl
+from pandera.polars import PolarsData
 
 FIRST_YEAR = 1960  # WDI series start in 1960
 LAST_YEAR = date.today().year
@@ -18,6 +20,19 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 WB_CODE = r"^[A-Z0-9]{3}$"  # ISO3 for economies, WB codes (LCN, TLA, XKX, ...) otherwise
 INDICATOR_CODE = r"^[A-Z0-9_]+(\.[A-Z0-9_]+)+$"  # e.g. SP.POP.TOTL, VC.IHR.PSRC.P5
 DIALECTS = ["quoted_preamble", "unquoted_preamble", "no_preamble"]
+# Plausible ranges of the bundled indicators (others: only ABSURD_VALUE). A value outside is a corrupted cell:
+# homicides above 1000 per 100,000 people (the worst national rate ever published is ~140), a negative population,
+# military spending above 100% of GDP, governance estimates far outside their about -2.5 .. 2.5 scale.
+PLAUSIBLE_RANGE = {
+    "VC.IHR.PSRC.P5": (0.0, 1000.0),
+    "SP.POP.TOTL": (0.0, 1e10),
+    "NY.GDP.MKTP.CD": (0.0, ABSURD_VALUE),
+    "MS.MIL.MPRT.KD": (0.0, ABSURD_VALUE),
+    "MS.MIL.XPND.GD.ZS": (0.0, 100.0),
+    "CC.EST": (-5.0, 5.0),
+    "PV.EST": (-5.0, 5.0),
+    "RL.EST": (-5.0, 5.0),
+}
 ENTITY_KINDS = ["country", "aggregate"]
 
 
@@ -64,6 +79,12 @@ class WorldbankWdiCell(pa.DataFrameModel):
 
     class Config:
         unique = ["file", "country_code", "indicator_code", "year"]
+
+    @pa.check("value", name="value within the plausible range of its indicator (e.g. homicides 0..1000 per 100k)")
+    def value_plausible_for_indicator(cls, data: PolarsData) -> pl.LazyFrame:
+        low = pl.col("indicator_code").replace_strict({k: v[0] for k, v in PLAUSIBLE_RANGE.items()}, default=-ABSURD_VALUE, return_dtype=pl.Float64)
+        high = pl.col("indicator_code").replace_strict({k: v[1] for k, v in PLAUSIBLE_RANGE.items()}, default=ABSURD_VALUE, return_dtype=pl.Float64)
+        return data.lazyframe.select(pl.col("value").is_null() | pl.col("value").is_between(low, high))
 
 
 class WorldbankWdiIndicatorMetadata(pa.DataFrameModel):

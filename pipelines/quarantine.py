@@ -1,0 +1,134 @@
+"""Nothing is lost: tolerable bad rows go to `meta.quarantine`, rejected files are kept for inspection.
+
+- Row quarantine. A contract may mark an optional column *tolerable*
+  (`pa.Field(nullable=True, metadata={"tolerable": "<why>"})`). A value there that does not parse as the column's
+  type does not stop the build: `enforce()` sets it to NULL (unknown, never zero) and records the row here with
+  source, file, row number, column, value and reason. `land_raw()` writes them to `meta.quarantine` in the same
+  build database and counts them in `meta.loads.rows_rejected`; `hpw build` shows the count in its summary.
+- Rejected files. When a raw asset fails, `hpw build` copies the file it read to
+  `<warehouse>/.rejected/<source>/<UTC time>_<sha256[:12]>_<name>` with a `.error.txt` beside it (error, sha256,
+  original path), so the exact bytes that broke the build can be inspected after the download is gone.
+- Diagnosis. `diagnose()` recognises files that are not data at all (empty, an HTML/JSON error page, a cut
+  transfer, the wrong encoding, a broken xlsx zip) and says so in one line naming the line and bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import shutil
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+QUARANTINE_SCHEMA = {
+    "source": pl.String,
+    "file": pl.String,
+    "source_row": pl.Int64,
+    "column_name": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+}
+QUARANTINE_DDL = """
+create table if not exists meta.quarantine (
+    raw_table varchar, source varchar, file varchar, source_row bigint, column_name varchar, value varchar,
+    reason varchar, quarantined_at timestamptz
+)"""
+
+SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_pending: list[pl.DataFrame] = []
+
+
+def hold(rows: pl.DataFrame) -> None:
+    """Called by `enforce()`: rows whose tolerable value was set to NULL."""
+    if rows.height:
+        _pending.append(rows.select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()]))
+
+
+def take(source: str, file_prefix: str) -> pl.DataFrame:
+    """Remove and return the rows held for one source file (file names may carry a ` [sheet]` suffix)."""
+    global _pending
+    held = pl.concat(_pending) if _pending else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    mine = (pl.col("source") == source) & pl.col("file").str.starts_with(file_prefix)
+    _pending = [held.filter(~mine)] if held.filter(~mine).height else []
+    return held.filter(mine)
+
+
+def reset() -> None:
+    _pending.clear()
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> Path | None:
+    """Copy a file that failed its checks to `<warehouse>/.rejected/<source>/` with the error beside it."""
+    if not SOURCE_NAME.match(source):  # a source name is an identifier, never a path (`../` cannot escape)
+        raise ValueError(f"not a source name: {source!r}")
+    if not path.is_file():
+        return None
+    digest = sha256(path)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = warehouse_dir / ".rejected" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stamp}_{digest[:12]}_{path.name}"
+    shutil.copyfile(path, target)
+    target.with_name(target.name + ".error.txt").write_text(
+        f"file: {path}\nsha256: {digest}\nbytes: {path.stat().st_size}\nrejected_at: {stamp}\nerror: {error}\n",
+        encoding="utf-8",
+    )
+    return target
+
+
+def _first_invalid_utf8(data: bytes) -> tuple[int, int, bytes] | None:
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return line, err.start, data[err.start : err.start + 4]
+
+
+def diagnose(path: Path, latin1_ok: bool = False) -> str | None:
+    """One line saying why a file is not readable as data, or None if nothing obvious is wrong with it."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        return f"cannot be opened ({err.strerror})"
+    if size == 0:
+        return "is empty (0 bytes); expected a header and data rows"
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    expected = "an xlsx workbook" if path.suffix.lower() in {".xlsx", ".xlsm"} else "CSV data"
+    if text_head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        title = ""
+        if b"<title>" in text_head:
+            title = " titled " + repr(head[head.lower().index(b"<title>") + 7 :].split(b"<")[0].decode("utf-8", "replace").strip())
+        return f"is an HTML page{title}, not {expected} (an error page was saved in place of the download)"
+    if text_head.startswith((b"{", b"[")) and path.suffix.lower() != ".json":
+        return f"is a JSON body {head[:80].decode('utf-8', 'replace')!r}, not {expected} (an API error was saved in place of the download)"
+    if expected.startswith("an xlsx"):
+        if not zipfile.is_zipfile(path):
+            return f"is not a valid xlsx workbook: the zip archive is damaged or incomplete ({size:,} bytes, starts with {head[:8]!r})"
+        return None
+    data = path.read_bytes()
+    if not latin1_ok and (bad := _first_invalid_utf8(data)):
+        line, offset, sample = bad
+        return f"is not valid UTF-8: byte(s) {sample!r} at line {line} (byte offset {offset}); expected UTF-8 — was it re-saved as Latin-1/Windows-1252?"
+    if not data.endswith((b"\n", b"\r")):
+        last_line = data.count(b"\n") + 1
+        *_, previous, tail = [b""] + data.rsplit(b"\n", 2)
+        fields = lambda line: len(next(csv.reader([line.decode("utf-8", "replace")]), []))  # noqa: E731
+        if tail.count(b'"') % 2 == 1 or (previous.strip() and fields(tail) < fields(previous)):
+            return f"looks truncated: line {last_line} is cut mid-row ({tail[-60:].decode('utf-8', 'replace')!r}) with no line end"
+    return None
