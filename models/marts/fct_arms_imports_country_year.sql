@@ -14,7 +14,7 @@ deliveries as (
 ),
 
 from_us as (
-    select recipient_iso3 as iso3, delivery_year as year, sum(tiv_delivered_allocated_mn) as tiv_from_us_mn
+    select recipient_iso3 as iso3, delivery_year as year, round(sum(tiv_delivered_allocated_mn), 9) as tiv_from_us_mn  -- rounded: parallel float sums differ in the last bits between runs
     from deliveries
     where supplier_iso3 = 'USA' and recipient_entity_kind = 'country' and recipient_in_universe
     group by 1, 2

@@ -21,9 +21,11 @@ pillars as (
     select
         iso3,
         year,
-        100 * avg(percentile) filter (where pillar = 'economic') as economic_mean,
+        -- rounded to 9 decimals: DuckDB's parallel float averages differ in the last bits between runs, and two
+        -- builds from the same inputs must give identical scores and ranks
+        round(100 * avg(percentile) filter (where pillar = 'economic'), 9) as economic_mean,
         count(*) filter (where pillar = 'economic') as economic_components_observed,
-        100 * avg(percentile) filter (where pillar = 'security') as security_mean,
+        round(100 * avg(percentile) filter (where pillar = 'security'), 9) as security_mean,
         count(*) filter (where pillar = 'security') as security_components_observed
     from ranked
     group by iso3, year
@@ -50,7 +52,7 @@ scored as (
 typed as (
     select
         *,
-        (economic_score + security_score) / 2 as partnership_score,
+        round((economic_score + security_score) / 2, 9) as partnership_score,
         case
             when economic_score is null or security_score is null then 'insufficient_data'
             when security_score >= {{ var('model_type_high_threshold') }}
