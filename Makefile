@@ -19,7 +19,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 MODEL_FILES := $(shell find models -path models/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 MANIFEST := models/target/manifest.json
 
-.PHONY: install run test dev docs manifest clean help bench
+.PHONY: install run test dev docs manifest clean help browser bench
 
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
@@ -48,7 +48,16 @@ manifest: $(MANIFEST)
 run: install manifest
 	$(BIN)/hpw build
 
-test: install manifest
+# The country-brief test renders a page in headless Chromium (Debian's package). Installed when missing and we
+# are root with apt-get; otherwise that one test is skipped and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "note: could not install chromium; the brief browser test will be skipped"; \
+	  else echo "note: chromium not installed; the brief browser test will be skipped"; fi; }
+
+test: install manifest browser
 	$(BIN)/pytest
 
 # Benchmark figures as a Markdown table (docs/benchmarks.md); synthetic files go to bench/out/ (git-ignored)
