@@ -75,15 +75,19 @@ def raw_asset(table: RawTable):
                 counts = table.land(warehouse_db.build_database, source_file)
             else:
                 frame = table.parse(source_file.path)
-        except (ContractViolation, UnmappedCountryError) as err:
-            fetch.record(acquired, data_root, rows=None, outcome="contract_failed", error=str(err).splitlines()[0])
+        except Exception as err:
+            # A broken contract, an unknown country, or a file that is not data at all (empty, truncated, an error
+            # page, wrong encoding, a bad xlsx): all are a failed `contract` check in the UI, logged, and stop the build.
+            readable = isinstance(err, (ContractViolation, UnmappedCountryError))
+            message = str(err) if readable else f"{type(err).__name__}: {err}"
+            fetch.record(acquired, data_root, rows=None, outcome="contract_failed" if readable else "unreadable",
+                         error=message.splitlines()[0] if message else type(err).__name__)
             yield AssetCheckResult(
                 check_name="contract", passed=False, severity=AssetCheckSeverity.ERROR,
-                metadata={"error": MetadataValue.md(f"```\n{err}\n```"), "file": source_file.path.name},
+                metadata={"error": MetadataValue.md(f"```\n{message}\n```"), "file": source_file.path.name},
             )
-            raise Failure(description=str(err), metadata={"file": source_file.path.name}) from err
-        except Exception as err:  # unreadable file (e.g. an error page saved as the download): logged, then raised
-            fetch.record(acquired, data_root, rows=None, outcome="unreadable", error=f"{type(err).__name__}: {err}".splitlines()[0])
+            if readable:
+                raise Failure(description=message, metadata={"file": source_file.path.name}) from err
             raise
         if table.land is not None:
             counts = dict(counts)
@@ -101,7 +105,7 @@ def raw_asset(table: RawTable):
             metadata={
                 **{k: MetadataValue.int(v) for k, v in counts.items()},
                 "rows_landed": MetadataValue.int(landed),
-                "rows_rejected": MetadataValue.int(0),
+                "rows_rejected": MetadataValue.int(warehouse.rows_rejected(warehouse_db.build_database, table.name)),
                 "sha256": source_file.sha256,
                 "file": source_file.path.name,
                 "vintage": source_file.vintage,

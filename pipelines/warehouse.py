@@ -71,6 +71,13 @@ def land_raw(
     return landed
 
 
+def rows_rejected(database: Path, raw_table: str) -> int:
+    """Rows of the last load of `raw_table` that went to meta.quarantine instead of raw (0 if none)."""
+    with connect(database) as con:
+        found = con.execute(f"select rows_rejected from {META_SCHEMA}.loads where raw_table = ?", [raw_table]).fetchall()
+    return int(found[0][0] or 0) if found else 0
+
+
 def _land_quarantine(con, table: RawTable, source_file: SourceFile, loaded_at: datetime) -> int:
     """Rows the contract quarantined for this file (pipelines/quarantine.py) go to meta.quarantine; returns how many."""
     from pipelines import quarantine

@@ -134,6 +134,8 @@ def test_bad_input_fails_clearly_and_changes_nothing(builds, request, table, mak
     assert not missing, f"error of {table} lacks {missing}:\n{error}"
     assert run["unchanged"], "the published warehouse changed"
     assert not (root / ".build" / "partnership.duckdb").exists()
+    # whatever broke the file, Dagster shows it as a failed `contract` check on that raw asset
+    assert {a.asset: a.checks_failed for a in result.assets}.get(f"raw/{table}") == 1
     # the bad file is kept, byte for byte, with its sha256 and the error beside it
     kept = [p for p in result.rejected_files if p.name.endswith("_" + bad.name) and p.parent.name == TABLES[table].source]
     assert kept, result.rejected_files
