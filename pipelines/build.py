@@ -25,14 +25,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipelines import drift, fingerprint, quarantine, settings
+from pipelines.errors import UserError
 
 
-class BuildError(RuntimeError):
+class BuildError(UserError):
     """A build that could not start or did not finish; the message is one line plus a hint."""
-
-    def __init__(self, message: str, hint: str = ""):
-        self.hint = hint
-        super().__init__(message)
 
 
 @dataclass

@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from pipelines.errors import UserError
+
 # The project's own telemetry settings: nothing phones home.
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -25,10 +27,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
 
 
-class CliError(Exception):
-    def __init__(self, message: str, hint: str = ""):
-        self.hint = hint
-        super().__init__(message)
+class CliError(UserError):
+    """A usage or query error of the command line itself."""
 
 
 def _fail(message: str, hint: str = "") -> int:

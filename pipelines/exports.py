@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import settings, warehouse
+from pipelines.errors import UserError
 
 DATAPACKAGE = "datapackage.json"
 MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -27,10 +28,8 @@ DICTIONARY_PATH = settings.PROJECT_ROOT / "docs" / "data_dictionary.md"
 PUBLIC_LAYER = "marts"  # models whose file lives under models/marts/ are the public tables
 
 
-class ExportError(RuntimeError):
-    def __init__(self, message: str, hint: str = ""):
-        self.hint = hint
-        super().__init__(message)
+class ExportError(UserError):
+    """An export that could not be written (no published warehouse, no manifest, ...)."""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.brief.svg import Band, Chart, Event, Series, render
+from pipelines.errors import UserError
 
 X_START = 1990  # the charts' common time axis starts here; the agreements table lists older events too
 COLORS = {
@@ -34,10 +35,8 @@ OWN_PEER_GROUP = {"PRY": "paraguay_neighbours", "HND": "northern_triangle", "GTM
 REGION_PEER_GROUP = {"South America": "south_america", "Central America": "central_america", "Caribbean": "caribbean"}
 
 
-class BriefError(RuntimeError):
-    def __init__(self, message: str, hint: str = ""):
-        self.hint = hint
-        super().__init__(message)
+class BriefError(UserError):
+    """A brief that could not be drawn (unknown country, no published warehouse, ...)."""
 
 
 @dataclass
