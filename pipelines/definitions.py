@@ -6,7 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import dbt_resource, warehouse_dbt_assets
-from pipelines.partitions import PARTITIONED_ASSETS, worldbank_country_job
+from pipelines.partitions import PARTITIONED_ASSETS, census_country_job, worldbank_country_job
 from pipelines.publish import published_warehouse
 from pipelines.resources import default_warehouse
 from pipelines.schedules import BUILD_JOB_NAME, FRESHNESS_CHECKS, FRESHNESS_SENSOR, SCHEDULES
@@ -24,7 +24,7 @@ build_job = define_asset_job(
 
 defs = Definitions(
     assets=[*ALL_ASSETS, *PARTITIONED_ASSETS],
-    jobs=[build_job, worldbank_country_job],
+    jobs=[build_job, worldbank_country_job, census_country_job],
     schedules=SCHEDULES,
     sensors=[*SENSORS, FRESHNESS_SENSOR],
     asset_checks=FRESHNESS_CHECKS,

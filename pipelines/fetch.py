@@ -331,7 +331,7 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
     seen = _previous(root, table)
     same_url = seen.filter(seen["url_or_path"] == url)
     last = same_url.row(0, named=True) if same_url.height else None
-    headers = {}
+    headers = {"Accept": table.accept} if table.accept else {}
     if last and last["landed_path"] and Path(last["landed_path"]).is_file():
         if last["etag"]:
             headers["If-None-Match"] = last["etag"]
@@ -411,7 +411,7 @@ def probe(table: RawTable, root: Path) -> tuple[bool, str]:
     if not seen.height:
         return True, f"{table.name}: never retrieved from {url}"
     last = seen.row(0, named=True)
-    headers = {}
+    headers = {"Accept": table.accept} if table.accept else {}
     if last["etag"]:
         headers["If-None-Match"] = last["etag"]
     if last["last_modified"]:

@@ -12,6 +12,13 @@ touches nothing else.
 These assets live in group `landing`, outside the `build_warehouse` job (they do not write the build database, and
 a partitioned asset cannot share a run with the unpartitioned build); `worldbank_country_job` runs them:
 `dagster asset materialize --select landing/worldbank_wdi_json_country --partition PRY -m pipelines.definitions`.
+
+`landing/census_intltrade_country` does the same for the US Census Bureau international trade API: one partition per
+country of the universe that has a Census Schedule C code in data/reference/census_cty_codes.csv (ISO3 -> `CTY_CODE`;
+the USA itself and the US territories are not trade partners and have no partition). A partition adds
+`&CTY_CODE=<code>` to the exports and imports addresses and lands only that country's rows
+(`<data dir>/landing/census_<flow>/<ISO3>/<sha256>/`); `census_country_job` runs it. Adding a country is one line
+in that CSV (plus `HPW_EXTRA_COUNTRIES` when it is outside Latin America & Caribbean).
 """
 
 
@@ -30,13 +37,30 @@ from dagster import (
     in_process_executor,
 )
 
-from pipelines import countries, fetch
+from pipelines import countries, fetch, settings
 from pipelines.resources import WarehouseResource
 from pipelines.sources import RAW_TABLES_BY_NAME
 from pipelines.sources.base import RawTable
 
 WORLDBANK_JSON = RAW_TABLES_BY_NAME["worldbank_wdi_json"]
 COUNTRY_PARTITIONS = StaticPartitionsDefinition(sorted(countries.universe_iso3()))
+
+CENSUS_TABLES = (RAW_TABLES_BY_NAME["census_exports"], RAW_TABLES_BY_NAME["census_imports"])
+CENSUS_CODES_FILE = settings.REFERENCE_DIR / "census_cty_codes.csv"
+
+
+def census_cty_codes() -> dict[str, str]:
+    """ISO3 -> Census Schedule C `CTY_CODE` of the trade partners listed in data/reference/census_cty_codes.csv."""
+    table = pl.read_csv(CENSUS_CODES_FILE, schema_overrides={"cty_code": pl.String, "is_partner": pl.Boolean})
+    bad = table.filter(~pl.col("cty_code").str.contains(r"^[1-9][0-9]{3}$") | pl.col("iso3").is_duplicated())
+    if bad.height:
+        raise ValueError(f"{CENSUS_CODES_FILE.name}: bad or duplicated rows {bad.select('iso3', 'cty_code').rows()}; "
+                         "hint: one row per ISO3 with a 4-digit Schedule C code")
+    partners = table.filter(pl.col("is_partner"))
+    return dict(zip(partners["iso3"], partners["cty_code"]))
+
+
+CENSUS_PARTITIONS = StaticPartitionsDefinition(sorted(countries.universe_iso3() & census_cty_codes().keys()))
 
 
 def country_table(table: RawTable, iso3: str) -> RawTable:
@@ -51,16 +75,25 @@ def country_url(table: RawTable, iso3: str) -> str:
     return url.replace("/country/all/", f"/country/{iso3}/")
 
 
-def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None) -> tuple[fetch.Acquired, pl.DataFrame]:
+def census_country_url(table: RawTable, iso3: str) -> str:
+    url = fetch.live_url(table)
+    code = census_cty_codes().get(iso3)
+    if url is None or code is None:
+        raise ValueError(f"[{table.source}] {table.name}: no live address or no CTY_CODE for {iso3}; "
+                         f"hint: add a row to {CENSUS_CODES_FILE.name}")
+    return f"{url}{'&' if '?' in url else '?'}CTY_CODE={code}"
+
+
+def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: str | None = None) -> tuple[fetch.Acquired, pl.DataFrame]:
     narrowed = country_table(table, iso3)
     root = fetch.data_dir(warehouse_root)
-    acquired = fetch.fetch_live(narrowed, country_url(table, iso3), root, logger, partition=iso3)
+    acquired = fetch.fetch_live(narrowed, url or country_url(table, iso3), root, logger, partition=iso3)
     try:
         frame = narrowed.parse(acquired.file.path)
     except Exception as err:
         fetch.record(acquired, root, rows=None, outcome="contract_failed", error=str(err).splitlines()[0])
         raise
-    foreign = frame.filter(pl.col("iso3") != iso3)
+    foreign = frame.filter(pl.col("iso3").is_null() | (pl.col("iso3") != iso3))
     if foreign.height:
         message = (f"[{table.source}] {table.name}: the slice for {iso3} holds rows of "
                    f"{sorted(set(foreign['iso3'].drop_nulls()))}; hint: check HPW_LIVE_BASE_URL / the address")
@@ -101,10 +134,41 @@ def worldbank_wdi_json_country(context: AssetExecutionContext, warehouse_db: War
     )
 
 
-PARTITIONED_ASSETS = [worldbank_wdi_json_country]
+@asset(
+    key=AssetKey(["landing", "census_intltrade_country"]),
+    group_name="landing",
+    partitions_def=CENSUS_PARTITIONS,
+    kinds={"http", "polars"},
+    pool="duckdb_write",
+    description="US Census Bureau international trade API, monthly US exports and imports with one partner country "
+    "(`&CTY_CODE=<Schedule C code>`, data/reference/census_cty_codes.csv): lands that country's rows only, as a new "
+    "vintage when they changed (pipelines/partitions.py).",
+    metadata={"live_url": CENSUS_TABLES[0].live_url, "cadence": CENSUS_TABLES[0].cadence},
+)
+def census_intltrade_country(context: AssetExecutionContext, warehouse_db: WarehouseResource) -> MaterializeResult:
+    iso3 = context.partition_key
+    metadata = {"iso3": iso3, "cty_code": census_cty_codes()[iso3]}
+    for table in CENSUS_TABLES:
+        try:
+            acquired, frame = fetch_country(table, iso3, warehouse_db.root, context.log, url=census_country_url(table, iso3))
+        except fetch.FetchError as err:
+            raise Failure(description=str(err)) from err
+        metadata[f"{table.name}_rows"] = MetadataValue.int(frame.height)
+        metadata[f"{table.name}_outcome"] = acquired.ingestion.outcome
+        metadata[f"{table.name}_vintage"] = acquired.ingestion.vintage
+    return MaterializeResult(metadata=metadata)
+
+
+PARTITIONED_ASSETS = [worldbank_wdi_json_country, census_intltrade_country]
 worldbank_country_job = define_asset_job(
     "worldbank_country_job",
     selection=[AssetKey(["landing", "worldbank_wdi_json_country"])],
     partitions_def=COUNTRY_PARTITIONS,
+    executor_def=in_process_executor,
+)
+census_country_job = define_asset_job(
+    "census_country_job",
+    selection=[AssetKey(["landing", "census_intltrade_country"])],
+    partitions_def=CENSUS_PARTITIONS,
     executor_def=in_process_executor,
 )

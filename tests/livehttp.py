@@ -35,6 +35,8 @@ class LiveServer:
 
             def _answer(self, with_body: bool):
                 path = urlsplit(self.path).path
+                if self.path in server.files:  # a file registered with its query (per-country slices of one path)
+                    path = self.path
                 server.requests.append((self.command, path, dict(self.headers)))
                 if server.delay.get(path):
                     time.sleep(server.delay[path])

@@ -57,6 +57,7 @@ CADENCES: dict[str, str] = {
     "country_reference": "quarterly",
     "imf_dots_us_trade": "monthly",
     "census_intltrade": "monthly",
+    "imf_imts_us_trade": "monthly",
     "sipri_arms_transfers": "yearly",
     "sipri_milex": "yearly",
     "mme_exercises": "yearly",
@@ -92,6 +93,8 @@ class RawTable:
     # Folder (relative to the project root) holding `<snapshot>/<default_file>` when it is not data/snapshots/:
     # e.g. data/fixtures/ for a labelled synthetic offline fixture of a live-only source.
     bundled_root: str | None = None
+    # The `Accept` header a live download sends (content negotiation, e.g. SDMX-CSV from the IMF API); None: any.
+    accept: str | None = None
 
     def __post_init__(self) -> None:
         if self.live_url is None and self.name in LIVE_URLS:

@@ -13,6 +13,8 @@ Quirks handled:
   `-` (total for all countries). Only 4-digit codes 1000–7999 are countries; the rest are aggregates (iso3 NULL).
 - Names are upper case (`EL SALVADOR`); the one crosswalk maps them (case-insensitive).
 - A null value is a month not published yet: NULL, never zero.
+- A predicate on a variable also in `get` (`&CTY_CODE=<code>` of a country partition) repeats that column at the
+  end: the copies must agree, and one is kept.
 """
 
 from __future__ import annotations
@@ -59,7 +61,17 @@ def parse(path: Path) -> pl.DataFrame:
     if missing or len(value_vars) != 1:
         raise _fail(path, "(header)", "CTY_CODE, CTY_NAME, time and one of ALL_VAL_MO / GEN_VAL_MO", header)
     value_var = value_vars[0]
-    raw = pl.DataFrame(records, schema={name: pl.String for name in header}, orient="row")
+    # A predicate on a variable that is also in `get` (`&CTY_CODE=3530`, a country partition) comes back as a
+    # second column of the same name: keep the first, after checking the copies agree.
+    positional = [f"{name}#{i}" for i, name in enumerate(header)]
+    raw = pl.DataFrame(records, schema={name: pl.String for name in positional}, orient="row")
+    first = {name: positional[header.index(name)] for name in header}
+    copies = [(first[name], col) for name, col in zip(header, positional) if col != first[name]]
+    for kept, copy in copies:
+        differ = raw.filter(pl.col(kept).ne_missing(pl.col(copy)))
+        if differ.height:
+            raise _fail(path, copy.split("#")[0], "repeated variable columns agree", differ[copy].head(5).to_list())
+    raw = raw.select([pl.col(col).alias(name) for name, col in first.items()])
     tidy = raw.with_row_index("source_row", offset=1).select(
         pl.col("source_row").cast(pl.Int64),
         flow=pl.lit(VALUE_VARIABLES[value_var]),
