@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipelines import drift, fingerprint, quarantine, settings
+from pipelines import drift, fingerprint, locking, quarantine, settings
 from pipelines.errors import UserError
 
 
@@ -82,25 +81,12 @@ class BuildResult:
 
 @contextmanager
 def build_lock(warehouse_dir: Path):
-    warehouse_dir.mkdir(parents=True, exist_ok=True)
-    handle = (warehouse_dir / ".build.lock").open("a+")
+    """The warehouse's build lock (pipelines/locking.py), as a BuildError when another build holds it."""
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise BuildError(
-            "a build is already running for this warehouse",
-            f"wait for it to finish (lock: {warehouse_dir / '.build.lock'})",
-        ) from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        with locking.build_lock(warehouse_dir):
+            yield
+    except locking.BuildRunningError as err:
+        raise BuildError(str(err), err.hint) from None
 
 
 def check_writable(warehouse_dir: Path) -> None:

@@ -2,16 +2,31 @@
 
 
 from pathlib import Path
+from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
-from pipelines import settings
+from pipelines import locking, settings
 
 
 class WarehouseResource(ConfigurableResource):
     """Paths of the scratch build database (the only file builds write) and of the published copy."""
 
     warehouse_dir: str
+    _lock: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Runs launched by the UI or a schedule take the same build lock as `hpw build`, so two writers never
+        # meet on the build database; a run started by `hpw build` already holds it.
+        if not locking.held_here(self.root):
+            self._lock = locking.build_lock(self.root)
+            self._lock.__enter__()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
 
     @property
     def root(self) -> Path:
