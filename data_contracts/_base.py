@@ -39,6 +39,20 @@ class Failure:
         return f"column '{self.column}' failed {self.check}:{vals}{where}{more}"
 
 
+def row_failure(frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None) -> Failure | None:
+    """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and file rows, or None."""
+    offending = frame.filter(bad.fill_null(False))
+    if offending.is_empty():
+        return None
+    return Failure(
+        column,
+        check,
+        values=offending.select((pl.col(column) if shown is None else shown).cast(pl.String)).to_series().head(MAX_EXAMPLES).to_list(),
+        rows=offending["source_row"].head(MAX_EXAMPLES).to_list(),
+        count=offending.height,
+    )
+
+
 class ContractViolation(ValueError):
     """Raised when a source file breaks its contract; the message names source, file, column, values and rows."""
 

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import ContractViolation, enforce
+from data_contracts._base import ContractViolation, enforce, row_failure
 from data_contracts.us_bases import KEY, UsBases
 from pipelines.countries import attach_iso3
 from pipelines.sources.base import RawTable, read_text_csv
-from pipelines.sources.us_troops_dmdc import row_failure
 
 SOURCE = "us_bases"
 NA_MARKER = "NA"

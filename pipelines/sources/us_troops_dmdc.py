@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import ContractViolation, Failure, MAX_EXAMPLES, enforce
+from data_contracts._base import ContractViolation, Failure, enforce, row_failure
 from data_contracts.us_troops_dmdc import KEY, MONTHS, UsTroopsDmdc
 from pipelines.countries import attach_iso3
 from pipelines.sources.base import RawTable, read_text_csv, snake_case
@@ -33,20 +33,6 @@ RENAMES = {
     "source": "report_label",
     "iso3c": "source_iso3",
 }
-
-
-def row_failure(frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None) -> Failure | None:
-    """A Failure naming the offending values (`column`, or the `shown` expression) and file rows, or None."""
-    offending = frame.filter(bad.fill_null(False))
-    if offending.is_empty():
-        return None
-    return Failure(
-        column,
-        check,
-        values=offending.select((pl.col(column) if shown is None else shown).cast(pl.String)).to_series().head(MAX_EXAMPLES).to_list(),
-        rows=offending["source_row"].head(MAX_EXAMPLES).to_list(),
-        count=offending.height,
-    )
 
 
 def consistency_failures(frame: pl.DataFrame) -> list[Failure]:
