@@ -5,12 +5,18 @@ import time; `hpw` prepares it on first use if it is missing.
 """
 
 
+import hashlib
+import importlib.metadata
 import os
+import shutil
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from dagster import AssetExecutionContext, AssetKey
+from packaging import version
+
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines import settings
@@ -37,8 +43,27 @@ class LayeredTranslator(DagsterDbtTranslator):
 TRANSLATOR = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+class WarehouseDbtCliResource(DbtCliResource):
+    """`DbtCliResource` without two start-up costs this project never uses (~3 s of every build):
+
+    - dagster-dbt learns the dbt version by running `dbt --version` (a second interpreter start, ~1.5 s):
+      the dbt executable is the one installed beside this interpreter, so the installed dbt-core says it;
+    - it imports dbt-core into the Dagster process and opens an adapter (~1.5 s) only for
+      `fetch_column_metadata` / `fetch_row_counts`, which the warehouse does not call.
+
+    Both are private hooks of dagster-dbt, pinned in uv.lock; tests/test_dbt_startup.py checks they still exist.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - same signature as the hook it replaces
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    return WarehouseDbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, pool=DUCKDB_POOL)
@@ -47,4 +72,45 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
     os.environ["HPW_BUILD_DB"] = str(warehouse_db.build_database)
     # dbt's run artefacts (logs, compiled SQL, run_results) go beside the build database, not into models/target.
     target = warehouse_db.build_database.parent / "dbt_target"
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    seed_partial_parse(warehouse_db.build_database, target)
+    invocation = dbt.cli(["build"], context=context, target_path=target)
+    yield from invocation.stream()
+    keep_partial_parse(warehouse_db.build_database, target)
+
+
+# dbt reuses its parse only when the profile is unchanged, and the profile's `path` is the build database: a
+# manifest parsed for one warehouse folder forces a full parse (~2.5 s) on every build in another. So the
+# parse state each build leaves behind is kept per build-database path and handed to the next build there.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARTIAL_PARSE_KEEP = 8
+
+
+def _partial_parse_cache(build_database: Path) -> Path:
+    key = hashlib.sha256(str(build_database.resolve()).encode()).hexdigest()[:16]
+    return settings.DBT_PROJECT_DIR / "target" / "partial_parse_by_database" / f"{key}.msgpack"
+
+
+def seed_partial_parse(build_database: Path, target: Path) -> None:
+    cached = _partial_parse_cache(build_database)
+    if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
+    # otherwise dagster-dbt copies models/target's (parsed by `make manifest` for the default warehouse)
+
+
+def keep_partial_parse(build_database: Path, target: Path) -> None:
+    produced = target / PARTIAL_PARSE_FILE
+    if not produced.is_file():
+        return
+    cached = _partial_parse_cache(build_database)
+    try:  # a cache: failing to keep it costs the next build a full parse, never this build
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        scratch = cached.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(produced, scratch)
+        os.replace(scratch, cached)  # atomic: a build reading the cache never sees half a file
+        # ~1.3 MB each: keep the folders built most recently (the test suite builds in many temporary ones)
+        kept = sorted(cached.parent.glob("*.msgpack"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for stale in kept[PARTIAL_PARSE_KEEP:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -1,0 +1,60 @@
+"""The two dbt start-up savings of pipelines/dbt.py still hold with the pinned dagster-dbt and dbt-core."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource
+
+from pipelines import settings
+from pipelines.dbt import PARTIAL_PARSE_FILE, _partial_parse_cache, dbt_resource, seed_partial_parse
+
+DBT = Path(sys.executable).parent / "dbt"
+FULL_PARSE_MESSAGES = ("Unable to do partial parsing", "Starting full parse")
+
+
+def test_the_overridden_dagster_dbt_hooks_are_still_the_ones_cli_calls():
+    # If dagster-dbt renamed them, the overrides would silently stop saving anything.
+    cli_source = inspect.getsource(DbtCliResource.cli)
+    assert "self._cli_version" in cli_source
+    assert "self._initialize_dbt_core_adapter(" in cli_source
+    assert list(inspect.signature(DbtCliResource._initialize_dbt_core_adapter).parameters) == ["self", "args"]
+
+
+def test_the_dbt_version_without_running_dbt_is_the_executables():
+    printed = subprocess.run([str(DBT), "--version"], capture_output=True, text=True, check=True).stdout
+    assert f"installed: {dbt_resource()._cli_version}" in printed
+
+
+def _parse(build_database: Path, target: Path) -> str:
+    env = {**os.environ, "HPW_BUILD_DB": str(build_database), "DBT_TARGET_PATH": str(target), "DO_NOT_TRACK": "1"}
+    completed = subprocess.run(
+        [str(DBT), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+        capture_output=True, text=True, env=env,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    return completed.stdout
+
+
+def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(built_warehouse, tmp_path):
+    build_database = built_warehouse / ".build" / "partnership.duckdb"
+    cached = _partial_parse_cache(build_database)
+    assert cached.is_file(), "the session build kept no dbt parse state for its folder"
+
+    seeded = tmp_path / "seeded"
+    seed_partial_parse(build_database, seeded)
+    assert (seeded / PARTIAL_PARSE_FILE).read_bytes() == cached.read_bytes()
+    output = _parse(build_database, seeded)
+    assert not any(message in output for message in FULL_PARSE_MESSAGES), output
+
+    # control: the state kept for another folder's database is not reusable here (dbt says so and parses fully)
+    other = tmp_path / "elsewhere" / ".build" / "partnership.duckdb"
+    unseeded = tmp_path / "unseeded"
+    unseeded.mkdir()
+    (unseeded / PARTIAL_PARSE_FILE).write_bytes(cached.read_bytes())
+    output = _parse(other, unseeded)
+    assert any(message in output for message in FULL_PARSE_MESSAGES), output
