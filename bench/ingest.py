@@ -1,6 +1,6 @@
 """One large-file ingest, run in its own process so the parent can read its peak RSS (bench/run.py).
 
-    python -m bench.ingest project FILE DB   # the project's path: read + contract + crosswalk + landing + staging view
+    python -m bench.ingest project FILE DB   # the project's path: sha256 + read + contract + crosswalk + Parquet landing + raw and staging views
     python -m bench.ingest duckdb  FILE DB   # the reference: plain DuckDB read_csv of the same file into a table
 
 Prints one JSON line: {"mode", "rows", "seconds"} (seconds of the ingest itself, after imports; the parent
@@ -20,8 +20,15 @@ STAGING_MODEL = PROJECT_ROOT / "models" / "staging" / "stg_us_foreign_aid_activi
 
 
 def _fresh(db: Path) -> None:
+    """An empty database and no landed Parquet: every run ingests the whole file (the project would otherwise
+    reuse the Parquet of an unchanged file)."""
+    import shutil
+
+    from pipelines.warehouse import raw_parquet_dir
+
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
+    shutil.rmtree(raw_parquet_dir(db), ignore_errors=True)
 
 
 def project_ingest(path: Path, db: Path) -> int:

@@ -127,12 +127,18 @@ def _published() -> Path:
 
 
 def read_only_connection(path: Path):
-    """The published file opened read-only, with no file system access (no ATTACH, COPY TO, read_csv) and a locked config."""
+    """The published file opened read-only, with no file system access (no ATTACH, COPY TO, read_csv) and a locked
+    config; the one folder it may read is the warehouse's landed Parquet, which the streamed raw views read."""
     import duckdb
 
-    return duckdb.connect(
-        str(path), read_only=True, config={"enable_external_access": False, "lock_configuration": True}
-    )
+    from pipelines.warehouse import RAW_PARQUET_DIR
+
+    con = duckdb.connect(str(path), read_only=True)
+    # (allowed_directories can only be set on an open database, before external access is switched off)
+    con.execute("set allowed_directories = ?", [[str(path.resolve().parent / RAW_PARQUET_DIR) + os.sep]])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
 
 
 def check_read_only(sql: str) -> None:

@@ -34,6 +34,44 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
+# Streamed raw tables (multi-GB files) land as Parquet that a raw view reads, here under the warehouse folder.
+RAW_PARQUET_DIR = "raw_parquet"
+PUBLISHED_NAME = "partnership.duckdb"
+
+
+def raw_parquet_dir(database: Path) -> Path:
+    """Where `database`'s streamed raw tables keep their Parquet. For a warehouse's build database
+    (`<root>/.build/partnership.duckdb`) that is `<root>/raw_parquet`: outside the build area, which every build
+    wipes, because the published database's views keep reading it. For any other file `x.duckdb`, its own
+    `x.raw_parquet/` beside it."""
+    database = database.resolve()
+    if database.parent.name == ".build":
+        return database.parent.parent / RAW_PARQUET_DIR
+    return database.with_name(f"{database.stem}.{RAW_PARQUET_DIR}")
+
+
+def prune_raw_parquet(database: Path, keep: Path) -> list[Path]:
+    """Delete the Parquet of `keep`'s raw table that neither this load nor the published database reads.
+
+    Files are named `<raw table>-<content hash>.parquet`; a reader holding the published file keeps its snapshot
+    readable until the next build replaces it. When the published database cannot be read, nothing is deleted.
+    """
+    table = keep.name.rsplit("-", 1)[0]
+    published = keep.parent.parent / PUBLISHED_NAME
+    referenced = {keep.name}
+    if published.is_file() and published.resolve() != database.resolve():
+        try:
+            with duckdb.connect(str(published), read_only=True) as con:
+                views = [r[0] or "" for r in con.execute("select sql from duckdb_views() where not internal").fetchall()]
+        except duckdb.Error:
+            return []
+        referenced |= {f.name for f in keep.parent.glob(f"{table}-*.parquet") if any(f.name in sql for sql in views)}
+    removed = [f for f in keep.parent.glob(f"{table}-*.parquet") if f.name not in referenced]
+    for stale in removed:
+        stale.unlink(missing_ok=True)
+    return removed
+
+
 def land_raw(
     database: Path,
     table: RawTable,

@@ -169,3 +169,22 @@ def test_readme_example_queries_run_on_the_build(published):
     for query in queries:
         frame = cli.run_query(query)
         assert frame.height > 0, query
+
+
+def test_query_reads_the_landed_parquet_of_raw_views_and_no_other_file(built_warehouse, monkeypatch, tmp_path, capsys):
+    import csv
+
+    from tests.conftest import SNAPSHOTS
+
+    monkeypatch.setenv("HPW_WAREHOUSE_DIR", str(built_warehouse))
+    activity = SNAPSHOTS / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv"
+    with activity.open(encoding="utf-8", newline="") as handle:
+        records = sum(1 for _ in csv.reader(handle)) - 1
+    assert cli.main(["query", "select count(*) as landed_rows from raw.us_foreign_aid_activity", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["landed_rows", str(records)]
+
+    elsewhere = tmp_path / "elsewhere.parquet"
+    with duckdb.connect() as scratch:
+        scratch.execute(f"copy (select 42 as x) to '{elsewhere}'")
+    assert cli.main(["query", f"select * from read_parquet('{elsewhere}')"]) == 1
+    assert "disabled" in capsys.readouterr().err

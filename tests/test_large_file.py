@@ -1,8 +1,8 @@
 """The large-file path for ForeignAssistance.gov activity-level files (the live "complete" file is ~3 GB).
 
 The files here are SYNTHETIC (bench/generate.py): the real 51-column layout of the bundled activity file, with
-quotes and commas in the text, at 1 M rows. They check that the streaming path (DuckDB read_csv into the build
-database, the contract as SQL, the crosswalk on distinct pairs) lands every row exactly, catches a bad row in
+quotes and commas in the text, at 1 M rows. They check that the streaming path (polars streaming the CSV into
+landed Parquet, a raw view over it, the contract as SQL, the crosswalk on distinct pairs) lands every row exactly, catches a bad row in
 the middle of the file by column, value and row number, leaves the database unchanged when it does, and keeps
 peak memory flat as the file grows. Timings are never asserted (see bench/ and docs/benchmarks.md).
 """

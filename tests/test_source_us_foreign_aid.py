@@ -154,3 +154,59 @@ def test_unmapped_country_fails_naming_it_and_the_source(tmp_path):
     with pytest.raises(UnmappedCountryError) as err:
         us_foreign_aid.parse_summary(bad)
     assert "[us_foreign_aid]" in str(err.value) and "Freedonia" in str(err.value)
+
+
+def _land(database, path):
+    from pipelines.sources.base import SourceFile
+
+    return us_foreign_aid.ACTIVITY.land(database, SourceFile.inspect(path, "test", bundled=False))
+
+
+def _amount(database, source_row):
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select current_amount_usd from raw.us_foreign_aid_activity where source_row = ?", [source_row]).fetchone()[0]
+
+
+def test_landed_parquet_is_reused_for_an_unchanged_file_and_replaced_for_a_changed_one(tmp_path):
+    from pipelines.warehouse import raw_parquet_dir
+
+    database = tmp_path / "build.duckdb"
+    _land(database, ACTIVITY_FILE)
+    [landed] = raw_parquet_dir(database).glob("*.parquet")
+    written = landed.stat().st_mtime_ns
+    _land(database, ACTIVITY_FILE)
+    assert list(raw_parquet_dir(database).glob("*.parquet")) == [landed] and landed.stat().st_mtime_ns == written
+
+    changed = tmp_path / "activity.csv"
+    rewrite_csv_cell(ACTIVITY_FILE, changed, data_row=5, column="Current Dollar Amount", value="123")
+    _land(database, changed)
+    [replaced] = raw_parquet_dir(database).glob("*.parquet")
+    assert replaced != landed and _amount(database, 5) == 123
+
+
+def test_a_build_never_prunes_the_parquet_the_published_database_reads(tmp_path):
+    import shutil
+
+    from pipelines.warehouse import raw_parquet_dir
+
+    root = tmp_path / "warehouse"
+    build, published = root / ".build" / "partnership.duckdb", root / "partnership.duckdb"
+    versions = []
+    for i, amount in enumerate(("111", "222", "333")):
+        version = tmp_path / f"activity_{i}.csv"
+        rewrite_csv_cell(ACTIVITY_FILE, version, data_row=5, column="Current Dollar Amount", value=amount)
+        versions.append(version)
+
+    _land(build, versions[0])
+    shutil.move(build, published)  # build 1 is published
+    _land(build, versions[1])  # build 2 fails after landing: never published
+    folder = raw_parquet_dir(build)
+    assert folder == root / "raw_parquet" and len(list(folder.glob("*.parquet"))) == 2
+    _land(build, versions[2])  # build 3: the file of build 2 goes, the published one stays readable
+    assert len(list(folder.glob("*.parquet"))) == 2
+    assert _amount(published, 5) == 111 and _amount(build, 5) == 333
+    shutil.move(build, published)  # build 3 is published: the next landing may drop build 1's file
+    _land(build, versions[0])
+    assert len(list(folder.glob("*.parquet"))) == 2 and _amount(published, 5) == 333 and _amount(build, 5) == 111

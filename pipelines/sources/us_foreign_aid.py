@@ -9,13 +9,17 @@ Quirks handled (see data/snapshots/us_foreign_aid_country/SOURCE.md):
 - Constant dollars change base year with every release, so each raw table records its base year.
 
 The activity-level "complete" file is ~3 GB live, so it never becomes one eager frame: `land_activity` (the
-table's `RawTable.land`) has DuckDB read it straight into the build database, checks the pandera contract as SQL
-(data_contracts/_sql.py) and maps countries on the distinct (code, name) pairs; `parse_activity` runs the same
-code in an in-memory database for small files and tests.
+table's `RawTable.land`) has polars stream it, in file order and bounded memory, into a Parquet file under the
+warehouse's `raw_parquet/`; `raw.us_foreign_aid_activity` is a DuckDB view over that file, the pandera contract is
+checked on it as SQL (data_contracts/_sql.py) and countries are mapped on the distinct (code, name) pairs only.
+`parse_activity` runs the same code with a temporary folder for small files and tests. (Why Parquet and not a
+DuckDB table: numbering rows in file order made DuckDB's parallel CSV insert 2-3x slower under a memory cap;
+see docs/benchmarks.md.)
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -78,33 +82,36 @@ ACTIVITY_RENAMES = {
     "constant_dollar_amount": "constant_amount_usd",
 }
 ACTIVITY_TABLE = "us_foreign_aid_activity"
-# The publisher's dialect, stated rather than sniffed (sniffing a 3 GB file reads a sample and can guess wrong):
-# comma separated, `"` quoting with `""` inside quotes, a header line; every cell text, blank (quoted or not) = NULL.
-_CSV_OPTIONS = "delim = ',', quote = '\"', escape = '\"', header = true, all_varchar = true, encoding = 'utf-8'"
-# DuckDB buffer pool while streaming a file into the build database (HPW_INGEST_MEMORY_LIMIT overrides).
+# DuckDB buffer pool of the contract checks on the landed Parquet (HPW_INGEST_MEMORY_LIMIT overrides).
 INGEST_MEMORY_LIMIT = "256MB"
 _DERIVED = ("source_row", "fiscal_year_label", "fiscal_period", "constant_usd_base_year", "iso3", "entity_kind", "in_universe")
 _BAD_PREFIX = "__bad__"
+_INTEGER = r"^[+-]?[0-9]+$"  # what an integer cell must look like (stricter than a cast, which reads '12.5' as 13)
 
 
 def parse_activity(path: Path) -> pl.DataFrame:
-    """The activity-level file as a validated polars frame (small files; the build streams with land_activity)."""
+    """The activity-level file as a validated polars frame (small files and tests; the build lands it with
+    land_activity, which runs this same code)."""
+    import tempfile
+
     import duckdb
 
-    with duckdb.connect() as con:
+    with tempfile.TemporaryDirectory(prefix="hpw-activity-") as scratch, duckdb.connect() as con:
         con.execute("create schema raw")
-        _load_activity(con, path, f"raw.{ACTIVITY_TABLE}", provenance={})
-        return con.sql(f"select * from raw.{ACTIVITY_TABLE}").pl()
+        _load_activity(con, path, _sha256(path), Path(scratch), provenance={})
+        return con.sql(f"select * from raw.{ACTIVITY_TABLE} order by source_row").pl()
 
 
 def land_activity(database: Path, source_file) -> dict[str, int]:
-    """Stream an activity-level file of any size into `raw.us_foreign_aid_activity` of `database`.
+    """Land an activity-level file of any size as `raw.us_foreign_aid_activity` of `database`.
 
-    DuckDB reads the CSV straight into the table (never one eager frame), the contract runs as SQL on the
-    landed table, and the country crosswalk runs on the distinct (code, name) pairs only. All of it happens in
-    one transaction: a file that breaks its contract, or names an unknown country, leaves the database as it
-    was and raises ContractViolation / UnmappedCountryError. Records the load in meta.loads like land_raw.
-    Returns the entity counts plus `rows_landed`.
+    polars streams the CSV, in file order and in bounded memory, into one Parquet file under
+    `raw_parquet/` of the warehouse (warehouse.raw_parquet_dir), with the data-row number and the typed
+    contract columns; `raw.us_foreign_aid_activity` is a view over it that adds the country crosswalk (run on
+    the distinct code/name pairs only) and the load's provenance. The contract is checked as SQL on that view.
+    All database changes happen in one transaction: a file that breaks its contract, or names an unknown
+    country, leaves the database as it was and raises ContractViolation / UnmappedCountryError.
+    Records the load in meta.loads like land_raw. Returns the entity counts plus `rows_landed`.
     """
     import os
     import time
@@ -121,133 +128,179 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
         "_source_vintage": source_file.vintage,
         "_loaded_at": loaded_at,
     }
+    parquet_dir = warehouse.raw_parquet_dir(database)
     with warehouse.connect(database) as con:
-        # A bounded buffer pool keeps peak memory flat whatever the file size: landed row groups are on disk
-        # and get evicted; DuckDB spills anything else to a temporary folder beside the database.
+        # The checks scan Parquet in a bounded buffer pool: peak memory stays flat whatever the file size.
         con.execute(f"set memory_limit = {literal(os.environ.get('HPW_INGEST_MEMORY_LIMIT', INGEST_MEMORY_LIMIT))}")
         con.execute(f"create schema if not exists {warehouse.RAW_SCHEMA}")
         con.execute(f"create schema if not exists {warehouse.META_SCHEMA}")
         con.execute(warehouse.LOADS_DDL)
-        counts = _load_activity(con, source_file.path, f"{warehouse.RAW_SCHEMA}.{ACTIVITY_TABLE}", provenance)
         con.execute("begin transaction")
-        con.execute(f"delete from {warehouse.META_SCHEMA}.loads where raw_table = ?", [ACTIVITY_TABLE])
-        record = {
-            "raw_table": ACTIVITY_TABLE, "source": SOURCE, "file_name": source_file.path.name,
-            "bundled": source_file.bundled, "sha256": source_file.sha256, "bytes": source_file.bytes,
-            "vintage": source_file.vintage, "rows_in": counts["rows_in"], "rows_landed": counts["rows_landed"],
-            "rows_rejected": 0, "rows_aggregate": counts["rows_aggregate"],
-            "rows_outside_universe": counts["rows_outside_universe"], "rows_non_state": counts["rows_non_state"],
-            "loaded_at": loaded_at, "seconds": time.perf_counter() - started,
-        }
-        con.execute(
-            f"insert into {warehouse.META_SCHEMA}.loads ({', '.join(record)}) values ({', '.join('?' for _ in record)})",
-            list(record.values()),
-        )
-        con.execute("commit")
+        try:
+            counts, parquet = _load_activity(con, source_file.path, source_file.sha256, parquet_dir, provenance)
+            con.execute(f"delete from {warehouse.META_SCHEMA}.loads where raw_table = ?", [ACTIVITY_TABLE])
+            record = {
+                "raw_table": ACTIVITY_TABLE, "source": SOURCE, "file_name": source_file.path.name,
+                "bundled": source_file.bundled, "sha256": source_file.sha256, "bytes": source_file.bytes,
+                "vintage": source_file.vintage, "rows_in": counts["rows_in"], "rows_landed": counts["rows_landed"],
+                "rows_rejected": 0, "rows_aggregate": counts["rows_aggregate"],
+                "rows_outside_universe": counts["rows_outside_universe"], "rows_non_state": counts["rows_non_state"],
+                "loaded_at": loaded_at, "seconds": time.perf_counter() - started,
+            }
+            con.execute(
+                f"insert into {warehouse.META_SCHEMA}.loads ({', '.join(record)}) values ({', '.join('?' for _ in record)})",
+                list(record.values()),
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    warehouse.prune_raw_parquet(database, keep=parquet)
     return counts
 
 
-def _strip_tq(text_sql: str) -> str:
-    return f"(case when lower({text_sql}) like '%tq' then left({text_sql}, -2) else {text_sql} end)"
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _load_activity(con, path: Path, target: str, provenance: dict) -> dict[str, int]:
-    """Create `target` from the CSV at `path`, with the columns parse_activity has always produced (plus
-    `provenance` constants), and enforce the contract in SQL. On failure `target` is left as it was."""
-    import duckdb
+def _integer_text(text: pl.Expr) -> pl.Expr:
+    """The trimmed text of an integer cell, NULL when blank or not an integer."""
+    trimmed = text.str.strip_chars()
+    return pl.when(trimmed.str.contains(_INTEGER)).then(trimmed)
 
+
+def _parquet_name(content_sha256: str) -> str:
+    """Content address of the landed Parquet: the CSV's sha256 and the code that shapes it (this module, the
+    column-naming rules, polars). A re-build of an unchanged file reuses it; any change writes a new one."""
+    import hashlib
+
+    from pipelines.sources import base
+
+    digest = hashlib.sha256(content_sha256.encode())
+    for code in (Path(__file__), Path(base.__file__)):
+        digest.update(code.read_bytes())
+    digest.update(pl.__version__.encode())
+    return f"{ACTIVITY_TABLE}-{digest.hexdigest()[:20]}.parquet"
+
+
+def _write_parquet(path: Path, header: list[str], names: list[str], typed: dict[str, pl.DataType], parquet: Path) -> None:
+    """Stream the CSV into `parquet`: every cell as text (blank, quoted or not, = NULL), the contract's integer
+    columns typed, and beside each a `__bad__` column keeping the text of a cell that is not an integer."""
+    columns, bad = [], []
+    for original, name in zip(header, names):
+        text = pl.col(original)
+        if name == "fiscal_year":
+            text = text.str.replace(r"(?i)tq$", "")  # '1976tq' -> 1976; the label keeps 'tq'
+        elif name == "income_group_acronym":
+            text = pl.when(text != "NULL").then(text)  # the publisher writes the literal string NULL
+        if name in typed:
+            if typed[name] not in (pl.Int64, pl.Int32):
+                raise NotImplementedError(f"contract type {typed[name]} of {name!r} has no streaming cast in {__name__}")
+            columns.append(_integer_text(text).cast(pl.Int64).alias(name))
+            bad.append(pl.when(text.str.strip_chars() != "", _integer_text(text).is_null()).then(text).alias(_BAD_PREFIX + name))
+        else:
+            columns.append(text.alias(name))
+    year = pl.col(header[names.index("fiscal_year")])
+    columns += [
+        year.alias("fiscal_year_label"),
+        pl.when(year.str.to_lowercase().str.ends_with("tq")).then(pl.lit("TQ")).otherwise(pl.lit("FY")).alias("fiscal_period"),
+    ]
+    scratch = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
+    try:
+        (
+            pl.scan_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=True)
+            .with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)))  # (`replace` is not streamed)
+            .with_row_index("source_row", offset=1)  # data-row number, in file order (streaming keeps order)
+            .select(pl.col("source_row").cast(pl.Int64), *columns, *bad)
+            .sink_parquet(scratch, compression="lz4")
+        )
+        os.replace(scratch, parquet)  # a killed build never leaves half a file under the final name
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _load_activity(con, path: Path, content_sha256: str, parquet_dir: Path, provenance: dict) -> tuple[dict[str, int], Path]:
+    """Land the CSV at `path` as Parquet and create `raw.us_foreign_aid_activity` over it, with the columns
+    parse_activity has always produced (plus `provenance` constants); enforce the contract in SQL.
+    Runs inside the caller's transaction, which rolls back on failure. Returns (counts, parquet file)."""
     from data_contracts._base import ContractViolation, Failure, contract_dtypes, required_columns
-    from data_contracts._sql import bad_text, literal, quote, sql_failures, sql_type, text_cast, type_failures
+    from data_contracts._sql import literal, quote, sql_failures, type_failures
+    from pipelines import drift
     from pipelines.countries import resolve
 
     model = UsForeignAidActivity
-    source_sql = f"read_csv({literal(str(path))}, {_CSV_OPTIONS})"
+
+    def unreadable(err: Exception) -> ContractViolation:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return ContractViolation(SOURCE, path.name, [Failure("(file)", "readable CSV", values=[first])])
+
     try:
-        header = [row[0] for row in con.execute(f"describe select * from {source_sql}").fetchall()]
-    except duckdb.Error as err:
-        raise ContractViolation(SOURCE, path.name, [Failure("(file)", "readable CSV", values=[str(err).splitlines()[0]])]) from None
+        header = pl.scan_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=True).collect_schema().names()
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise unreadable(err) from None
     names = [ACTIVITY_RENAMES.get(snake_case(c), snake_case(c)) for c in header]
     # Same rule and message as enforce(): a missing contract column is schema drift, shown as a column diff.
-    from pipelines import drift
-
     missing, columns_diff = drift.check(SOURCE, path.name, names + list(_DERIVED), list(contract_dtypes(model)), required_columns(model))
     if missing:
         raise ContractViolation(
             SOURCE, path.name, [Failure(c, "required column present (schema drift: removed or renamed)", values=[columns_diff]) for c in missing]
         )
 
-    typed = {c: sql_type(model, c) for c, t in contract_dtypes(model).items() if t != pl.String and c in names}
-    selects, bad_columns = ["row_number() over () as source_row"], {}
-    for original, name in zip(header, names):
-        text = quote(original)
-        if name == "fiscal_year":
-            text = _strip_tq(quote(original))  # '1976tq' -> 1976; the label keeps 'tq'
-        elif name == "income_group_acronym":
-            text = f"nullif({text}, 'NULL')"  # the publisher writes the literal string NULL
-        if name in typed and typed[name]:
-            selects.append(f"{text_cast(text, typed[name])} as {quote(name)}")
-            bad_columns[name] = _BAD_PREFIX + name
-        else:
-            selects.append(f"{text} as {quote(name)}")
-    year = quote(header[names.index("fiscal_year")])
-    selects += [
-        f"{year} as fiscal_year_label",
-        f"case when lower({year}) like '%tq' then 'TQ' else 'FY' end as fiscal_period",
+    typed = {c: t for c, t in contract_dtypes(model).items() if t != pl.String and c in names}
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    parquet = parquet_dir / _parquet_name(content_sha256)
+    if not parquet.is_file():
+        try:
+            _write_parquet(path, header, names, typed, parquet)
+        except pl.exceptions.PolarsError as err:
+            raise unreadable(err) from None
+    landed = f"read_parquet({literal(str(parquet))})"
+
+    if not con.execute(f"select exists (from {landed})").fetchall()[0][0]:
+        raise ContractViolation(
+            SOURCE, path.name, [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])]
+        )
+    failures = type_failures(con, landed, {name: _BAD_PREFIX + name for name in typed}, model)
+    if failures:
+        raise ContractViolation(SOURCE, path.name, failures)
+
+    pairs = con.sql(f"select distinct country_code, country_name from {landed}").pl()
+    mapping = resolve(pairs, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True)
+    crosswalk = ", ".join(
+        "(" + ", ".join("null" if v is None else literal(v) for v in row) + ")"
+        for row in mapping.select("country_code", "country_name", "iso3", "entity_kind", "in_universe").iter_rows()
+    )
+    selects = ["p.source_row"] + [f"p.{quote(n)}" for n in names] + [
+        "p.fiscal_year_label", "p.fiscal_period",
         f"{_base_year(ACTIVITY_BASE_YEAR)}::bigint as constant_usd_base_year",
-        # placeholders, filled from the crosswalk of the distinct country pairs below
-        "null::integer as iso3", "null::integer as entity_kind", "null::integer as in_universe",
+        "m.iso3::varchar as iso3", "m.entity_kind::varchar as entity_kind", "m.in_universe::boolean as in_universe",
     ]
     for column, value in provenance.items():
         selects.append(f"{literal(value.isoformat()) + '::timestamptz' if hasattr(value, 'isoformat') else literal(value)} as {quote(column)}")
-    for name, bad in bad_columns.items():
-        original = header[names.index(name)]
-        text = _strip_tq(quote(original)) if name == "fiscal_year" else quote(original)
-        selects.append(f"{bad_text(text, typed[name])} as {quote(bad)}")
-
-    con.execute("begin transaction")
-    try:
-        try:
-            con.execute(f"create or replace table {target} as select {', '.join(selects)} from {source_sql}")
-        except duckdb.Error as err:
-            raise ContractViolation(SOURCE, path.name, [Failure("(file)", "readable CSV", values=[str(err).splitlines()[0]])]) from None
-        if not con.execute(f"select exists (from {target})").fetchall()[0][0]:
-            raise ContractViolation(
-                SOURCE, path.name, [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])]
-            )
-        failures = type_failures(con, target, bad_columns, model)
-        if failures:
-            raise ContractViolation(SOURCE, path.name, failures)
-        pairs = con.sql(f"select distinct country_code, country_name from {target}").pl()
-        mapping = resolve(pairs, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True)
-        key = "coalesce(country_code, chr(0)) || chr(31) || coalesce(country_name, chr(0))"
-        keys = [f"{r['country_code'] or chr(0)}{chr(31)}{r['country_name'] or chr(0)}" for r in mapping.iter_rows(named=True)]
-        for column, sql_t in (("iso3", "varchar"), ("entity_kind", "varchar"), ("in_universe", "boolean")):
-            entries = ", ".join(
-                f"{literal(k)}: {'null' if v is None else literal(v)}" for k, v in zip(keys, mapping[column].to_list())
-            )
-            con.execute(
-                f"alter table {target} alter {column} set data type {sql_t} "
-                f"using map_extract_value(map {{{entries}}}::map(varchar, {sql_t}), {key})"
-            )
-        failures = sql_failures(con, target, model, unique_by_construction=frozenset({"source_row"}))
-        if failures:
-            raise ContractViolation(SOURCE, path.name, failures)
-        for bad in bad_columns.values():
-            con.execute(f"alter table {target} drop column {quote(bad)}")
-        row = con.execute(
-            f"""select count(*),
-                   count(*) filter (where entity_kind = 'country' and in_universe),
-                   count(*) filter (where entity_kind = 'country' and not in_universe),
-                   count(*) filter (where entity_kind = 'aggregate'),
-                   count(*) filter (where entity_kind in ('non_state', 'organisation'))
-                from {target}"""
-        ).fetchall()[0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    con.execute(
+        f"create or replace view raw.{ACTIVITY_TABLE} as select {', '.join(selects)} from {landed} as p "
+        f"left join (values {crosswalk}) as m(country_code, country_name, iso3, entity_kind, in_universe) "
+        "on p.country_code is not distinct from m.country_code and p.country_name is not distinct from m.country_name"
+    )
+    failures = sql_failures(con, f"raw.{ACTIVITY_TABLE}", model, unique_by_construction=frozenset({"source_row"}))
+    if failures:
+        raise ContractViolation(SOURCE, path.name, failures)
+    row = con.execute(
+        f"""select count(*),
+               count(*) filter (where entity_kind = 'country' and in_universe),
+               count(*) filter (where entity_kind = 'country' and not in_universe),
+               count(*) filter (where entity_kind = 'aggregate'),
+               count(*) filter (where entity_kind in ('non_state', 'organisation'))
+            from raw.{ACTIVITY_TABLE}"""
+    ).fetchall()[0]
     keys = ("rows_in", "rows_country_in_universe", "rows_outside_universe", "rows_aggregate", "rows_non_state")
-    return {**dict(zip(keys, map(int, row))), "rows_landed": int(row[0])}
+    return {**dict(zip(keys, map(int, row))), "rows_landed": int(row[0])}, parquet
 
 
 SUMMARY = RawTable(
