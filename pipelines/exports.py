@@ -11,7 +11,6 @@ metadata, `datapackage.json`, `docs/data_dictionary.md` and the dbt docs site al
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import duckdb
 
 from pipelines import settings, warehouse
 from pipelines.errors import UserError
+from pipelines.sources.base import file_sha256
 
 DATAPACKAGE = "datapackage.json"
 MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -111,14 +111,6 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tu
     ).fetchall()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]) -> dict:
     """The Frictionless Data Package descriptor of every Parquet file in exports_dir (tabular-data-package)."""
     resources = []
@@ -149,7 +141,7 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
                 "mediatype": "application/vnd.apache.parquet",
                 "encoding": "utf-8",
                 "bytes": path.stat().st_size,
-                "hash": f"sha256:{_sha256(path)}",
+                "hash": f"sha256:{file_sha256(path)}",
                 "schema": schema,
             }
             if doc.description:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 import shutil
 import zipfile
@@ -23,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from pipelines.sources.base import file_sha256
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,
@@ -62,21 +63,13 @@ def reset() -> None:
     _pending.clear()
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> Path | None:
     """Copy a file that failed its checks to `<warehouse>/.rejected/<source>/` with the error beside it."""
     if not SOURCE_NAME.match(source):  # a source name is an identifier, never a path (`../` cannot escape)
         raise ValueError(f"not a source name: {source!r}")
     if not path.is_file():
         return None
-    digest = sha256(path)
+    digest = file_sha256(path)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = warehouse_dir / ".rejected" / source
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,15 @@ import polars as pl
 from pipelines import settings
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file of any size, read in blocks (the one hash of provenance, landing and exports)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """A file as read: which one, its checksum and size, and the vintage it represents."""
@@ -29,11 +38,7 @@ class SourceFile:
 
     @classmethod
     def inspect(cls, path: Path, vintage: str, bundled: bool) -> "SourceFile":
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return cls(path, digest.hexdigest(), path.stat().st_size, vintage, bundled)
+        return cls(path, file_sha256(path), path.stat().st_size, vintage, bundled)
 
 
 # Live addresses, from each data/snapshots/<source>/SOURCE.md. Sources absent here have no stable single-file

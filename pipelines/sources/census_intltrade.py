@@ -19,7 +19,6 @@ Quirks handled:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +28,7 @@ import polars as pl
 from data_contracts._base import ContractViolation, Failure, enforce
 from data_contracts.census_intltrade import CensusIntltrade
 from pipelines.countries import attach_iso3
-from pipelines.sources.base import RawTable
+from pipelines.sources.base import RawTable, file_sha256
 
 SOURCE = "census_intltrade"
 FIXTURE_ROOT = "data/fixtures"
@@ -38,13 +37,9 @@ COUNTRY_CODE = r"^[1-7][0-9]{3}$"
 API = "https://api.census.gov/data/timeseries/intltrade"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @lru_cache(maxsize=None)
 def _fixture_hashes() -> frozenset[str]:
-    return frozenset(_sha256(t.bundled_path) for t in RAW_TABLES)
+    return frozenset(file_sha256(t.bundled_path) for t in RAW_TABLES)
 
 
 def _fail(path: Path, column: str, check: str, values: list) -> ContractViolation:
@@ -82,7 +77,7 @@ def parse(path: Path) -> pl.DataFrame:
         year=pl.col("time").str.slice(0, 4),
         month=pl.col("time").str.slice(5, 2),
         value_usd=pl.col(value_var).replace("", None),
-        is_synthetic=pl.lit(_sha256(path) in _fixture_hashes()),
+        is_synthetic=pl.lit(file_sha256(path) in _fixture_hashes()),
     )
     is_country = pl.col("cty_code").str.contains(COUNTRY_CODE)
     countries = attach_iso3(tidy.filter(is_country), SOURCE, name_col="cty_name")

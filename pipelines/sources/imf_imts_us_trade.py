@@ -16,7 +16,6 @@ Quirks handled:
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import polars as pl
 from data_contracts._base import ContractViolation, Failure, enforce
 from data_contracts.imf_imts_us_trade import ImfImtsUsTrade
 from pipelines.countries import attach_iso3
-from pipelines.sources.base import RawTable, read_text_csv
+from pipelines.sources.base import RawTable, file_sha256, read_text_csv
 
 SOURCE = "imf_imts_us_trade"
 API = "https://api.imf.org/external/sdmx/2.1/data/IMF.STA,IMTS"
@@ -34,13 +33,9 @@ REQUIRED = ("DATAFLOW", "COUNTRY", "INDICATOR", "COUNTERPART_COUNTRY", "FREQUENC
 AGGREGATE_CODE = r"^G[0-9]{3}$"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @lru_cache(maxsize=None)
 def _fixture_hashes() -> frozenset[str]:
-    return frozenset(_sha256(t.bundled_path) for t in RAW_TABLES)
+    return frozenset(file_sha256(t.bundled_path) for t in RAW_TABLES)
 
 
 def _optional(raw: pl.DataFrame, column: str) -> pl.Expr:
@@ -69,7 +64,7 @@ def parse(path: Path) -> pl.DataFrame:
         value_usd=pl.col("OBS_VALUE").replace("NaN", None),
         unit=_optional(raw, "UNIT"),
         status=_optional(raw, "STATUS"),
-        is_synthetic=pl.lit(_sha256(path) in _fixture_hashes()),
+        is_synthetic=pl.lit(file_sha256(path) in _fixture_hashes()),
     )
     is_aggregate = pl.col("counterpart_code").str.contains(AGGREGATE_CODE).fill_null(False)
     countries = attach_iso3(tidy.filter(~is_aggregate), SOURCE, code_col="counterpart_code", code_is_iso3=True)

@@ -27,7 +27,7 @@ import polars as pl
 from data_contracts._base import enforce
 from data_contracts.us_foreign_aid import UsForeignAidActivity, UsForeignAidSummary
 from pipelines.countries import attach_iso3
-from pipelines.sources.base import RawTable, read_text_csv, snake_case
+from pipelines.sources.base import RawTable, file_sha256, read_text_csv, snake_case
 
 SOURCE = "us_foreign_aid"
 SNAPSHOT = "us_foreign_aid_country"
@@ -98,7 +98,7 @@ def parse_activity(path: Path) -> pl.DataFrame:
 
     with tempfile.TemporaryDirectory(prefix="hpw-activity-") as scratch, duckdb.connect() as con:
         con.execute("create schema raw")
-        _load_activity(con, path, _sha256(path), Path(scratch), provenance={})
+        _load_activity(con, path, file_sha256(path), Path(scratch), provenance={})
         return con.sql(f"select * from raw.{ACTIVITY_TABLE} order by source_row").pl()
 
 
@@ -157,16 +157,6 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
             raise
     warehouse.prune_raw_parquet(database, keep=parquet)
     return counts
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _integer_text(text: pl.Expr) -> pl.Expr:

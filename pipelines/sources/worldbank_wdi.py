@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from data_contracts.worldbank_wdi import (
     wide_model,
 )
 from pipelines.countries import attach_iso3
-from pipelines.sources.base import RawTable, read_text_csv
+from pipelines.sources.base import RawTable, file_sha256, read_text_csv
 
 SOURCE = "worldbank_wdi"
 SNAPSHOT = "worldbank_wdi"
@@ -91,10 +90,6 @@ class CsvDialect:
     bom: bool
     crlf: bool
     preamble: dict[str, str]  # e.g. {"Data Source": ..., "Last Updated Date": ...}
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _folder_files(path: Path, pattern: str) -> list[Path]:
@@ -167,7 +162,7 @@ def parse_api_csv(path: Path) -> pl.DataFrame:
         raise _fail(path, "(year columns)", "at least one year column", [f"found columns: {columns}"])
     wide = enforce(raw.rename(FIXED_COLUMNS, strict=False), wide_model(years), source=SOURCE, file=path.name)
 
-    sha = _sha256(path)
+    sha = file_sha256(path)
     last_updated = dialect.preamble.get("Last Updated Date") or None
     data_source = dialect.preamble.get("Data Source") or None
     vintage, vintage_date = _file_vintage(path, sha, last_updated, data_source)
@@ -225,7 +220,7 @@ def parse_api_json(path: Path) -> pl.DataFrame:
     for optional in ("unit", "obs_status", "decimal"):
         if optional not in rows.columns:
             rows = rows.with_columns(pl.lit(None, pl.String).alias(optional))
-    sha = _sha256(path)
+    sha = file_sha256(path)
     last_updated = header.get("lastupdated") or None
     vintage, vintage_date = _file_vintage(path, sha, last_updated, "World Bank API v2 (source " + str(header.get("sourceid")) + ")")
     tidy = rows.select(
