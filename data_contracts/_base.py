@@ -113,11 +113,19 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
     casts = {c: _cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t}
     typed = frame.with_columns(**casts) if casts else frame
     tolerable = tolerable_columns(model)
-    for column in casts:
-        bad = frame[column].is_not_null() & typed[column].is_null()
+
+    def unfit(column: str) -> pl.Expr:  # a cell with a value that the cast turned into NULL
+        bad = pl.col(column).is_not_null() & casts[column].is_null()
+        return bad & (pl.col(column).str.strip_chars() != "") if frame.schema[column] == pl.String else bad
+
+    # One pass counts unfit cells in every cast column (wide files have dozens); only columns with some go on.
+    unfit_counts = frame.select([unfit(c).sum().alias(c) for c in casts]).row(0) if casts else ()
+    for column, unfit_count in zip(casts, unfit_counts):
+        if not unfit_count:
+            continue
+        bad = frame.select(unfit(column)).to_series()
         present = frame[column].is_not_null()
         if frame.schema[column] == pl.String:
-            bad = bad & (frame[column].str.strip_chars() != "")
             present = present & (frame[column].str.strip_chars() != "")
         if bad.any() and column in tolerable and not drift.type_change(int(bad.sum()), int(present.sum())):
             # Tolerable: the value is unknown (NULL, already so in `typed`), and the row is quarantined, not dropped.

@@ -186,26 +186,24 @@ def _previous(root: Path, table: RawTable):
     ).reverse()
 
 
-def copy_log_into(database: Path, root: Path) -> int:
-    """Replace meta.ingestions in the build database with the whole ingestion log; (re)create meta.vintages."""
-    from pipelines import warehouse
-
+def copy_log_into(con, root: Path) -> int:
+    """Replace meta.ingestions in the build database (open as `con`) with the whole ingestion log; (re)create
+    meta.vintages."""
     frame = read_log(root)  # noqa: F841 - scanned by name below
     casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in INGESTION_COLUMNS.items())
-    with warehouse.connect(database) as con:
-        con.execute("create schema if not exists meta")
-        con.execute(f"create or replace table meta.ingestions as select {casts} from frame")
-        con.execute(
-            """create or replace view meta.vintages as
-            select raw_table, any_value(source) as source, sha256, min(vintage) as vintage,
-                   min(retrieved_at) as first_retrieved_at, max(retrieved_at) as last_retrieved_at,
-                   count(*) as retrievals, arg_max(url_or_path, retrieved_at) as url_or_path,
-                   any_value(landed_path) as landed_path
-            from meta.ingestions
-            where outcome in ('new_vintage', 'unchanged', 'not_modified') and sha256 is not null
-            group by raw_table, sha256"""
-        )
-        return con.execute("select count(*) from meta.ingestions").fetchone()[0]
+    con.execute("create schema if not exists meta")
+    con.execute(f"create or replace table meta.ingestions as select {casts} from frame")
+    con.execute(
+        """create or replace view meta.vintages as
+        select raw_table, any_value(source) as source, sha256, min(vintage) as vintage,
+               min(retrieved_at) as first_retrieved_at, max(retrieved_at) as last_retrieved_at,
+               count(*) as retrievals, arg_max(url_or_path, retrieved_at) as url_or_path,
+               any_value(landed_path) as landed_path
+        from meta.ingestions
+        where outcome in ('new_vintage', 'unchanged', 'not_modified') and sha256 is not null
+        group by raw_table, sha256"""
+    )
+    return con.execute("select count(*) from meta.ingestions").fetchone()[0]
 
 
 # --------------------------------------------------------------------------------------------------- acquire

@@ -73,14 +73,15 @@ def prune_raw_parquet(database: Path, keep: Path) -> list[Path]:
 
 
 def land_raw(
-    database: Path,
+    con: duckdb.DuckDBPyConnection,
     table: RawTable,
     frame: pl.DataFrame,
     source_file: SourceFile,
     counts: dict[str, int],
     seconds: float,
-) -> int:
-    """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads."""
+) -> tuple[int, int]:
+    """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads.
+    Returns (rows landed, rows quarantined to meta.quarantine)."""
     loaded_at = datetime.now(timezone.utc)
     stamped = frame.with_columns(
         _source_file=pl.lit(source_file.path.name),
@@ -88,32 +89,24 @@ def land_raw(
         _source_vintage=pl.lit(source_file.vintage),
         _loaded_at=pl.lit(loaded_at),
     )
-    with connect(database) as con:
-        con.execute(f"create schema if not exists {RAW_SCHEMA}")
-        con.execute(f"create schema if not exists {META_SCHEMA}")
-        con.execute(LOADS_DDL)
-        arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
-        con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
-        landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
-        rejected = _land_quarantine(con, table, source_file, loaded_at)
-        con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [table.name])
-        con.execute(
-            f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                table.name, table.source, source_file.path.name, source_file.bundled, source_file.sha256,
-                source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, rejected,
-                counts.get("rows_aggregate", 0), counts.get("rows_outside_universe", 0),
-                counts.get("rows_non_state", 0), loaded_at, seconds,
-            ],
-        )
-    return landed
-
-
-def rows_rejected(database: Path, raw_table: str) -> int:
-    """Rows of the last load of `raw_table` that went to meta.quarantine instead of raw (0 if none)."""
-    with connect(database) as con:
-        found = con.execute(f"select rows_rejected from {META_SCHEMA}.loads where raw_table = ?", [raw_table]).fetchall()
-    return int(found[0][0] or 0) if found else 0
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(f"create schema if not exists {META_SCHEMA}")
+    con.execute(LOADS_DDL)
+    arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
+    con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
+    landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
+    rejected = _land_quarantine(con, table, source_file, loaded_at)
+    con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [table.name])
+    con.execute(
+        f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            table.name, table.source, source_file.path.name, source_file.bundled, source_file.sha256,
+            source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, rejected,
+            counts.get("rows_aggregate", 0), counts.get("rows_outside_universe", 0),
+            counts.get("rows_non_state", 0), loaded_at, seconds,
+        ],
+    )
+    return landed, rejected
 
 
 def _land_quarantine(con, table: RawTable, source_file: SourceFile, loaded_at: datetime) -> int:
