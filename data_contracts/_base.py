@@ -81,7 +81,8 @@ def tolerable_columns(model: type[pa.DataFrameModel]) -> dict[str, str]:
     }
 
 
-def _cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.Expr:
+def cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.Expr:
+    """`column` cast to the contract's dtype; NULL where the value does not fit (e.g. '12.5' or '1,000' as Int64)."""
     expr = pl.col(column)
     if source_dtype == pl.String and dtype.is_numeric():
         # Surrounding spaces are formatting (SIPRI writes `0 `); anything else non-numeric is a type error.
@@ -91,6 +92,12 @@ def _cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl
             {"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean
         )
     return expr.cast(dtype, strict=False)
+
+
+def unfit_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.Expr:
+    """True on a cell that has a value (not blank) which `cast_expr` turns into NULL: a type error of the contract."""
+    unfit = pl.col(column).is_not_null() & cast_expr(column, dtype, source_dtype).is_null()
+    return unfit & (pl.col(column).str.strip_chars() != "") if source_dtype == pl.String else unfit
 
 
 def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str, file: str) -> pl.DataFrame:
@@ -110,13 +117,12 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
         )
 
     row_ids = frame["source_row"] if "source_row" in frame.columns else pl.Series(range(1, frame.height + 1))
-    casts = {c: _cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t}
+    casts = {c: cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t}
     typed = frame.with_columns(**casts) if casts else frame
     tolerable = tolerable_columns(model)
 
-    def unfit(column: str) -> pl.Expr:  # a cell with a value that the cast turned into NULL
-        bad = pl.col(column).is_not_null() & casts[column].is_null()
-        return bad & (pl.col(column).str.strip_chars() != "") if frame.schema[column] == pl.String else bad
+    def unfit(column: str) -> pl.Expr:
+        return unfit_expr(column, dtypes[column], frame.schema[column])
 
     # One pass counts unfit cells in every cast column (wide files have dozens); only columns with some go on.
     unfit_counts = frame.select([unfit(c).sum().alias(c) for c in casts]).row(0) if casts else ()

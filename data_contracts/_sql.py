@@ -1,7 +1,7 @@
 """The same pandera contracts, checked as DuckDB SQL on a table too big to hold as one frame.
 
 `enforce()` in `_base.py` validates an eager polars frame. For multi-GB files the frame itself is what costs
-memory, so a streaming loader lands the file in DuckDB and calls `sql_failures()`: every rule of the pandera
+memory, so a streaming loader lands the file (Parquet read by a DuckDB view) and calls `sql_failures()`: every rule of the pandera
 model (nullability, `isin`, ranges, string length, column and row uniqueness) becomes one
 `count(*) FILTER (WHERE ...)` in a single scan, and only failing rules fetch their first offending values and
 row numbers. The failures are the same `Failure` objects, so the error message has the same shape:
@@ -14,16 +14,8 @@ from __future__ import annotations
 
 import duckdb
 import pandera.polars as pa
-import polars as pl
 
 from data_contracts._base import MAX_EXAMPLES, Failure
-
-# polars dtype of the contract -> DuckDB type a text cell is cast to (see text_cast)
-SQL_TYPES = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN", pl.Date: "DATE"}
-# What a text cell must look like to be that type (stricter than DuckDB's cast, which accepts '12.5' as 13).
-TEXT_PATTERNS = {
-    "DOUBLE": r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?",
-}
 
 
 def quote(identifier: str) -> str:
@@ -36,33 +28,6 @@ def literal(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def text_cast(text_sql: str, sql_type: str) -> str:
-    """SQL turning a text expression into `sql_type`, NULL when blank or when it does not fit the type."""
-    trimmed = f"trim({text_sql})"
-    if sql_type == "BOOLEAN":
-        return f"(case lower({trimmed}) when 'true' then true when '1' then true when 'false' then false when '0' then false end)"
-    if sql_type in ("BIGINT", "INTEGER"):
-        # digits and signs only (a character scan, much cheaper than a regex on every row); the cast rejects '1-2'
-        return f"(case when ltrim({trimmed}, '+-0123456789') = '' then try_cast({trimmed} as {sql_type}) end)"
-    pattern = TEXT_PATTERNS.get(sql_type)
-    if pattern:
-        return f"try_cast(case when regexp_full_match({trimmed}, '{pattern}') then {trimmed} end as {sql_type})"
-    return f"try_cast(nullif({trimmed}, '') as {sql_type})"
-
-
-def bad_text(text_sql: str, sql_type: str) -> str:
-    """SQL keeping the original text of a cell that is not blank but does not fit the type (else NULL)."""
-    return f"(case when nullif(trim({text_sql}), '') is not null and {text_cast(text_sql, sql_type)} is null then {text_sql} end)"
-
-
-def sql_type(model: type[pa.DataFrameModel], column: str) -> str | None:
-    dtype = model.to_schema().columns[column].dtype.type
-    for polars_type, name in SQL_TYPES.items():
-        if dtype == polars_type:
-            return name
-    return None
 
 
 def _condition(column: str, check: pa.Check) -> str:
@@ -106,7 +71,7 @@ def type_failures(
     con: duckdb.DuckDBPyConnection, relation: str, bad_columns: dict[str, str], model: type[pa.DataFrameModel], row_col: str = "source_row"
 ) -> list[Failure]:
     """Cells that did not fit their contract type. `bad_columns` maps a contract column to the column of `relation`
-    holding the original text where the cast failed (see bad_text), NULL elsewhere."""
+    holding the original text where the cast failed (see data_contracts._base.unfit_expr), NULL elsewhere."""
     if not bad_columns:
         return []
     from pipelines import drift

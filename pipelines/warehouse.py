@@ -96,17 +96,25 @@ def land_raw(
     con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
     landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
     rejected = _land_quarantine(con, table, source_file, loaded_at)
-    con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [table.name])
+    record_load(con, table.name, table.source, source_file, {"rows_in": frame.height, **counts},
+                landed=landed, rejected=rejected, loaded_at=loaded_at, seconds=seconds)
+    return landed, rejected
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection, raw_table: str, source: str, source_file: SourceFile, counts: dict[str, int],
+    *, landed: int, rejected: int, loaded_at: datetime, seconds: float,
+) -> None:
+    """The one meta.loads row of `raw_table`'s latest load (replacing the previous one)."""
+    con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [raw_table])
     con.execute(
         f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            table.name, table.source, source_file.path.name, source_file.bundled, source_file.sha256,
-            source_file.bytes, source_file.vintage, counts.get("rows_in", frame.height), landed, rejected,
-            counts.get("rows_aggregate", 0), counts.get("rows_outside_universe", 0),
-            counts.get("rows_non_state", 0), loaded_at, seconds,
+            raw_table, source, source_file.path.name, source_file.bundled, source_file.sha256, source_file.bytes,
+            source_file.vintage, counts["rows_in"], landed, rejected, counts.get("rows_aggregate", 0),
+            counts.get("rows_outside_universe", 0), counts.get("rows_non_state", 0), loaded_at, seconds,
         ],
     )
-    return landed, rejected
 
 
 def _land_quarantine(con, table: RawTable, source_file: SourceFile, loaded_at: datetime) -> int:

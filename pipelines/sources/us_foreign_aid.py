@@ -24,10 +24,10 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import enforce
+from data_contracts._base import cast_expr, enforce, unfit_expr
 from data_contracts.us_foreign_aid import UsForeignAidActivity, UsForeignAidSummary
 from pipelines.countries import attach_iso3
-from pipelines.sources.base import RawTable, file_sha256, read_text_csv, snake_case
+from pipelines.sources.base import RawTable, read_text_csv, snake_case
 
 SOURCE = "us_foreign_aid"
 SNAPSHOT = "us_foreign_aid_country"
@@ -86,7 +86,6 @@ ACTIVITY_TABLE = "us_foreign_aid_activity"
 INGEST_MEMORY_LIMIT = "256MB"
 _DERIVED = ("source_row", "fiscal_year_label", "fiscal_period", "constant_usd_base_year", "iso3", "entity_kind", "in_universe")
 _BAD_PREFIX = "__bad__"
-_INTEGER = r"^[+-]?[0-9]+$"  # what an integer cell must look like (stricter than a cast, which reads '12.5' as 13)
 
 
 def parse_activity(path: Path) -> pl.DataFrame:
@@ -98,7 +97,7 @@ def parse_activity(path: Path) -> pl.DataFrame:
 
     with tempfile.TemporaryDirectory(prefix="hpw-activity-") as scratch, duckdb.connect() as con:
         con.execute("create schema raw")
-        _load_activity(con, path, file_sha256(path), Path(scratch), provenance={})
+        _load_activity(con, path, Path(scratch) / f"{ACTIVITY_TABLE}.parquet", provenance={})
         return con.sql(f"select * from raw.{ACTIVITY_TABLE} order by source_row").pl()
 
 
@@ -113,7 +112,6 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
     country, leaves the database as it was and raises ContractViolation / UnmappedCountryError.
     Records the load in meta.loads like land_raw. Returns the entity counts plus `rows_landed`.
     """
-    import os
     import time
     from datetime import datetime, timezone
 
@@ -128,7 +126,7 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
         "_source_vintage": source_file.vintage,
         "_loaded_at": loaded_at,
     }
-    parquet_dir = warehouse.raw_parquet_dir(database)
+    parquet = warehouse.raw_parquet_dir(database) / _parquet_name(source_file.sha256)
     with warehouse.connect(database) as con:
         # The checks scan Parquet in a bounded buffer pool: peak memory stays flat whatever the file size.
         con.execute(f"set memory_limit = {literal(os.environ.get('HPW_INGEST_MEMORY_LIMIT', INGEST_MEMORY_LIMIT))}")
@@ -137,20 +135,9 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
         con.execute(warehouse.LOADS_DDL)
         con.execute("begin transaction")
         try:
-            counts, parquet = _load_activity(con, source_file.path, source_file.sha256, parquet_dir, provenance)
-            con.execute(f"delete from {warehouse.META_SCHEMA}.loads where raw_table = ?", [ACTIVITY_TABLE])
-            record = {
-                "raw_table": ACTIVITY_TABLE, "source": SOURCE, "file_name": source_file.path.name,
-                "bundled": source_file.bundled, "sha256": source_file.sha256, "bytes": source_file.bytes,
-                "vintage": source_file.vintage, "rows_in": counts["rows_in"], "rows_landed": counts["rows_landed"],
-                "rows_rejected": 0, "rows_aggregate": counts["rows_aggregate"],
-                "rows_outside_universe": counts["rows_outside_universe"], "rows_non_state": counts["rows_non_state"],
-                "loaded_at": loaded_at, "seconds": time.perf_counter() - started,
-            }
-            con.execute(
-                f"insert into {warehouse.META_SCHEMA}.loads ({', '.join(record)}) values ({', '.join('?' for _ in record)})",
-                list(record.values()),
-            )
+            counts = _load_activity(con, source_file.path, parquet, provenance)
+            warehouse.record_load(con, ACTIVITY_TABLE, SOURCE, source_file, counts, landed=counts["rows_landed"],
+                                  rejected=0, loaded_at=loaded_at, seconds=time.perf_counter() - started)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -159,55 +146,49 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
     return counts
 
 
-def _integer_text(text: pl.Expr) -> pl.Expr:
-    """The trimmed text of an integer cell, NULL when blank or not an integer."""
-    trimmed = text.str.strip_chars()
-    return pl.when(trimmed.str.contains(_INTEGER)).then(trimmed)
-
-
 def _parquet_name(content_sha256: str) -> str:
     """Content address of the landed Parquet: the CSV's sha256 and the code that shapes it (this module, the
-    column-naming rules, polars). A re-build of an unchanged file reuses it; any change writes a new one."""
+    column-naming rules, the type-cast rule, polars). A re-build of an unchanged file reuses it; any change writes a new one."""
     import hashlib
 
+    import data_contracts._base as contract_base
     from pipelines.sources import base
 
     digest = hashlib.sha256(content_sha256.encode())
-    for code in (Path(__file__), Path(base.__file__)):
+    for code in (Path(__file__), Path(base.__file__), Path(contract_base.__file__)):
         digest.update(code.read_bytes())
     digest.update(pl.__version__.encode())
     return f"{ACTIVITY_TABLE}-{digest.hexdigest()[:20]}.parquet"
 
 
 def _write_parquet(path: Path, header: list[str], names: list[str], typed: dict[str, pl.DataType], parquet: Path) -> None:
-    """Stream the CSV into `parquet`: every cell as text (blank, quoted or not, = NULL), the contract's integer
-    columns typed, and beside each a `__bad__` column keeping the text of a cell that is not an integer."""
-    columns, bad = [], []
+    """Stream the CSV into `parquet`: every cell as text (blank, quoted or not, = NULL), the contract's typed columns
+    cast by enforce()'s own rule (data_contracts._base.cast_expr), and beside each a `__bad__` column keeping the text
+    of a cell that does not fit its type (type_failures reports it by value and row)."""
+    texts = []
     for original, name in zip(header, names):
         text = pl.col(original)
         if name == "fiscal_year":
             text = text.str.replace(r"(?i)tq$", "")  # '1976tq' -> 1976; the label keeps 'tq'
         elif name == "income_group_acronym":
             text = pl.when(text != "NULL").then(text)  # the publisher writes the literal string NULL
-        if name in typed:
-            if typed[name] not in (pl.Int64, pl.Int32):
-                raise NotImplementedError(f"contract type {typed[name]} of {name!r} has no streaming cast in {__name__}")
-            columns.append(_integer_text(text).cast(pl.Int64).alias(name))
-            bad.append(pl.when(text.str.strip_chars() != "", _integer_text(text).is_null()).then(text).alias(_BAD_PREFIX + name))
-        else:
-            columns.append(text.alias(name))
+        texts.append(text.alias(name))
     year = pl.col(header[names.index("fiscal_year")])
-    columns += [
+    texts += [
         year.alias("fiscal_year_label"),
         pl.when(year.str.to_lowercase().str.ends_with("tq")).then(pl.lit("TQ")).otherwise(pl.lit("FY")).alias("fiscal_period"),
     ]
+    # one with_columns: the `__bad__` columns and the casts both read the text as selected above
+    bad = [pl.when(unfit_expr(n, t, pl.String)).then(pl.col(n)).alias(_BAD_PREFIX + n) for n, t in typed.items()]
+    casts = [cast_expr(n, t, pl.String).alias(n) for n, t in typed.items()]
     scratch = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
     try:
         (
             pl.scan_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=True)
             .with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)))  # (`replace` is not streamed)
             .with_row_index("source_row", offset=1)  # data-row number, in file order (streaming keeps order)
-            .select(pl.col("source_row").cast(pl.Int64), *columns, *bad)
+            .select(pl.col("source_row").cast(pl.Int64), *texts)
+            .with_columns(*bad, *casts)
             .sink_parquet(scratch, compression="lz4")
         )
         os.replace(scratch, parquet)  # a killed build never leaves half a file under the final name
@@ -215,10 +196,11 @@ def _write_parquet(path: Path, header: list[str], names: list[str], typed: dict[
         scratch.unlink(missing_ok=True)
 
 
-def _load_activity(con, path: Path, content_sha256: str, parquet_dir: Path, provenance: dict) -> tuple[dict[str, int], Path]:
+def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str, int]:
     """Land the CSV at `path` as Parquet and create `raw.us_foreign_aid_activity` over it, with the columns
     parse_activity has always produced (plus `provenance` constants); enforce the contract in SQL.
-    Runs inside the caller's transaction, which rolls back on failure. Returns (counts, parquet file)."""
+    Reuses `parquet` when it exists (content-addressed). Runs inside the caller's transaction, which rolls back on
+    failure. Returns the entity counts plus `rows_landed`."""
     from data_contracts._base import ContractViolation, Failure, contract_dtypes, required_columns
     from data_contracts._sql import literal, quote, sql_failures, type_failures
     from pipelines import drift
@@ -243,9 +225,8 @@ def _load_activity(con, path: Path, content_sha256: str, parquet_dir: Path, prov
         )
 
     typed = {c: t for c, t in contract_dtypes(model).items() if t != pl.String and c in names}
-    parquet_dir.mkdir(parents=True, exist_ok=True)
-    parquet = parquet_dir / _parquet_name(content_sha256)
-    if not parquet.is_file():
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    if not parquet.is_file():  # content-addressed: an unchanged file was landed already
         try:
             _write_parquet(path, header, names, typed, parquet)
         except pl.exceptions.PolarsError as err:
@@ -290,7 +271,7 @@ def _load_activity(con, path: Path, content_sha256: str, parquet_dir: Path, prov
             from raw.{ACTIVITY_TABLE}"""
     ).fetchall()[0]
     keys = ("rows_in", "rows_country_in_universe", "rows_outside_universe", "rows_aggregate", "rows_non_state")
-    return {**dict(zip(keys, map(int, row))), "rows_landed": int(row[0])}, parquet
+    return {**dict(zip(keys, map(int, row))), "rows_landed": int(row[0])}
 
 
 SUMMARY = RawTable(
