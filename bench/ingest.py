@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STAGING_MODEL = PROJECT_ROOT / "models" / "staging" / "stg_us_foreign_aid_activity.sql"
 
 
-def _fresh(db: Path) -> None:
+def fresh_database(db: Path) -> None:
     """An empty database and no landed Parquet: every run ingests the whole file (the project would otherwise
     reuse the Parquet of an unchanged file)."""
     import shutil
@@ -59,7 +59,7 @@ def duckdb_ingest(path: Path, db: Path) -> int:
 
 def main(argv: list[str]) -> int:
     mode, path, db = argv[0], Path(argv[1]).resolve(), Path(argv[2]).resolve()
-    _fresh(db)
+    fresh_database(db)
     if mode == "project":  # imports are process start, the same for any file size: not part of the ingest figure
         import pipelines.sources.us_foreign_aid  # noqa: F401
         import pipelines.warehouse  # noqa: F401

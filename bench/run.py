@@ -127,7 +127,7 @@ def synthetic_file(rows: int) -> Path:
 
 
 def bench_ingest(sizes: list[int], repeat: int) -> tuple[list[tuple[str, str, str]], dict]:
-    from pipelines.warehouse import raw_parquet_dir
+    from bench.ingest import fresh_database
 
     rows, raw = [], {}
     db = OUT_DIR / "ingest_bench.duckdb"
@@ -149,9 +149,7 @@ def bench_ingest(sizes: list[int], repeat: int) -> tuple[list[tuple[str, str, st
         rows.append((f"ingest {label}: project / plain read_csv",
                      f"{project_s:.1f} s / {duck_s:.1f} s = **{project_s / duck_s:.2f}×**; RSS {project_rss:.0f} MB / {duck_rss:.0f} MB",
                      TARGETS["ingest ratio"]))
-        for p in (db, db.with_name(db.name + ".wal")):
-            p.unlink(missing_ok=True)
-        shutil.rmtree(raw_parquet_dir(db), ignore_errors=True)
+        fresh_database(db)  # leave no multi-GB leftovers
     if len(sizes) > 1:
         small, large = raw[sizes[0]], raw[sizes[-1]]
         rows.append((f"peak RSS {sizes[-1] / 1e6:g} M / {sizes[0] / 1e6:g} M rows: project (read_csv)",

@@ -38,6 +38,7 @@ from dagster import (
 )
 
 from pipelines import countries, fetch, settings
+from pipelines.assets import DUCKDB_POOL
 from pipelines.resources import WarehouseResource
 from pipelines.sources import RAW_TABLES_BY_NAME
 from pipelines.sources.base import RawTable
@@ -108,7 +109,7 @@ def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: 
     group_name="landing",
     partitions_def=COUNTRY_PARTITIONS,
     kinds={"http", "polars"},
-    pool="duckdb_write",
+    pool=DUCKDB_POOL,
     description="World Bank API v2 JSON (NY.GDP.MKTP.KD), one partition per country of the universe: downloads and "
     "lands that country's slice only, as a new vintage when it changed (pipelines/partitions.py).",
     metadata={"live_url": WORLDBANK_JSON.live_url, "cadence": WORLDBANK_JSON.cadence},
@@ -139,7 +140,7 @@ def worldbank_wdi_json_country(context: AssetExecutionContext, warehouse_db: War
     group_name="landing",
     partitions_def=CENSUS_PARTITIONS,
     kinds={"http", "polars"},
-    pool="duckdb_write",
+    pool=DUCKDB_POOL,
     description="US Census Bureau international trade API, monthly US exports and imports with one partner country "
     "(`&CTY_CODE=<Schedule C code>`, data/reference/census_cty_codes.csv): lands that country's rows only, as a new "
     "vintage when they changed (pipelines/partitions.py).",
