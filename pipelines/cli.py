@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -134,6 +135,8 @@ def read_only_connection(path: Path):
     from pipelines.warehouse import RAW_PARQUET_DIR
 
     con = duckdb.connect(str(path), read_only=True)
+    # the public tables are the default schema: `show tables` lists them and `from dim_country` finds them
+    con.execute("use marts")
     # (allowed_directories can only be set on an open database, before external access is switched off)
     con.execute("set allowed_directories = ?", [[str(path.resolve().parent / RAW_PARQUET_DIR) + os.sep]])
     con.execute("set enable_external_access = false")
@@ -182,17 +185,109 @@ def run_query(sql: str):
         ) from None
 
 
-def _print_frame(frame, fmt: str, max_rows: int) -> None:
+# Integer columns whose values are labels, not quantities: printed without thousands separators (2022, not 2,022).
+LABEL_COLUMN = re.compile(r"(year|_id$|^id$|code|rank|precision)", re.I)
+NULL_TEXT = "NULL"  # unknown, never zero: shown as DuckDB's CLI shows it
+MIN_TEXT_WIDTH = 8
+
+
+def _float_texts(values: list) -> list[str]:
+    """Floats as an analyst reads them: thousands separators, never scientific notation, the same number of
+    decimals down a column (none when every value is whole, more for shares and rates below 1)."""
+    known = [float(v) for v in values if v is not None and v == v and abs(float(v)) != float("inf")]
+    if all(v.is_integer() for v in known):
+        decimals = 0
+    else:
+        largest = max(abs(v) for v in known)
+        decimals = 2 if largest >= 1 else 4 if largest >= 0.001 else 8
+    return [NULL_TEXT if v is None else f"{float(v):,.{decimals}f}" if v == v and abs(float(v)) != float("inf")
+            else str(v) for v in values]
+
+
+def _cell_texts(frame) -> list[tuple[str, list[str], bool]]:
+    """Each column as (header, cell texts, right-aligned)."""
+    import polars as pl
+
+    columns = []
+    for name, dtype in frame.schema.items():
+        values = frame.get_column(name).to_list()
+        numeric = dtype.is_numeric()
+        if dtype.is_integer():
+            pattern = "{}" if LABEL_COLUMN.search(name) else "{:,}"
+            texts = [NULL_TEXT if v is None else pattern.format(v) for v in values]
+        elif dtype.is_float() or isinstance(dtype, pl.Decimal):
+            texts = _float_texts(values)
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            texts = [NULL_TEXT if v is None else v.strftime("%Y-%m-%d %H:%M:%S") for v in values]
+        else:
+            texts = [NULL_TEXT if v is None else " ".join(str(v).split()) for v in values]
+        columns.append((name, texts, numeric))
+    return columns
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def format_table(frame, width: int, max_rows: int) -> str:
+    """The frame as an aligned text table no wider than `width`: text columns are shortened (with …) first; when
+    even that does not fit, one block per row (column: value) so no number is ever cut."""
+    shown = frame.head(max_rows) if max_rows >= 0 else frame
+    columns = _cell_texts(shown)
+    footer = f"({frame.height:,} row{'s' if frame.height != 1 else ''}"
+    footer += f", first {shown.height:,} shown: --max-rows N)" if shown.height < frame.height else ")"
+    if not columns:
+        return footer
+    widths = [max([len(name), *map(len, texts)]) for name, texts, _ in columns]
+    # the narrowest each column may get: text down to MIN_TEXT_WIDTH; a number never below its widest value (only
+    # its header is shortened, to no less than 6 characters)
+    floors = [max([*map(len, texts), min(len(name), 6)]) if numeric else min(widths[i], MIN_TEXT_WIDTH)
+              for i, (name, texts, numeric) in enumerate(columns)]
+
+    def total() -> int:
+        return sum(widths) + 2 * (len(widths) - 1)
+
+    while total() > width:  # shorten the widest column that can still give up characters
+        candidates = [i for i in range(len(columns)) if widths[i] > floors[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] = max(floors[widest], widths[widest] - max(1, total() - width))
+    if total() > width:
+        label = max(len(name) for name, _, _ in columns)
+        blocks = []
+        for row in range(shown.height):
+            blocks.append(f"-[ row {row + 1} ]" + "-" * max(0, min(width, 40) - 12))
+            for name, texts, _ in columns:
+                blocks.append(f"{name:<{label}} | {_cut(texts[row], max(width - label - 3, MIN_TEXT_WIDTH))}")
+        return "\n".join([*blocks, footer])
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for (_, _, numeric), w, text in zip(columns, widths, cells):
+            text = _cut(text, w)
+            out.append(text.rjust(w) if numeric else text.ljust(w))
+        return "  ".join(out).rstrip()
+
+    lines = [line([name for name, _, _ in columns]), "  ".join("-" * w for w in widths)]
+    lines += [line([texts[row] for _, texts, _ in columns]) for row in range(shown.height)]
+    return "\n".join([*lines, footer])
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return max(shutil.get_terminal_size((120, 24)).columns, 40)
+
+
+def _print_frame(frame, fmt: str, max_rows: int, width: int | None = None) -> None:
     if fmt == "csv":
         frame.write_csv(sys.stdout)
     elif fmt == "json":
         sys.stdout.write(frame.write_json())
         sys.stdout.write("\n")
     else:
-        import polars as pl
-
-        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-            print(frame)
+        print(format_table(frame, width or _terminal_width(), max_rows))
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -200,15 +295,22 @@ def cmd_query(args: argparse.Namespace) -> int:
         frame = run_query(args.sql)
     except CliError as err:
         return _fail(str(err), err.hint)
-    _print_frame(frame, args.format, args.max_rows)
+    _print_frame(frame, args.format, args.max_rows, getattr(args, "width", None))
     return 0
 
 
+SOURCES_COLUMNS = "raw_table, vintage, left(sha256, 12) as sha256_12, rows_landed, loaded_at"
+SOURCES_WIDE_COLUMNS = (
+    "raw_table, source, file_name, vintage, sha256, bytes, rows_in, rows_landed, rows_rejected, rows_aggregate, "
+    "rows_outside_universe, loaded_at"
+)
+SOURCES_WIDTH = 120  # the default listing fits a 120-column terminal; --wide shows everything, uncut
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
-    args.sql = (
-        "select raw_table, file_name, vintage, left(sha256, 12) as sha256_12, bytes, rows_in, rows_landed, "
-        "rows_aggregate, rows_outside_universe, loaded_at from meta.loads order by raw_table"
-    )
+    columns = SOURCES_WIDE_COLUMNS if args.wide else SOURCES_COLUMNS
+    args.sql = f"select {columns} from meta.loads order by raw_table"
+    args.width = 10**6 if args.wide else min(_terminal_width(), SOURCES_WIDTH)
     return cmd_query(args)
 
 
@@ -284,12 +386,13 @@ def parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")
     query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
+    query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format (-1: all)")
     query.set_defaults(func=cmd_query)
 
     sources = sub.add_parser("sources", help="provenance of every landed file: vintage, sha256, rows", description="Every landed publisher file: vintage, sha256, rows in/landed, retrieved (loaded) at.")
     sources.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sources.add_argument("--max-rows", type=int, default=100)
+    sources.add_argument("--wide", action="store_true", help="every column (file, full sha256, bytes, row counts), uncut")
     sources.set_defaults(func=cmd_sources)
 
     brief = sub.add_parser("brief", help="write the self-contained HTML country brief", description="Write <ISO3>.html (charts inline, no network needed to view) and index.html linking every brief.")

@@ -1,9 +1,14 @@
 """Exports for BI tools: Parquet per mart and dimension, a Frictionless `datapackage.json`, the data dictionary.
 
+The data package describes one CSV per public table (beside its Parquet twin, same rows and columns): CSV is the
+format every Frictionless validator and data catalogue reads without extra libraries (frictionless reads Parquet
+only through pandas, whose float NaN breaks nullable integer columns). List columns are written as JSON arrays,
+the Table Schema `array` form; NULL is an empty cell (`missingValues: [""]`).
+
 Every description comes from the dbt yml (`models/marts/*.yml`) through the dbt manifest, so the Parquet
 metadata, `datapackage.json`, `docs/data_dictionary.md` and the dbt docs site all say the same thing.
 
-- `export(published_db, exports_dir)`: Parquet files (temporary name, then renamed), stale files of marts
+- `export(published_db, exports_dir)`: Parquet and CSV files (temporary name, then renamed), stale files of marts
   that no longer exist removed, then `datapackage.json` (also written to a temporary name and renamed).
 - `data_dictionary()`: the Markdown of `docs/data_dictionary.md`, generated from the manifest alone (no build
   needed), so a test can compare the committed file with a fresh generation.
@@ -111,15 +116,52 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tu
     ).fetchall()
 
 
+def _csv_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """SELECT of one table with every column in the form a Table Schema reader parses from CSV text."""
+    parts = []
+    for column, data_type in _columns(con, schema, table):
+        quoted = '"' + column.replace('"', '""') + '"'
+        kind = frictionless_type(data_type)
+        if kind in {"array", "object"}:
+            parts.append(f"to_json({quoted})::varchar as {quoted}")
+        elif kind == "datetime":
+            parts.append(f"strftime({quoted}, '%Y-%m-%dT%H:%M:%S') as {quoted}")
+        else:
+            parts.append(quoted)
+    return f"select {', '.join(parts)} from {schema}.{table}"
+
+
+def export_csv(published_db: Path, exports_dir: Path) -> list[Path]:
+    """One CSV per public table (the data package's resources), each written to a temporary name then renamed."""
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with warehouse.connect(published_db, read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1", [PUBLIC_LAYER]
+        ).fetchall()
+        for (name,) in tables:
+            final = exports_dir / f"{name}.csv"
+            temporary = exports_dir / f".{name}.csv.tmp"
+            target = str(temporary).replace("'", "''")  # a folder name may hold a quote: it is data, not SQL
+            con.execute(
+                f"copy ({_csv_select(con, PUBLIC_LAYER, name)}) to '{target}' (format csv, header true, delimiter ',')"
+            )
+            os.replace(temporary, final)
+            written.append(final)
+    return written
+
+
 def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]) -> dict:
-    """The Frictionless Data Package descriptor of every Parquet file in exports_dir (tabular-data-package)."""
+    """The Frictionless Data Package descriptor of every CSV file in exports_dir (tabular-data-package); each
+    resource names its Parquet twin (`parquet`: path, bytes, hash)."""
     resources = []
     with warehouse.connect(published_db, read_only=True) as con:
         tables = con.execute(
             "select table_name from information_schema.tables where table_schema = ? order by 1", [PUBLIC_LAYER]
         ).fetchall()
         for (name,) in tables:
-            path = exports_dir / f"{name}.parquet"
+            path = exports_dir / f"{name}.csv"
+            parquet = exports_dir / f"{name}.parquet"
             if not path.is_file():
                 continue
             doc = docs.get(name, ModelDoc(name, ""))
@@ -137,13 +179,18 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
                 "name": name,
                 "path": path.name,
                 "profile": "tabular-data-resource",
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
+                "format": "csv",
+                "mediatype": "text/csv",
                 "encoding": "utf-8",
                 "bytes": path.stat().st_size,
                 "hash": f"sha256:{file_sha256(path)}",
+                "dialect": {"delimiter": ",", "header": True},
                 "schema": schema,
             }
+            if parquet.is_file():
+                resource["parquet"] = {
+                    "path": parquet.name, "bytes": parquet.stat().st_size, "hash": f"sha256:{file_sha256(parquet)}"
+                }
             if doc.description:
                 resource["description"] = doc.description
             resources.append(resource)
@@ -157,7 +204,8 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
         "title": "Hemisphere Partnership Warehouse",
         "description": (
             "US partnership with Latin American and Caribbean countries: aid, trade, arms, personnel, exercises, "
-            "agreements and indicators. One Parquet file per public table (schema marts of partnership.duckdb). "
+            "agreements and indicators. One CSV (and one Parquet twin) per public table (schema marts of "
+            "partnership.duckdb). "
             "NULL means unknown, never zero."
         ),
         "licenses": [{"name": "other-at", "title": "Each source's own licence: see data/snapshots/<source>/SOURCE.md"}],
@@ -185,12 +233,13 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def export(published_db: Path, exports_dir: Path, manifest_path: Path | None = None) -> list[Path]:
-    """Parquet per public table + datapackage.json; returns the Parquet files written."""
+    """Parquet and CSV per public table + datapackage.json; returns the Parquet files written."""
     if not published_db.is_file():
         raise ExportError(f"no published warehouse at {published_db}", "run `make run` (or `hpw build`) first")
     written = warehouse.export_parquet(published_db, exports_dir)
-    current = {p.name for p in written}
-    for stale in exports_dir.glob("*.parquet"):  # a mart that was dropped must not linger as an export
+    csvs = export_csv(published_db, exports_dir)
+    current = {p.name for p in written + csvs}
+    for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger
         if stale.name not in current:
             stale.unlink()
     descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path))

@@ -188,3 +188,63 @@ def test_query_reads_the_landed_parquet_of_raw_views_and_no_other_file(built_war
         scratch.execute(f"copy (select 42 as x) to '{elsewhere}'")
     assert cli.main(["query", f"select * from read_parquet('{elsewhere}')"]) == 1
     assert "disabled" in capsys.readouterr().err
+
+
+def _table_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line]
+
+
+def test_query_prints_whole_dollars_with_separators_and_no_scientific_notation(published, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    sql = "select iso3, us_exports_usd from marts.fct_us_trade_country_year where year = 2022 order by 2 desc limit 3"
+    with duckdb.connect(str(published), read_only=True) as con:
+        expected = con.execute(sql).fetchall()
+    assert cli.main(["query", sql]) == 0
+    lines = _table_lines(capsys.readouterr().out)
+    assert lines[0].split() == ["iso3", "us_exports_usd"] and lines[-1] == "(3 rows)"
+    assert [line.split() for line in lines[2:5]] == [[iso3, f"{round(value):,}"] for iso3, value in expected]
+    assert expected[0][1] > 1e9 and not any("e+" in line or "e9" in line for line in lines)
+
+
+def test_query_table_fits_the_terminal_and_never_cuts_a_number(published, capsys, monkeypatch):
+    sql = "select * from marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 order by transaction_type"
+    with duckdb.connect(str(published), read_only=True) as con:
+        amounts = [r[0] for r in con.execute(f"select amount_current_usd from ({sql})").fetchall()]
+    for width in (200, 120, 80, 50):
+        monkeypatch.setenv("COLUMNS", str(width))
+        assert cli.main(["query", sql]) == 0
+        out = capsys.readouterr().out
+        assert max(len(line) for line in out.splitlines()) <= width, width
+        assert all(f"{amount:,}" in out for amount in amounts), width  # every number whole, even when text is cut
+        assert "2019" in out and "2,019" not in out  # years are labels, not quantities
+    assert "-[ row 1 ]" in out  # too narrow for columns: one block per row
+
+
+def test_show_tables_lists_the_public_tables(published, capsys):
+    with duckdb.connect(str(published), read_only=True) as con:
+        public = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    assert len(public) > 5
+    assert cli.main(["query", "show tables", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["name", *public]
+
+
+def test_sources_fits_120_columns_and_wide_shows_every_detail(published, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert cli.main(["sources"]) == 0
+    out = capsys.readouterr().out
+    with duckdb.connect(str(published), read_only=True) as con:
+        loads = con.execute("select raw_table, sha256, rows_in from meta.loads order by 1").fetchall()
+    assert max(len(line) for line in out.splitlines()) <= 120
+    assert all(raw_table in out and sha[:12] in out for raw_table, sha, _ in loads)
+    assert cli.main(["sources", "--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert all(sha in wide for _, sha, _ in loads) and "rows_outside_universe" in wide and "file_name" in wide
+
+
+def test_float_columns_share_their_decimals_and_unknown_is_null():
+    import polars as pl
+
+    frame = pl.DataFrame({"share": [0.5, 0.000123, None], "usd": [4.6282e9, 1234.5, 7.0]})
+    lines = cli.format_table(frame, 120, 50).splitlines()
+    assert [line.split() for line in lines[2:5]] == [["0.5000", "4,628,200,000.00"], ["0.0001", "1,234.50"], ["NULL", "7.00"]]

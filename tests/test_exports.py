@@ -8,9 +8,10 @@ import json
 import shutil
 
 import duckdb
+import polars
 import pytest
 import yaml
-from frictionless import Package
+from frictionless import Package, validate
 
 from pipelines import exports
 from tests.conftest import PROJECT_ROOT
@@ -72,15 +73,61 @@ def test_datapackage_validates_and_lists_every_column_with_its_yml_description(b
         for field in resource["schema"]["fields"]:
             assert field.get("description") == yml[table]["columns"].get(field["name"]), (table, field["name"])
         assert resource.get("description") == yml[table]["description"]
-        path = built_warehouse / "exports" / resource["path"]
-        assert resource["bytes"] == path.stat().st_size
-        assert resource["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        assert resource["path"] == f"{table}.csv" and resource["parquet"]["path"] == f"{table}.parquet"
+        for entry in (resource, resource["parquet"]):
+            path = built_warehouse / "exports" / entry["path"]
+            assert entry["bytes"] == path.stat().st_size
+            assert entry["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     aid = {f["name"]: f["type"] for f in resources["fct_us_aid_country_year"]["schema"]["fields"]}
     assert aid["iso3"] == "string" and aid["fiscal_year"] == "integer" and aid["amount_current_usd"] == "integer"
     assert {f["name"]: f["type"] for f in resources["fct_us_trade_country_year"]["schema"]["fields"]}["us_exports_usd"] == "number"
     assert resources["fct_us_trade_country_year"]["schema"]["primaryKey"] == ["iso3", "year"]
     loads = marts.execute("select count(*) from meta.loads").fetchone()[0]
     assert len(descriptor["sources"]) == loads
+
+
+def test_frictionless_validate_reads_every_row_of_the_package_and_finds_it_valid(built_warehouse, marts):
+    # what `frictionless validate warehouse/exports/datapackage.json` runs: descriptor, bytes, hashes, every cell
+    # against its field type, primary keys
+    report = validate(str(built_warehouse / "exports" / "datapackage.json"))
+    assert report.valid, [error.message for task in report.tasks for error in task.errors][:5]
+    rows = {task.name: task.stats["rows"] for task in report.tasks}
+    assert rows == {t: marts.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in _mart_tables(marts)}
+
+
+def test_the_csv_resources_carry_the_parquet_values(built_warehouse):
+    # the CSV the package describes and the Parquet BI tools read hold the same rows, list columns included
+    exports_dir = built_warehouse / "exports"
+    for table in ("fct_us_aid_country_year", "fct_arms_transfers", "fct_security_agreements"):
+        parquet = polars.read_parquet(exports_dir / f"{table}.parquet")
+        text = polars.read_csv(exports_dir / f"{table}.csv", infer_schema=False)
+        assert text.height == parquet.height and text.columns == parquet.columns, table
+        for column, dtype in parquet.schema.items():
+            if isinstance(dtype, polars.List):
+                decoded = text[column].map_elements(lambda v: None if v is None else json.loads(v), return_dtype=dtype)
+                assert decoded.to_list() == parquet[column].to_list(), (table, column)
+            elif dtype == polars.Boolean:
+                assert text[column].replace_strict({"true": True, "false": False}, default=None).to_list() == \
+                    parquet[column].to_list(), (table, column)
+            elif dtype == polars.Date:
+                assert text[column].str.to_date("%Y-%m-%d").to_list() == parquet[column].to_list(), (table, column)
+            elif dtype in (polars.Int64, polars.Int32, polars.String):
+                assert text[column].cast(dtype, strict=True).to_list() == parquet[column].to_list(), (table, column)
+
+
+def test_frictionless_validate_catches_a_bad_cell_and_a_changed_file(built_warehouse, tmp_path):
+    shutil.copytree(built_warehouse / "exports", tmp_path / "exports")
+    aid = tmp_path / "exports" / "fct_us_aid_country_year.csv"
+    lines = aid.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("fiscal_year")] = "twenty"  # not an integer
+    lines[1] = ",".join(cells) + "\n"
+    aid.write_text("".join(lines), encoding="utf-8")
+    report = validate(str(tmp_path / "exports" / "datapackage.json"))
+    assert not report.valid
+    types = {error.type for task in report.tasks if task.name == "fct_us_aid_country_year" for error in task.errors}
+    assert "type-error" in types and ("hash-count" in types or "byte-count" in types)
 
 
 def test_the_frictionless_check_catches_a_broken_descriptor(built_warehouse):
@@ -117,11 +164,12 @@ def test_export_replaces_files_and_drops_exports_of_removed_marts(tmp_path, buil
     out = tmp_path / "exports"
     out.mkdir()
     (out / "a_mart_that_was_dropped.parquet").write_bytes(b"old")
+    (out / "a_mart_that_was_dropped.csv").write_bytes(b"old")
     (out / "dim_country.parquet").write_bytes(b"not parquet")
     written = exports.export(tmp_path / "partnership.duckdb", out)
     names = sorted(p.name for p in out.iterdir())
     assert "a_mart_that_was_dropped.parquet" not in names
-    assert sorted([p.name for p in written] + ["datapackage.json"]) == names
+    assert sorted([p.name for p in written] + [p.with_suffix(".csv").name for p in written] + ["datapackage.json"]) == names
     rows = duckdb.connect().execute(f"select count(*) from read_parquet('{out / 'dim_country.parquet'}')").fetchone()[0]
     with duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True) as con:
         assert rows == con.execute("select count(*) from marts.dim_country").fetchone()[0]
