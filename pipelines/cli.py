@@ -392,7 +392,8 @@ def parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="provenance of every landed file: vintage, sha256, rows", description="Every landed publisher file: vintage, sha256, rows in/landed, retrieved (loaded) at.")
     sources.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sources.add_argument("--max-rows", type=int, default=100)
-    sources.add_argument("--wide", action="store_true", help="every column (file, full sha256, bytes, row counts), uncut")
+    sources.add_argument("--wide", action="store_true",
+                         help="every column (file, full sha256, bytes, row counts), uncut")
     sources.set_defaults(func=cmd_sources)
 
     brief = sub.add_parser("brief", help="write the self-contained HTML country brief", description="Write <ISO3>.html (charts inline, no network needed to view) and index.html linking every brief.")

@@ -207,7 +207,8 @@ def test_query_prints_whole_dollars_with_separators_and_no_scientific_notation(p
 
 
 def test_query_table_fits_the_terminal_and_never_cuts_a_number(published, capsys, monkeypatch):
-    sql = "select * from marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 order by transaction_type"
+    sql = ("select * from marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 "
+           "order by transaction_type")
     with duckdb.connect(str(published), read_only=True) as con:
         amounts = [r[0] for r in con.execute(f"select amount_current_usd from ({sql})").fetchall()]
     for width in (200, 120, 80, 50):
@@ -247,4 +248,5 @@ def test_float_columns_share_their_decimals_and_unknown_is_null():
 
     frame = pl.DataFrame({"share": [0.5, 0.000123, None], "usd": [4.6282e9, 1234.5, 7.0]})
     lines = cli.format_table(frame, 120, 50).splitlines()
-    assert [line.split() for line in lines[2:5]] == [["0.5000", "4,628,200,000.00"], ["0.0001", "1,234.50"], ["NULL", "7.00"]]
+    assert [line.split() for line in lines[2:5]] == [
+        ["0.5000", "4,628,200,000.00"], ["0.0001", "1,234.50"], ["NULL", "7.00"]]

@@ -169,7 +169,8 @@ def test_export_replaces_files_and_drops_exports_of_removed_marts(tmp_path, buil
     written = exports.export(tmp_path / "partnership.duckdb", out)
     names = sorted(p.name for p in out.iterdir())
     assert "a_mart_that_was_dropped.parquet" not in names
-    assert sorted([p.name for p in written] + [p.with_suffix(".csv").name for p in written] + ["datapackage.json"]) == names
+    expected = [p.name for p in written] + [p.with_suffix(".csv").name for p in written] + ["datapackage.json"]
+    assert sorted(expected) == names
     rows = duckdb.connect().execute(f"select count(*) from read_parquet('{out / 'dim_country.parquet'}')").fetchone()[0]
     with duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True) as con:
         assert rows == con.execute("select count(*) from marts.dim_country").fetchone()[0]

@@ -4,6 +4,12 @@ No JavaScript and no network at view time: charts are inline SVG (pipelines/brie
 Every query takes the country as a bound parameter. A chart whose mart is missing from this build (the
 partnership marts) shows a visible "not available in this build" note instead of failing the page.
 
+The first paragraph answers the question in words, generated from the marts (pipelines/brief/summary.py): the
+model-type trajectory, what moved before and after the latest agreement, and what is not yet observed. Columns
+that only some builds have (partial-period flags, the security mix, the aid split, training) are used when present.
+A country no source has a row for gets no brief in `--all` and no line in the index; asked for by name, it gets
+a one-line "no data" page.
+
     write_briefs(published_db, out_dir, ["PRY"])   ->  out_dir/PRY.html and out_dir/index.html
 """
 
@@ -17,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.brief.summary import countries_with_data, partial_years, summary_sentences, table_columns
 from pipelines.brief.svg import Band, Chart, Event, Series, render
 from pipelines.errors import UserError
 
@@ -60,6 +67,8 @@ class Brief:
     agreements: list[tuple] = field(default_factory=list)
     sources: list[tuple] = field(default_factory=list)
     published_at: str | None = None
+    summary: list[str] = field(default_factory=list)  # the first paragraph, sentence by sentence
+    has_data: bool = True
 
 
 def _has_table(con, schema: str, name: str) -> bool:
@@ -118,6 +127,9 @@ def gather(con, iso3: str) -> Brief:
     if country is None:
         raise BriefError(f"unknown country {iso3!r}", 'list them with: hpw query "select iso3, country_name from marts.dim_country"')
     brief = Brief(iso3, country[0], {"official_name": country[1], "region": country[2], "income_group": country[3], "focus": country[4]})
+    if iso3 not in countries_with_data(con, [iso3]):
+        brief.has_data = False
+        return brief
     brief.agreements = _rows(
         con,
         "select agreement_id, agreement_type, title, date_signed, date_signed_precision, date_in_force, date_in_force_precision "
@@ -129,11 +141,13 @@ def gather(con, iso3: str) -> Brief:
     sections = brief.sections
 
     # US aid
+    # the FA.gov total only: other publishers' rows of the same year are not to be added to it
+    one_source = " and source = 'us_foreign_aid'" if "source" in table_columns(con, "fct_us_aid_country_year") else ""
     aid = _rows(
         con,
         "select fiscal_year, transaction_type, amount_constant_usd / 1e6, constant_usd_base_year from marts.fct_us_aid_country_year "
         "where iso3 = ? and aid_category = 'Total' and fiscal_period = 'FY' and transaction_type in ('Obligations', 'Disbursements') "
-        "order by fiscal_year",
+        f"{one_source} order by fiscal_year",
         [iso3],
     )
     base_years = sorted({r[3] for r in aid if r[3] is not None})
@@ -145,9 +159,10 @@ def gather(con, iso3: str) -> Brief:
     sections.append(Section(
         "aid", "US foreign assistance",
         render(Chart("chart-aid", f"US foreign assistance to {brief.country_name}, by fiscal year", f"US$ millions (constant {base})",
-                     series, x_domain, events, _coverage(series))),
+                     series, x_domain, events, _coverage(series),
+                     partial=(aid_partial := partial_years(con, iso3, "aid")))),
         f"All US foreign assistance (ForeignAssistance.gov, aid category Total), constant {base} US dollars, US fiscal years; "
-        f"{_span(series)}. Negative values are de-obligations.",
+        f"{_span(series)}. Negative values are de-obligations.{_partial_note(aid_partial, 'FY')}",
     ))
 
     # US trade
@@ -162,9 +177,11 @@ def gather(con, iso3: str) -> Brief:
     ]
     sections.append(Section(
         "trade", "US goods trade",
-        render(Chart("chart-trade", f"US goods trade with {brief.country_name}", "US$ millions (current)", series, x_domain, events, _coverage(series))),
+        render(Chart("chart-trade", f"US goods trade with {brief.country_name}", "US$ millions (current)", series,
+                     x_domain, events, _coverage(series),
+                     partial=(trade_partial := partial_years(con, iso3, "trade")))),
         f"IMF Direction of Trade Statistics, reporter United States; exports FOB, imports CIF, current US dollars; {_span(series)}. "
-        "Gaps are years the IMF does not report (never zero).",
+        f"Gaps are years the IMF does not report (never zero).{_partial_note(trade_partial, '')}",
     ))
 
     # Arms imports with the US share
@@ -243,7 +260,8 @@ def gather(con, iso3: str) -> Brief:
             sections.append(Section(
                 "scores", "Security and economic scores, and model type",
                 render(Chart("chart-scores", f"Partnership scores of {brief.country_name} (0–100)", "score (0–100, percentile-based)",
-                             series, x_domain, events, _coverage(series), y_domain=(0, 100), band=band)),
+                             series, x_domain, events, _coverage(series), y_domain=(0, 100), band=band,
+                             partial=partial_years(con, iso3, "index"))),
                 f"marts.partnership_index: each pillar is the mean within-year percentile rank of its observed components among "
                 f"LAC countries (docs/methodology.md); the band under the chart is the model type. {_span(series)}.",
                 extra_html=f'<p class="band-legend">model type: {legend}</p>',
@@ -295,7 +313,15 @@ def gather(con, iso3: str) -> Brief:
     )
     if _has_table(con, "meta", "build"):
         brief.published_at = con.execute("select published_at::varchar from meta.build").fetchone()[0]
+    brief.summary = summary_sentences(con, iso3, brief.country_name, brief.agreements)
     return brief
+
+
+def _partial_note(years: list[int], prefix: str) -> str:
+    if not years:
+        return ""
+    listed = ", ".join(f"{prefix}{y}" for y in years)
+    return f" Hatched: partial year{'s' if len(years) > 1 else ''} ({listed}), covered only in part by the source."
 
 
 CSS = """
@@ -304,13 +330,25 @@ h1{margin-bottom:4px}h2{margin-top:34px;border-bottom:1px solid #ddd;padding-bot
 .facts{color:#555;margin-top:0}figure{margin:10px 0 6px 0}figcaption,.note{font-size:13px;color:#555}
 svg.chart{max-width:100%;height:auto;font-family:inherit}
 .unavailable{border:1px dashed #b58900;background:#fdf6e3;padding:14px;font-size:14px}
+.summary{font-size:16px;background:#f6f8fb;border-left:4px solid #1f5fa8;padding:10px 14px}
 table{border-collapse:collapse;font-size:12.5px;width:100%}th,td{border-bottom:1px solid #e2e2e2;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f4f4f4}code{white-space:nowrap}.swatch{display:inline-block;width:12px;height:12px;border:1px solid #999;margin:0 4px 0 10px;vertical-align:-1px}
 footer{margin-top:36px;font-size:12px;color:#666}
 """
 
 
+def render_no_data(brief: Brief) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(brief.country_name)}: no data</title><style>{CSS}</style></head><body>"
+        f'<p class="no-data">No data: no source of this warehouse has a row for {escape(brief.country_name)} '
+        f"({escape(brief.iso3)}), so there is no brief.</p></body></html>\n"
+    )
+
+
 def render_html(brief: Brief) -> str:
+    if not brief.has_data:
+        return render_no_data(brief)
     facts = brief.facts
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -322,8 +360,10 @@ def render_html(brief: Brief) -> str:
         f'<p class="facts">{escape(facts.get("official_name") or "")} · {escape(brief.iso3)} · {escape(facts.get("region") or "region unknown")} · '
         f'World Bank income group: {escape(facts.get("income_group") or "not classified")}'
         f'{" · focus country" if facts.get("focus") else ""}</p>',
+        f'<p class="summary" id="summary">{escape(" ".join(brief.summary))}</p>',
         '<p class="note">How the partnership mixes security and economics over time. Numbered markers on every chart are the '
-        "agreements listed below. Grey shading marks years after the data end; gaps are unknown values (never zero).</p>",
+        "agreements listed below. Grey shading marks years after the data end, hatching a partial year; gaps are "
+        "unknown values (never zero).</p>",
     ]
     for section in brief.sections:
         parts.append(f'<section class="brief-section" id="section-{escape(section.key)}"><h2>{escape(section.heading)}</h2>')
@@ -378,7 +418,10 @@ def _write(path: Path, text: str) -> None:
 
 
 def render_index(con, out_dir: Path) -> str:
+    """Every Latin American and Caribbean country with data: a link to its brief, or how to write it."""
     countries = _rows(con, "select iso3, country_name, un_intermediate_region from marts.dim_country where is_lac order by country_name", [])
+    with_data = countries_with_data(con, [c[0] for c in countries])
+    countries = [c for c in countries if c[0] in with_data]
     rows = []
     for iso3, name, region in countries:
         if (out_dir / f"{iso3}.html").is_file():
@@ -399,8 +442,10 @@ def write_briefs(published_db: Path, out_dir: Path, iso3s: list[str] | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with duckdb.connect(str(published_db), read_only=True) as con:
-        if iso3s is None:
-            iso3s = [r[0] for r in _rows(con, "select iso3 from marts.dim_country where is_lac order by iso3", [])]
+        if iso3s is None:  # every country with data; the others get no page at all
+            lac = [r[0] for r in _rows(con, "select iso3 from marts.dim_country where is_lac order by iso3", [])]
+            with_data = countries_with_data(con, lac)
+            iso3s = [iso3 for iso3 in lac if iso3 in with_data]
         for iso3 in iso3s:
             page = out_dir / f"{iso3.upper()}.html"
             _write(page, render_html(gather(con, iso3)))

@@ -1,8 +1,10 @@
 """Inline SVG charts for the country brief: no JavaScript, no network, readable when printed.
 
-One function, `chart()`, draws a time-series chart with a title, a y-axis unit, a legend, NULL gaps (unknown
-is never drawn as zero), a shaded "no data after" region where coverage ends, numbered event markers
-(agreements) and an optional band of categories (model type) under the plot.
+One function, `render()`, draws a time-series chart with a title, a y-axis unit, a legend, NULL gaps (unknown
+is never drawn as zero), a shaded "no data after" region where coverage ends, hatched partial periods (a year
+the source covers only in part), numbered event markers (agreements) and an optional band of categories (model
+type) under the plot. Event badges sit in one row above the plot, spread so that no two overlap (each joined to
+its date by a leader line); only when more badges than fit in a row exist do they wrap to further rows.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from dataclasses import dataclass, field
 from html import escape
 
 WIDTH, HEIGHT = 820, 320  # a second legend row makes the plot shorter, never the chart taller
-LEFT, RIGHT, PLOT_TOP, BOTTOM = 78, 24, 58, 46
+LEFT, RIGHT, PLOT_TOP, BOTTOM = 78, 24, 62, 46
 BAND_HEIGHT = 14
+BADGE_R = 7
+BADGE_GAP = 2 * BADGE_R + 3  # centre-to-centre distance of two badges in one row: they never touch
 
 
 @dataclass
@@ -56,6 +60,25 @@ class Chart:
     y_domain: tuple[float, float] | None = None
     band: Band | None = None
     y_format: str | None = None  # None: as many decimals as the tick step needs
+    partial: list[int] = field(default_factory=list)  # years the source covers only in part (hatched, labelled)
+
+
+def spread(xs: list[float], low: float, high: float, gap: float) -> list[list[float]]:
+    """Badge centres for sorted xs: rows of positions inside [low, high], neighbours at least `gap` apart, each as
+    close to its own x as the others allow. More badges than one row holds go on to the next row."""
+    per_row = max(int((high - low) // gap) + 1, 1)
+    rows = []
+    for start in range(0, len(xs), per_row):
+        chunk = xs[start:start + per_row]
+        placed = []
+        for x in chunk:  # left to right: push right past the previous badge
+            placed.append(max(x, low, placed[-1] + gap) if placed else max(x, low))
+        if placed and placed[-1] > high:  # right to left: pull back inside the plot, keeping the gap
+            placed[-1] = high
+            for i in range(len(placed) - 2, -1, -1):
+                placed[i] = min(placed[i], placed[i + 1] - gap)
+        rows.append(placed)
+    return rows
 
 
 def nice_step(span: float, target: int = 5) -> float:
@@ -86,6 +109,10 @@ def render(chart: Chart) -> str:
     x0, x1 = chart.x_domain
     # legend items flow left to right and wrap; the plot starts below the last legend row
     items = [(s.label, s) for s in chart.series] + ([("agreement (number = table below)", None)] if chart.events else [])
+    x_in = [e for e in sorted(chart.events, key=lambda e: e.x) if x0 - 0.5 <= e.x <= x1 + 0.5]
+    partial = sorted({int(p) for p in chart.partial if x0 <= p <= x1})
+    if partial:
+        items.append(("partial year (incomplete data)", "partial"))
     legend, lx, row = [], LEFT, 0
     for label, s in items:
         width = 26 + 6.6 * len(label)
@@ -93,7 +120,8 @@ def render(chart: Chart) -> str:
             lx, row = LEFT, row + 1
         legend.append((lx, 36 + 16 * row, label, s))
         lx += width + 12
-    top = PLOT_TOP + 16 * row
+    badge_rows = spread([0.0] * len(x_in), LEFT + BADGE_R, WIDTH - RIGHT - BADGE_R, BADGE_GAP) if x_in else []
+    top = PLOT_TOP + 16 * row + (BADGE_GAP + 1) * max(len(badge_rows) - 1, 0)
     plot_bottom = HEIGHT - BOTTOM - (BAND_HEIGHT + 8 if chart.band else 0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, plot_bottom - top
     known = [y for s in chart.series for _, y in s.known() if x0 - 0.5 <= _ <= x1 + 0.5]
@@ -122,11 +150,17 @@ def render(chart: Chart) -> str:
         f'<svg class="chart" id="{escape(chart.chart_id)}" data-chart="{escape(chart.chart_id)}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(chart.title)}">',
         f"<title>{escape(chart.title)}</title>",
+        f'<defs><pattern id="hatch-{escape(chart.chart_id)}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fdf6e3"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#e0c068" stroke-width="2"/></pattern></defs>',
         f'<text class="chart-title" x="{LEFT}" y="20" font-size="15" font-weight="bold">{escape(chart.title)}</text>',
     ]
     for lx, ly, label, s in legend:
         if s is None:
             out.append(f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" stroke-dasharray="3,2"/>')
+        elif s == "partial":
+            out.append(f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" '
+                       f'fill="url(#hatch-{escape(chart.chart_id)})" stroke="#b58900"/>')
         elif s.kind == "bar":
             out.append(f'<rect x="{lx}" y="{ly - 5}" width="14" height="10" fill="{s.color}"/>')
         else:
@@ -159,6 +193,16 @@ def render(chart: Chart) -> str:
             f'<text class="coverage-note" x="{WIDTH - RIGHT}" y="20" font-size="11.5" fill="#555" text-anchor="end">'
             f"data end {chart.coverage_end} (shaded: no data)</text>"
         )
+    # partial years: hatched, labelled, so a drop in an incomplete year is not read as a fall
+    for year in partial:
+        left, right = sx(year - 0.5), sx(year + 0.5)
+        out.append(
+            f'<rect class="partial-period" data-year="{year}" x="{left:.1f}" y="{top}" width="{right - left:.1f}" '
+            f'height="{plot_h}" fill="url(#hatch-{escape(chart.chart_id)})" opacity="0.85">'
+            f"<title>{year}: partial year, the source covers only part of it</title></rect>"
+        )
+        out.append(f'<text class="partial-label" x="{(left + right) / 2:.1f}" y="{plot_bottom - 4}" font-size="9" '
+                   f'fill="#7a5c00" text-anchor="middle">partial</text>')
     if low < 0 < high:
         out.append(f'<line x1="{LEFT}" y1="{sy(0):.1f}" x2="{LEFT + plot_w}" y2="{sy(0):.1f}" stroke="#888"/>')
     # data
@@ -200,21 +244,19 @@ def render(chart: Chart) -> str:
                     f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="transparent"><title>{escape(s.label)}, {x:g}: '
                     f"{escape(y_format.format(y))}</title></circle>"
                 )
-    # agreements as numbered markers
-    placed: list[tuple[float, int]] = []  # markers closer than 16 px are stacked downwards, not drawn on top of each other
-    for event in sorted(chart.events, key=lambda e: e.x):
-        if not x0 - 0.5 <= event.x <= x1 + 0.5:
-            continue
-        x = sx(event.x)
-        level = 0
-        while any(abs(x - px) < 16 and plevel == level for px, plevel in placed):
-            level += 1
-        placed.append((x, level))
-        cy = top - 6 + 16 * level
+    # agreements: a dashed line at the date, a numbered badge above the plot (spread so none overlap) and a leader
+    xs = [sx(e.x) for e in x_in]
+    rows = spread(xs, LEFT + BADGE_R, WIDTH - RIGHT - BADGE_R, BADGE_GAP)
+    badges = [(bx, r) for r, placed in enumerate(rows) for bx in placed]
+    for event, x, (bx, level) in zip(x_in, xs, badges):
+        cy = top - BADGE_R - 3 - (BADGE_GAP + 1) * (len(rows) - 1 - level)
+        leader = (f'<line x1="{bx:.1f}" y1="{cy + BADGE_R:.1f}" x2="{x:.1f}" y2="{top}" stroke="#7a4b00"/>'
+                  if abs(bx - x) > 0.5 or level < len(rows) - 1 else "")
         out.append(
             f'<g class="event"><line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{plot_bottom}" stroke="#7a4b00" stroke-dasharray="3,2"/>'
-            f'<circle cx="{x:.1f}" cy="{cy}" r="7" fill="#7a4b00"/>'
-            f'<text x="{x:.1f}" y="{cy + 3.5}" font-size="9.5" fill="#fff" text-anchor="middle">{escape(event.label)}</text>'
+            f'{leader}<circle class="badge" cx="{bx:.1f}" cy="{cy:.1f}" r="{BADGE_R}" fill="#7a4b00"/>'
+            f'<text x="{bx:.1f}" y="{cy + 3.5:.1f}" font-size="9.5" fill="#fff" text-anchor="middle">'
+            f'{escape(event.label)}</text>'
             f"<title>{escape(event.title)}</title></g>"
         )
     # category band (e.g. model type per year)
