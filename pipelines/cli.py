@@ -2,9 +2,9 @@
 
     hpw build [--force] [--file RAW_TABLE=PATH ...]   build and publish warehouse/partnership.duckdb (a line per asset)
     hpw query "SQL" [--format table|csv|json]          query the published warehouse (read-only, SELECT only)
-    hpw sources                                        provenance of every landed file
+    hpw sources [--wide]                               provenance of every landed file
     hpw brief ISO3 [--out DIR] | --all                 the self-contained HTML country brief (+ index page)
-    hpw export [--dictionary]                          Parquet + datapackage.json (and docs/data_dictionary.md)
+    hpw export [--dictionary]                          Parquet + CSV + datapackage.json (and docs/data_dictionary.md)
     hpw docs [--out DIR]                               the dbt docs site, offline (warehouse/docs/static_index.html)
 
 Every command has --help. Errors are one line plus a hint, with a non-zero exit code.
@@ -346,7 +346,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = exports.export(path, settings.exports_dir())
     except (CliError, exports.ExportError) as err:
         return _fail(str(err), err.hint)
-    print(f"exported {len(written)} Parquet files and {exports.DATAPACKAGE} to {settings.exports_dir()}")
+    print(f"exported {len(written)} tables as Parquet and CSV, and {exports.DATAPACKAGE}, to {settings.exports_dir()}")
     return 0
 
 
@@ -402,7 +402,9 @@ def parser() -> argparse.ArgumentParser:
     brief.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/briefs)")
     brief.set_defaults(func=cmd_brief)
 
-    export = sub.add_parser("export", help="Parquet per table + datapackage.json", description="Write warehouse/exports/<table>.parquet (temporary name, then rename) and the Frictionless datapackage.json.")
+    export = sub.add_parser("export", help="Parquet and CSV per table + datapackage.json",
+                            description="Write warehouse/exports/<table>.parquet and .csv (temporary name, then "
+                            "rename) and the Frictionless datapackage.json describing the CSV files.")
     export.add_argument("--dictionary", action="store_true", help="also regenerate docs/data_dictionary.md from the dbt yml")
     export.add_argument("--dictionary-only", action="store_true", help="only regenerate docs/data_dictionary.md (needs no build)")
     export.set_defaults(func=cmd_export)

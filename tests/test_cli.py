@@ -130,7 +130,8 @@ def test_export_command_writes_parquet_and_datapackage(published, capsys):
     with duckdb.connect(str(published), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()}
     assert {r["name"] for r in package["resources"]} == tables == {p.stem for p in exports_dir.glob("*.parquet")}
-    assert f"exported {len(tables)} Parquet files" in capsys.readouterr().out
+    assert tables == {p.stem for p in exports_dir.glob("*.csv")}
+    assert f"exported {len(tables)} tables as Parquet and CSV" in capsys.readouterr().out
 
 
 def test_console_script_is_installed():
