@@ -129,7 +129,7 @@ def _trajectory(con, iso3: str, name: str) -> list[str]:
     else:  # a long history: the first type, how often it changed in between, the last three
         middle = runs[1:-3]
         parts = [f"{MODEL_TYPE_WORDS[runs[0][0]]} ({_years([runs[0][1], runs[0][2]])})",
-                 f"{len(middle)} spells of changing type ({_years([middle[0][1], middle[-1][2]])})",
+                 f"varied ({len(middle)} spells, {_years([middle[0][1], middle[-1][2]])})",
                  *[f"{MODEL_TYPE_WORDS[kind]} ({_years([a, b])})" for kind, a, b in runs[-3:]]]
     path = ", then ".join(parts)
     last = scored[-1]
