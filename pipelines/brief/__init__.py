@@ -298,7 +298,7 @@ def gather(con, iso3: str) -> Brief:
                 "peers", "Against the peer-group median",
                 render(Chart("chart-peers", f"{brief.country_name} against the {group.replace('_', ' ')} median",
                              "score (0–100)" if scored else "value", series, x_domain, events, _coverage(series),
-                             y_domain=(0, 100) if scored else None)),
+                             y_domain=(0, 100) if scored else None, partial=partial_years(con, iso3, "peers"))),
                 f"marts.peer_comparison, peer group {group.replace('_', ' ')} (the country itself excluded from the median); "
                 f"solid: {brief.country_name}, dashed: peer median; metrics: {', '.join(chosen)}. {_span(series)}.",
             ))

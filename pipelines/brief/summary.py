@@ -246,10 +246,11 @@ def partial_years(con, iso3: str, kind: str) -> list[int]:
                    "order by 1")
         else:
             return []
-    elif kind == "index":
-        if "is_partial_period" not in table_columns(con, "partnership_index"):
+    elif kind in ("index", "peers"):
+        table = "partnership_index" if kind == "index" else "peer_comparison"
+        if "is_partial_period" not in table_columns(con, table):
             return []
-        sql = "select distinct year from marts.partnership_index where iso3 = ? and is_partial_period order by 1"
+        sql = f"select distinct year from marts.{table} where iso3 = ? and is_partial_period order by 1"
     else:
         raise ValueError(kind)
     return [int(r[0]) for r in con.execute(sql, [iso3]).fetchall()]
