@@ -90,7 +90,8 @@ HTML_COLUMNS = {
 
 def _fail(path: Path, column: str, check: str, values: list, rows: list[int] | None = None) -> ContractViolation:
     shown = [str(v) for v in values]
-    return ContractViolation(SOURCE, path.name, [Failure(column, check, values=shown, rows=rows or [], count=len(shown))])
+    failure = Failure(column, check, values=shown, rows=rows or [], count=len(shown))
+    return ContractViolation(SOURCE, path.name, [failure])
 
 
 def _folder_files(path: Path, pattern: str) -> list[Path]:
@@ -103,7 +104,8 @@ def fiscal_year_expr(program: pl.Expr) -> pl.Expr:
     """The last FY token of a program name as a 4-digit year (`FY 99` -> 1999, `FY03` -> 2003)."""
     token = program.str.extract_all(FY_TOKEN).list.last()
     digits = token.str.extract(r"(\d{4}|\d{2})\s*$").cast(pl.Int32, strict=False)
-    return pl.when(digits < 100).then(pl.when(digits >= 90).then(1900 + digits).otherwise(2000 + digits)).otherwise(digits)
+    two_digit = pl.when(digits >= 90).then(1900 + digits).otherwise(2000 + digits)
+    return pl.when(digits < 100).then(two_digit).otherwise(digits)
 
 
 def program_label_expr(program: pl.Expr) -> pl.Expr:
@@ -328,7 +330,8 @@ def read_html_records(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, int]:
 
 def _check_program_totals(path: Path, courses: pl.DataFrame, totals: pl.DataFrame) -> None:
     """Each printed `FY 2006 Program Totals` row must equal the sum of the courses above it."""
-    printed = totals.filter(pl.col("label").str.contains(r"(?i)program totals?$")).with_columns(*number_text("quantity"), *number_text("total_cost"))
+    printed = totals.filter(pl.col("label").str.contains(r"(?i)program totals?$"))
+    printed = printed.with_columns(*number_text("quantity"), *number_text("total_cost"))
     printed = printed.select(
         "source_row", "country_name", "program_name",
         printed_trainees=pl.col("quantity").cast(pl.Int64, strict=False),
