@@ -408,3 +408,13 @@ def test_mart_key_figures(marts):
     sources = dict(marts.execute("select fiscal_year = 2006, any_value(source) from marts.fct_us_training_country_year "
                              "group by 1").fetchall())
     assert "State Department" in sources[True] and "Security Force Monitor" in sources[False]
+
+
+def test_html_windows_1252_copy_parses_the_same(tmp_path, html_rows):
+    copy = tmp_path / HTML_FILE.name  # SYNTHETIC: the page re-saved by a browser as Windows-1252
+    # The page as published holds 44 U+FFFD where dashes and apostrophes were lost (`ECEMAR \ufffd Air Command`);
+    # the synthetic copy puts an en dash there, byte 0x96 in Windows-1252 and invalid as UTF-8.
+    copy.write_bytes(HTML_FILE.read_text(encoding="utf-8").replace("\ufffd", "\u2013").encode("cp1252"))
+    assert b"\x96" in copy.read_bytes()
+    expected = html_rows.drop("file_sha256").with_columns(pl.col(pl.String).str.replace_all("\ufffd", "\u2013"))
+    assert fmtr_training.parse_html(copy).drop("file_sha256").equals(expected)

@@ -285,12 +285,19 @@ class _TableRows(HTMLParser):
             self._cell.append(data)
 
 
+def _decode(raw: bytes) -> str:
+    """UTF-8 (the page's charset), else a browser's Windows-1252 / Latin-1 copy: never a lossy decode."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
 def read_html_records(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """The FY2006 page -> (course records, printed totals, report's first FY); `source_row` is the <tr> number."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise _fail(path, "(encoding)", "UTF-8 text (the State Department page)", [str(err)]) from err
+    text = _decode(path.read_bytes())
     parser = _TableRows()
     parser.feed(text)
     records: list[dict] = []
