@@ -418,3 +418,16 @@ def test_html_windows_1252_copy_parses_the_same(tmp_path, html_rows):
     assert b"\x96" in copy.read_bytes()
     expected = html_rows.drop("file_sha256").with_columns(pl.col(pl.String).str.replace_all("\ufffd", "\u2013"))
     assert fmtr_training.parse_html(copy).drop("file_sha256").equals(expected)
+
+
+def test_user_folder_override_reads_every_report_in_it(tmp_path, monkeypatch):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    chosen = [FOLDER / "xml" / "2018_2019_Western_Hemisphere_fmtrpt_dedup.xml", REPORT_2019]
+    for path in chosen:
+        (folder / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("HPW_FMTR_TRAINING_XML_PATH", str(folder / REPORT_2019.name))
+    located = fmtr_training.XML.locate()
+    assert not located.bundled and located.path.parent == folder.resolve()
+    rows = fmtr_training.XML.parse(located.path)
+    assert dict(rows.group_by("file").len().iter_rows()) == {p.name: len(regex_courses(p)) for p in chosen}
