@@ -19,10 +19,12 @@ FIRST_FISCAL_YEAR = 1946  # the Greenbook starts with the post-war programs
 LAST_FISCAL_YEAR = date.today().year + 1
 # One line of one country-year never comes near this (the largest, Israel/Egypt lines, are a few billion).
 ABSURD_AMOUNT_USD = 1e12
+PLAUSIBLE_AMOUNT = {"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD}
 # 'unmapped': a name outside the Latin America & Caribbean region the crosswalk does not know (counted, not fatal).
 ENTITY_KINDS = ["country", "aggregate", "unmapped"]
 GREENBOOK_KEY = [
-    "fiscal_year_label", "region", "country", "assistance_category", "program_line", "funding_agency", "funding_account",
+    "fiscal_year_label", "region", "country", "assistance_category", "program_line", "funding_agency",
+    "funding_account",
 ]
 
 
@@ -40,8 +42,8 @@ class UsForeignAidGreenbook(pa.DataFrameModel):
     funding_agency: str = pa.Field(nullable=True)
     funding_account: str = pa.Field(nullable=True)
     # NULL = blank cell (unknown), never zero. Negative = de-obligation / loan adjustment.
-    amount_current_usd: float = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
-    amount_constant_usd: float = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
+    amount_current_usd: float = pa.Field(nullable=True, in_range=PLAUSIBLE_AMOUNT)
+    amount_constant_usd: float = pa.Field(nullable=True, in_range=PLAUSIBLE_AMOUNT)
     constant_usd_base_year: int = pa.Field(ge=1990, le=LAST_FISCAL_YEAR)
     iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})
     entity_kind: str = pa.Field(isin=ENTITY_KINDS)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import defaultdict
@@ -40,7 +39,9 @@ LAC_ISO3 = {
     "St. Lucia": "LCA", "St. Vincent and Grenadines": "VCT", "Suriname": "SUR", "Trinidad & Tobago": "TTO",
     "Uruguay": "URY", "Venezuela": "VEN",
 }
-LAC_BUCKETS = {"Caribbean (not specified)", "Central America (not specified)", "Latin America & Caribbean (not specified)"}
+LAC_BUCKETS = {
+    "Caribbean (not specified)", "Central America (not specified)", "Latin America & Caribbean (not specified)",
+}
 HEADER = ["Fiscal Year", "Region", "Country", "Assistance Category", "Publication Row", "Funding Agency",
           "Funding Account Name", "Obligations (Historical Dollars)", "Obligations (Constant Dollars)"]
 
@@ -133,9 +134,11 @@ def test_regions_buckets_and_names_outside_the_region(parsed, xml_data):
     lac_names = {r["country"] for r in xml_data if r["region"] == LAC}
     assert lac_names == set(LAC_ISO3) | LAC_BUCKETS
     lac = parsed.filter(pl.col("region") == LAC)
-    assert dict(lac.filter(pl.col("entity_kind") == "country").select("country", "iso3").unique().iter_rows()) == LAC_ISO3
+    countries = lac.filter(pl.col("entity_kind") == "country").select("country", "iso3").unique()
+    assert dict(countries.iter_rows()) == LAC_ISO3
     buckets = parsed.filter(pl.col("country").str.ends_with("(not specified)"))
-    assert buckets.height > 0 and set(buckets["entity_kind"]) == {"aggregate"} and buckets["iso3"].null_count() == buckets.height
+    assert buckets.height > 0 and set(buckets["entity_kind"]) == {"aggregate"}
+    assert buckets["iso3"].null_count() == buckets.height
     # Names outside the region the crosswalk lacks are kept, unmapped and out of the universe, never fatal.
     unmapped = parsed.filter(pl.col("entity_kind") == "unmapped")
     assert {"Kosovo", "West Bank/Gaza"} <= set(unmapped["country"]) and not unmapped["in_universe"].any()
@@ -165,7 +168,8 @@ def rewrite_xlsx(dst: Path, cells: dict[str, str | float] | None = None, shift_f
             return f'{match.group(1)}{number + shift if number >= shift_from else number}"'
         sheet = re.sub(r'(<row r=")(\d+)"', move, sheet)
         sheet = re.sub(r'(<c r="[A-Z]+)(\d+)"', move, sheet)
-        sheet = re.sub(r'<dimension ref="A1:I(\d+)"', lambda m: f'<dimension ref="A1:I{int(m.group(1)) + shift}"', sheet)
+        sheet = re.sub(r'<dimension ref="A1:I(\d+)"',
+                       lambda m: f'<dimension ref="A1:I{int(m.group(1)) + shift}"', sheet)
     parts[SHEET_PART] = sheet.encode("utf-8")
     shared = parts["xl/sharedStrings.xml"].decode("utf-8")
     for old, new in (strings or {}).items():
@@ -242,7 +246,8 @@ def test_another_vintage_longer_preamble_new_base_year(tmp_path, parsed):
     newer = greenbook.parse(moved)
     assert newer.height == parsed.height and set(newer["constant_usd_base_year"]) == {2023}
     assert (newer["source_row"] - parsed["source_row"]).unique().to_list() == [2]
-    assert newer.drop("source_row", "constant_usd_base_year").equals(parsed.drop("source_row", "constant_usd_base_year"))
+    moved_columns = ("source_row", "constant_usd_base_year")
+    assert newer.drop(moved_columns).equals(parsed.drop(moved_columns))
 
 
 def test_a_file_that_is_not_a_workbook_is_reported(tmp_path):
@@ -257,7 +262,9 @@ def test_a_file_that_is_not_a_workbook_is_reported(tmp_path):
 
 def read_classification() -> dict[tuple[str, str], bool]:
     with CLASSIFICATION.open(encoding="utf-8", newline="") as handle:
-        return {(r["program_line"], r["funding_account"]): r["is_security_sector"] == "true" for r in csv.DictReader(handle)}
+        return {
+            (r["program_line"], r["funding_account"]): r["is_security_sector"] == "true" for r in csv.DictReader(handle)
+        }
 
 
 def classify(table: dict[tuple[str, str], bool], line: str, account: str) -> bool | None:
@@ -275,7 +282,8 @@ def test_every_lac_program_line_and_account_is_classified(xml_data):
     assert classify(table, "Nonproliferation, Anti-Terrorism, Demining & Related",
                     "Nonproliferation, Anti-Terrorism, Demining and Related Programs") is True
     assert classify(table, "Economic Support Fund/Security Support Assistance", "Economic Support Fund") is False
-    assert all(classify(table, r["line"], r["account"]) for r in xml_data if r["region"] == LAC and r["category"] == "Military")
+    military = [r for r in xml_data if r["region"] == LAC and r["category"] == "Military"]
+    assert all(classify(table, r["line"], r["account"]) for r in military)
 
 
 def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
@@ -296,7 +304,8 @@ def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
 def test_a_line_missing_from_the_classification_fails_the_build(tmp_path):
     from pipelines.build import run_build
 
-    kept = [line for line in CLASSIFICATION.read_text(encoding="utf-8").splitlines() if not line.startswith("Narcotics Control,")]
+    lines = CLASSIFICATION.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("Narcotics Control,")]
     partial = tmp_path / "classification.csv"
     partial.write_text("\n".join(kept) + "\n")
     root = tmp_path / "warehouse"
@@ -325,13 +334,15 @@ def test_country_year_category_amounts_equal_the_workbook(marts, xml_data):
         (iso3, fy, fp, cat): (cur, const)
         for iso3, fy, fp, cat, cur, const in marts.execute(
             "select iso3, fiscal_year, fiscal_period, aid_category, amount_current_usd, amount_constant_usd "
-            "from marts.fct_us_aid_country_year where source = 'us_foreign_aid_greenbook' and aid_category <> 'security_sector'"
+            "from marts.fct_us_aid_country_year "
+            "where source = 'us_foreign_aid_greenbook' and aid_category <> 'security_sector'"
         ).fetchall()
     }
     assert len(actual) == len(expected) > 2000
     assert actual == expected
     types = marts.execute(
-        "select distinct transaction_type, constant_usd_base_year, is_partial_period from marts.fct_us_aid_country_year "
+        "select distinct transaction_type, constant_usd_base_year, is_partial_period "
+        "from marts.fct_us_aid_country_year "
         "where source = 'us_foreign_aid_greenbook'").fetchall()
     assert types == [("Obligations", 2020, False)]
 
@@ -401,14 +412,16 @@ def test_fagov_rows_unchanged_and_last_fagov_year_partial(marts):
 
 
 def test_reconciliation_compares_obligations_of_both_publishers(marts, xml_data):
-    greenbook_totals = {k: v[0] for k, v in lac_sums(xml_data, lambda r: (LAC_ISO3[r["country"]], *period(r["label"]))).items()}
+    by_year = lac_sums(xml_data, lambda r: (LAC_ISO3[r["country"]], *period(r["label"])))
+    greenbook_totals = {k: v[0] for k, v in by_year.items()}
     summary = SNAPSHOTS / "us_foreign_aid_country" / "us_foreign_aid_country.csv"
     fagov = defaultdict(int)
     with summary.open(encoding="utf-8", newline="") as handle:
         for r in csv.DictReader(handle):
             if r["Transaction Type Name"] == "Obligations" and r["Country Code"] in set(LAC_ISO3.values()):
                 label = r["Fiscal Year"]
-                fagov[(r["Country Code"], int(label[:4]), "TQ" if label.endswith("tq") else "FY")] += int(r["current_amount"])
+                key = (r["Country Code"], int(label[:4]), "TQ" if label.endswith("tq") else "FY")
+                fagov[key] += int(r["current_amount"])
     rows = marts.execute(
         "select iso3, fiscal_year, fiscal_period, greenbook_obligations_current_usd, fagov_obligations_current_usd, "
         "difference_current_usd, relative_difference from marts.aid_source_reconciliation").fetchall()
@@ -447,8 +460,10 @@ def test_live_download_from_127_0_0_1_lands_the_raw_table(tmp_path, monkeypatch)
         gets = server.gets(urlsplit(table.live_url).path)
     assert result.success and len(gets) == 1
     with duckdb.connect(str(tmp_path / "wh" / ".build" / "partnership.duckdb"), read_only=True) as con:
-        rows, landed = con.execute("select count(*), any_value(_source_sha256) from raw.us_foreign_aid_greenbook").fetchone()
+        rows, landed = con.execute(
+            "select count(*), any_value(_source_sha256) from raw.us_foreign_aid_greenbook").fetchone()
         mode, status, path = con.execute(
-            "select mode, http_status, landed_path from meta.ingestions where raw_table = 'us_foreign_aid_greenbook'").fetchone()
+            "select mode, http_status, landed_path from meta.ingestions "
+            "where raw_table = 'us_foreign_aid_greenbook'").fetchone()
     assert rows == 75_002 and (mode, status) == ("live", 200)
     assert Path(path).is_relative_to(tmp_path / "data" / "landing") and Path(path).parent.name == landed

@@ -1,6 +1,7 @@
 -- Every aid publisher on one grain before aggregation: the FA.gov summary gives the 'Total' category, the FA.gov
 -- activity-level layout the Economic / Military split where a file carries it, and the USAID Greenbook its
--- published Economic / Military split plus the 'security_sector' aggregate (data/reference/aid_security_classification.csv).
+-- published Economic / Military split plus the 'security_sector' aggregate
+-- (data/reference/aid_security_classification.csv).
 -- is_partial_period: for the publishers in var('aid_sources_partial_last_year'), the latest fiscal year of actual
 -- obligations / disbursements in each file is incomplete (agencies report late), so it is flagged from the data.
 with summary as (

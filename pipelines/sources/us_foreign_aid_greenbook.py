@@ -83,16 +83,19 @@ def read_workbook(path: Path) -> tuple[pl.DataFrame, int]:
         reader = fastexcel.read_excel(path)
         sheet = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="string").to_polars()
     except Exception as err:  # calamine raises its own error types for a file that is not a workbook
-        raise _fail(path.name, "(file)", "readable xlsx workbook", [str(err).splitlines()[0] if str(err) else type(err).__name__]) from None
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise _fail(path.name, "(file)", "readable xlsx workbook", [first]) from None
     positions = sheet.columns
     cells = pl.col(positions[0]).str.strip_chars()
     head = sheet.head(HEADER_SEARCH_ROWS).with_row_index("i")
-    is_header = pl.any_horizontal(pl.col(c).str.strip_chars().str.to_lowercase() == "fiscal year" for c in positions) & pl.any_horizontal(
-        pl.col(c).str.strip_chars().str.to_lowercase() == "country" for c in positions
-    )
+    def has_cell(text: str) -> pl.Expr:
+        return pl.any_horizontal(pl.col(c).str.strip_chars().str.to_lowercase() == text for c in positions)
+
+    is_header = has_cell("fiscal year") & has_cell("country")
     found = head.filter(is_header)["i"]
     if found.is_empty():
-        raise _fail(path.name, "Fiscal Year", f"header row (cells `Fiscal Year` and `Country`) in the first {HEADER_SEARCH_ROWS} rows",
+        raise _fail(path.name, "Fiscal Year",
+                    f"header row (cells `Fiscal Year` and `Country`) in the first {HEADER_SEARCH_ROWS} rows",
                     head.select(cells).to_series().drop_nulls().head(8).to_list())
     header_index = int(found[0])
     names = _column_names([v or "" for v in sheet.row(header_index)])
@@ -129,7 +132,8 @@ def _fiscal_year_columns() -> dict[str, pl.Expr]:
 def _map_countries(frame: pl.DataFrame) -> pl.DataFrame:
     """iso3 / entity_kind / in_universe per row: strict inside the LAC region, tolerant outside it."""
     pairs = frame.select("region", "country").unique().with_columns(
-        in_lac=pl.col("region").map_elements(lambda r: normalise_name(r) in LAC_REGIONS, return_dtype=pl.Boolean).fill_null(False)
+        in_lac=pl.col("region").map_elements(lambda r: normalise_name(r) in LAC_REGIONS, return_dtype=pl.Boolean)
+        .fill_null(False)
     )
     inside = resolve(pairs.filter("in_lac"), SOURCE, name_col="country")  # unknown here: UnmappedCountryError
     outside_names = pairs.filter(~pl.col("in_lac")).select("country").unique()
@@ -155,10 +159,12 @@ def _map_countries(frame: pl.DataFrame) -> pl.DataFrame:
 
 def parse(path: Path) -> pl.DataFrame:
     body, base_year = read_workbook(path)
-    missing = [c for c in ("fiscal_year_label", *TEXT_COLUMNS, "amount_current_usd", "amount_constant_usd") if c not in body.columns]
+    required = ("fiscal_year_label", *TEXT_COLUMNS, "amount_current_usd", "amount_constant_usd")
+    missing = [c for c in required if c not in body.columns]
     if missing:
         raise ContractViolation(SOURCE, path.name, [
-            Failure(c, "required column present (schema drift: removed or renamed)", values=[f"found columns: {body.columns}"])
+            Failure(c, "required column present (schema drift: removed or renamed)",
+                    values=[f"found columns: {body.columns}"])
             for c in missing
         ])
     tidy = body.with_columns(**_fiscal_year_columns(), constant_usd_base_year=pl.lit(base_year, pl.Int64))
