@@ -208,7 +208,7 @@ def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, t
         ).fetchall()
         listed = con.execute("select count(*) from meta.vintages where raw_table = 'us_foreign_aid_summary'").fetchone()[0]
         query = ("select fiscal_year, transaction_type, amount_current_usd, source_vintage from marts.fct_us_aid_country_year "
-                 "where iso3 = 'PRY' and fiscal_year = 2019 order by transaction_type")
+                 "where iso3 = 'PRY' and fiscal_year = 2019 and source = 'us_foreign_aid' order by transaction_type")
         live = con.execute(query).fetchall()
     snapshot = marts.execute(query).fetchall()
     assert len(vintages) == 2 and vintages[1][0] == hashlib.sha256(changed).hexdigest() and listed == 2
