@@ -50,8 +50,17 @@ def _metric_queries(con) -> list[tuple[str, str, str, str]]:
     metrics = []
     panel = table_columns(con, "partnership_panel")
 
+    aid = table_columns(con, "fct_us_aid_country_year")
+
     def flag(column: str) -> str:
-        return f"coalesce({column}, false)" if column in panel else "false"
+        if column in panel:
+            return f"coalesce({column}, false)"
+        if column == "us_aid_is_partial_period" and {"is_partial_period", "source"} <= aid:
+            # the panel of this build has no flag yet: the aid mart's own flag for the FA.gov obligations
+            return ("exists (select 1 from marts.fct_us_aid_country_year a where a.iso3 = $1 "
+                    "and a.fiscal_year = partnership_panel.year and a.source = 'us_foreign_aid' and a.aid_category = 'Total' and a.transaction_type = "
+                    "'Obligations' and a.fiscal_period = 'FY' and a.is_partial_period)")
+        return "false"
 
     for column, words, unit, partial in (
         ("us_aid_obligations_constant_usd", "US aid obligations", "usd", "us_aid_is_partial_period"),
@@ -63,10 +72,9 @@ def _metric_queries(con) -> list[tuple[str, str, str, str]]:
         if column in panel:
             metrics.append((column, words, unit, f"select year, {column}, {flag(partial) if partial else 'false'} "
                                                  f"from marts.partnership_panel where iso3 = $1"))
-    aid = table_columns(con, "fct_us_aid_country_year")
     if {"source", "aid_category"} <= aid:
         partial = "bool_or(coalesce(is_partial_period, false))" if "is_partial_period" in aid else "false"
-        metrics.append(("security_sector_share", "the security-sector share of US aid (Greenbook)", "share",
+        metrics.append(("security_sector_share", "the Greenbook security-sector share of US aid", "share",
                         "select fiscal_year, "
                         "sum(amount_constant_usd) filter (where aid_category = 'security_sector') / "
                         "nullif(sum(amount_constant_usd) filter (where aid_category in ('Economic', 'Military')), 0), "
