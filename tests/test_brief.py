@@ -222,12 +222,12 @@ def test_spread_keeps_each_badge_near_its_date():
     assert spread([495.0, 498.0, 499.0], 10, 500, 17) == [[466.0, 483.0, 500.0]]  # pulled back inside, in order
 
 
-def test_partial_years_are_hatched_and_labelled(paraguay, marts):
+def test_partial_years_are_marked_and_labelled(paraguay, marts):
     svg = render(Chart("p", "t", "u", [Series("s", [(2022, 1.0), (2023, 2.0), (2024, 0.5)], "#000")], (1990, 2025),
                        partial=[2024]))
     assert re.findall(r'class="partial-period" data-year="(\d+)"', svg) == ["2024"]
     assert "partial year (incomplete data)" in svg
-    # in the brief: every partial fiscal year the aid mart flags is hatched on the aid chart
+    # in the brief: every partial fiscal year the aid mart flags is marked on the aid chart
     if "is_partial_period" in _columns(marts, "fct_us_aid_country_year"):
         flagged = sorted({r[0] for r in marts.execute(
             "select fiscal_year from marts.fct_us_aid_country_year where iso3 = 'PRY' and is_partial_period "

@@ -321,7 +321,7 @@ def _partial_note(years: list[int], prefix: str) -> str:
     if not years:
         return ""
     listed = ", ".join(f"{prefix}{y}" for y in years)
-    return f" Hatched: partial year{'s' if len(years) > 1 else ''} ({listed}), covered only in part by the source."
+    return f" Amber: partial year{'s' if len(years) > 1 else ''} ({listed}), covered only in part by the source."
 
 
 CSS = """
@@ -362,7 +362,7 @@ def render_html(brief: Brief) -> str:
         f'{" · focus country" if facts.get("focus") else ""}</p>',
         f'<p class="summary" id="summary">{escape(" ".join(brief.summary))}</p>',
         '<p class="note">How the partnership mixes security and economics over time. Numbered markers on every chart are the '
-        "agreements listed below. Grey shading marks years after the data end, hatching a partial year; gaps are "
+        "agreements listed below. Grey shading marks years after the data end, amber a partial year; gaps are "
         "unknown values (never zero).</p>",
     ]
     for section in brief.sections:

@@ -1,7 +1,7 @@
 """Inline SVG charts for the country brief: no JavaScript, no network, readable when printed.
 
 One function, `render()`, draws a time-series chart with a title, a y-axis unit, a legend, NULL gaps (unknown
-is never drawn as zero), a shaded "no data after" region where coverage ends, hatched partial periods (a year
+is never drawn as zero), a shaded "no data after" region where coverage ends, amber partial periods (a year
 the source covers only in part), numbered event markers (agreements) and an optional band of categories (model
 type) under the plot. Event badges sit in one row above the plot, spread so that no two overlap (each joined to
 its date by a leader line); only when more badges than fit in a row exist do they wrap to further rows.
@@ -16,6 +16,7 @@ from html import escape
 WIDTH, HEIGHT = 820, 320  # a second legend row makes the plot shorter, never the chart taller
 LEFT, RIGHT, PLOT_TOP, BOTTOM = 78, 24, 62, 46
 BAND_HEIGHT = 14
+PARTIAL_FILL = "#f6e3a8"  # a year the source covers only in part
 BADGE_R = 7
 BADGE_GAP = 2 * BADGE_R + 3  # centre-to-centre distance of two badges in one row: they never touch
 
@@ -60,7 +61,7 @@ class Chart:
     y_domain: tuple[float, float] | None = None
     band: Band | None = None
     y_format: str | None = None  # None: as many decimals as the tick step needs
-    partial: list[int] = field(default_factory=list)  # years the source covers only in part (hatched, labelled)
+    partial: list[int] = field(default_factory=list)  # years the source covers only in part (shaded amber, labelled)
 
 
 def spread(xs: list[float], low: float, high: float, gap: float) -> list[list[float]]:
@@ -150,17 +151,14 @@ def render(chart: Chart) -> str:
         f'<svg class="chart" id="{escape(chart.chart_id)}" data-chart="{escape(chart.chart_id)}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(chart.title)}">',
         f"<title>{escape(chart.title)}</title>",
-        f'<defs><pattern id="hatch-{escape(chart.chart_id)}" width="6" height="6" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fdf6e3"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#e0c068" stroke-width="2"/></pattern></defs>',
         f'<text class="chart-title" x="{LEFT}" y="20" font-size="15" font-weight="bold">{escape(chart.title)}</text>',
     ]
     for lx, ly, label, s in legend:
         if s is None:
             out.append(f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" stroke-dasharray="3,2"/>')
         elif s == "partial":
-            out.append(f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" '
-                       f'fill="url(#hatch-{escape(chart.chart_id)})" stroke="#b58900"/>')
+            out.append(f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" fill="{PARTIAL_FILL}" '
+                       'stroke="#b58900" stroke-dasharray="2,2"/>')
         elif s.kind == "bar":
             out.append(f'<rect x="{lx}" y="{ly - 5}" width="14" height="10" fill="{s.color}"/>')
         else:
@@ -193,12 +191,12 @@ def render(chart: Chart) -> str:
             f'<text class="coverage-note" x="{WIDTH - RIGHT}" y="20" font-size="11.5" fill="#555" text-anchor="end">'
             f"data end {chart.coverage_end} (shaded: no data)</text>"
         )
-    # partial years: hatched, labelled, so a drop in an incomplete year is not read as a fall
+    # partial years: shaded amber and labelled, so a drop in an incomplete year is not read as a fall
     for year in partial:
         left, right = sx(year - 0.5), sx(year + 0.5)
         out.append(
             f'<rect class="partial-period" data-year="{year}" x="{left:.1f}" y="{top}" width="{right - left:.1f}" '
-            f'height="{plot_h}" fill="url(#hatch-{escape(chart.chart_id)})" opacity="0.85">'
+            f'height="{plot_h}" fill="{PARTIAL_FILL}" fill-opacity="0.8" stroke="#b58900" stroke-dasharray="2,2">'
             f"<title>{year}: partial year, the source covers only part of it</title></rect>"
         )
         out.append(f'<text class="partial-label" x="{(left + right) / 2:.1f}" y="{plot_bottom - 4}" font-size="9" '
