@@ -128,8 +128,11 @@ def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
         # sheet_id=0 reads every sheet: the publisher's is named `country`; otherwise the first.
         sheet = sheet.get("country", next(iter(sheet.values())))
     else:
-        sheet = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema_length=0, encoding="utf8-lossy",
-                            truncate_ragged_lines=True)
+        # A CSV export may carry title lines above the header: start reading at the header line.
+        lines = data.decode("utf-8-sig", errors="replace").splitlines()
+        start = next((i for i, line in enumerate(lines[:20]) if "CTY_CODE" in line and "CTYNAME" in line), 0)
+        sheet = pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), has_header=False, infer_schema_length=0,
+                            encoding="utf8-lossy", skip_rows=start)
     header_index, names = _workbook_header(sheet, path)
     body = sheet.slice(header_index + 1).select(
         [pl.col(sheet.columns[names.index(name)]).cast(pl.String).str.strip_chars().alias(name) for name in WORKBOOK_COLUMNS]
