@@ -313,7 +313,6 @@ CENSUS_BY_COUNTRY = RawTable(
     description="US Census Bureau: US goods exports (total, FAS) and general imports (customs value) by partner and "
     "month, US$ millions, one row per partner x month; Census groupings are aggregates (iso3 NULL).",
     live_url="https://www.census.gov/foreign-trade/balance/country.xlsx",
-    cadence="monthly",
 )
 
 CENSUS_WORLD_TOTALS = RawTable(
@@ -324,7 +323,6 @@ CENSUS_WORLD_TOTALS = RawTable(
     vintage="corbett-hobbs/congress-ideology trade_national.json (Census basis, goods, NSA), 2022-2025",
     parse=parse_world_totals,
     description="US Census Bureau: US goods exports and imports with the world per year (Census basis, NSA), US$ millions.",
-    cadence="monthly",
 )
 
 RAW_TABLES = (CENSUS_BY_COUNTRY, CENSUS_WORLD_TOTALS)

@@ -31,6 +31,8 @@ from pipelines.countries import attach_iso3, reference_countries, universe_iso3
 from pipelines.sources.base import RawTable
 
 SOURCE = "trade_agreements_desta"
+# The cited corrections are a hand-built reference (cadence never), a source of their own for schedules/freshness.
+CORRECTIONS_SOURCE = "trade_agreement_in_force_corrections"
 US_NUMERIC = "840"
 COLUMNS = (
     "country1", "country2", "iso1", "iso2", "number", "base_treaty", "name", "entry_type", "consolidated",
@@ -136,9 +138,9 @@ def parse_corrections(path: Path) -> pl.DataFrame:
         failures = [f for f in [row_failure(dated, pl.col("_date").is_null() & pl.col("in_force_date").is_not_null(),
                                             "in_force_date", "a real date written YYYY-MM-DD")] if f]
         dated = dated.drop("_date")
-    typed = enforce(dated, TradeAgreementCorrections, source=SOURCE, file=path.name)
+    typed = enforce(dated, TradeAgreementCorrections, source=CORRECTIONS_SOURCE, file=path.name)
     if failures:
-        raise ContractViolation(SOURCE, path.name, failures)
+        raise ContractViolation(CORRECTIONS_SOURCE, path.name, failures)
     return typed
 
 
@@ -153,19 +155,17 @@ DESTA = RawTable(
     "signature and entry-into-force years as published (blank entry year = never in force).",
     live_url="https://www.designoftradeagreements.org/media/filer_public/87/e2/87e266f0-5874-4596-913a-251e99ab6632/"
     "desta_list_of_treaties_02_01_dyads.csv",
-    cadence="yearly",
 )
 
 CORRECTIONS = RawTable(
     name="trade_agreement_in_force_corrections",
-    source=SOURCE,
+    source=CORRECTIONS_SOURCE,
     snapshot="reference",
     default_file="trade_agreement_in_force_corrections.csv",
     bundled_root="data",
     vintage="hand-built reference table (data/reference), each date with its citation",
     parse=parse_corrections,
     description="Per-country entry-into-force dates where DESTA's year is wrong (CAFTA-DR), with citations.",
-    cadence="never",
 )
 
 RAW_TABLES = (DESTA, CORRECTIONS)
