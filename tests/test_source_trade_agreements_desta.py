@@ -62,7 +62,8 @@ def test_parses_every_row_with_codes_first(parsed):
     assert parsed.height == 15
     assert dict(zip(parsed["partner_numeric"], parsed["iso3"])) == NUMERIC
     assert parsed["in_universe"].all() and set(parsed["us_name"]) == {"United States"}
-    assert parsed.filter(pl.col("agreement") == "Transpacific Partnership (TPP)")["entry_force_year"].to_list() == [None] * 3
+    tpp = parsed.filter(pl.col("agreement") == "Transpacific Partnership (TPP)")
+    assert tpp["entry_force_year"].to_list() == [None] * 3
     # the publisher's CAFTA year stays as published in raw
     assert set(parsed.filter(pl.col("desta_id") == 187)["entry_force_year"]) == {2004}
     assert "PRY" not in set(parsed["iso3"]) and "BRA" not in set(parsed["iso3"])
@@ -107,7 +108,8 @@ def test_rejects_in_force_before_signature_and_a_duplicated_dyad(tmp_path):
     with pytest.raises(ContractViolation) as failure:
         desta.parse(bad)
     message = str(failure.value)
-    assert "'entryforceyear'" in message and "Colombia US: signed 2006, in force 2001" in message and "row(s) 8" in message
+    assert "'entryforceyear'" in message and "Colombia US: signed 2006, in force 2001" in message
+    assert "row(s) 8" in message
     assert "'treaty_number'" in message and "CRI 187" in message and "row(s) 1, 16" in message
 
 
@@ -131,7 +133,8 @@ def test_corrections_reference_is_cited_and_checked(tmp_path):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(ContractViolation) as failure:
         desta.parse_corrections(bad)
-    assert "'in_force_date'" in str(failure.value) and "2009-02-30" in str(failure.value) and "row(s) 6" in str(failure.value)
+    message = str(failure.value)
+    assert "'in_force_date'" in message and "2009-02-30" in message and "row(s) 6" in message
 
 
 def test_live_mode_reads_the_full_publisher_file(tmp_path, monkeypatch):
@@ -167,15 +170,17 @@ def test_mart_equals_the_files_with_cited_corrections(marts):
     got = {
         (iso3, desta_id): rest
         for iso3, desta_id, *rest in marts.execute(
-            "select iso3, desta_id, agreement, signed_year, in_force_date, in_force_date_source, desta_entry_force_year "
-            "from marts.fct_trade_agreements").fetchall()
+            "select iso3, desta_id, agreement, signed_year, in_force_date, in_force_date_source, "
+            "desta_entry_force_year from marts.fct_trade_agreements").fetchall()
     }
     assert {k: tuple(v) for k, v in got.items()} == expected
     assert len(got) == 15 and len(fixes) == 6
     # every correction is used, and CAFTA's real dates are per country
-    used = marts.execute("select iso3, in_force_date from marts.fct_trade_agreements where in_force_date_source = 'USTR correction'")
+    used = marts.execute(
+        "select iso3, in_force_date from marts.fct_trade_agreements where in_force_date_source = 'USTR correction'")
     assert dict(used.fetchall()) == {"SLV": date(2006, 3, 1), "HND": date(2006, 4, 1), "NIC": date(2006, 4, 1),
                                      "GTM": date(2006, 7, 1), "DOM": date(2007, 3, 1), "CRI": date(2009, 1, 1)}
     assert marts.execute("select count(*) from marts.fct_trade_agreements where iso3 = 'PRY'").fetchone()[0] == 0
-    vintages = {r[0] for r in marts.execute("select distinct source || ' / ' || source_vintage from marts.fct_trade_agreements").fetchall()}
+    vintages = {r[0] for r in marts.execute(
+        "select distinct source || ' / ' || source_vintage from marts.fct_trade_agreements").fetchall()}
     assert vintages == {f"DESTA / {desta.DESTA.vintage}"}

@@ -56,8 +56,8 @@ log = logging.getLogger("hpw.sources")
 
 
 def _fail(path: Path, column: str, check: str, values: list, rows: list[int] | None = None) -> ContractViolation:
-    values = [str(v) for v in values]
-    return ContractViolation(SOURCE, path.name, [Failure(column, check, values=values, rows=rows or [], count=len(values))])
+    failure = Failure(column, check, values=[str(v) for v in values], rows=rows or [], count=len(values))
+    return ContractViolation(SOURCE, path.name, [failure])
 
 
 @lru_cache(maxsize=1)
@@ -65,18 +65,27 @@ def _cty_codes() -> pl.DataFrame:
     return pl.read_csv(CODES_FILE, schema_overrides={"cty_code": pl.String}).select("iso3", "cty_code")
 
 
-def _read_shards(path: Path, text: str) -> pl.DataFrame:
-    """JSON lines -> one row per line with the month arrays as lists of text (the contract types them)."""
-    records = []
+def _json_lines(path: Path, text: str):
+    """(line number, object) for every non-blank line; numbers stay text, so the contract judges them."""
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            # Numbers stay text, so a value like 1e999 or a string in an array is the contract's to judge.
             record = json.loads(line, parse_float=str, parse_int=str)
         except json.JSONDecodeError as error:
-            raise _fail(path, "(json line)", "one JSON object a line", [f"{error.msg}: {line[:80]}"], [line_no]) from None
-        if not isinstance(record, dict) or not SHARD_KEYS <= record.keys():
+            problem = f"{error.msg}: {line[:80]}"
+            raise _fail(path, "(json line)", "one JSON object a line", [problem], [line_no]) from None
+        if not isinstance(record, dict):
+            raise _fail(path, "(json line)", "one JSON object a line", [line[:120]], [line_no])
+        yield line_no, record
+
+
+def _read_shards(path: Path, text: str) -> pl.DataFrame:
+    """JSON lines -> one row per line with the month arrays as lists of text (the contract types them)."""
+    records = []
+    for line_no, record in _json_lines(path, text):
+        if not SHARD_KEYS <= record.keys():
+            line = json.dumps(record)
             raise _fail(path, "(json line)", f"an object with keys {sorted(SHARD_KEYS)}", [line[:120]], [line_no])
         for flow in ("exports", "imports"):
             if not isinstance(record[flow], list) or len(record[flow]) != 12:
@@ -106,7 +115,8 @@ def _read_shards(path: Path, text: str) -> pl.DataFrame:
         strict=False,
     )
     months = pl.int_range(1, 13, dtype=pl.Int64).implode()
-    return frame.with_columns(month=months).explode("exports", "imports", "month").with_columns(layout=pl.lit("json lines"))
+    long = frame.with_columns(month=months).explode("exports", "imports", "month")
+    return long.with_columns(layout=pl.lit("json lines"))
 
 
 def _workbook_header(sheet: pl.DataFrame, path: Path) -> tuple[int, list[str]]:
@@ -116,15 +126,18 @@ def _workbook_header(sheet: pl.DataFrame, path: Path) -> tuple[int, list[str]]:
         if "CTY_CODE" in cells and "CTYNAME" in cells:
             missing = [c for c in WORKBOOK_COLUMNS if c not in cells]
             if missing:
-                raise _fail(path, "(header)", f"the workbook columns {WORKBOOK_COLUMNS}", [f"missing {missing}"], [index + 1])
+                raise _fail(path, "(header)", f"the workbook columns {WORKBOOK_COLUMNS}", [f"missing {missing}"],
+                            [index + 1])
             return index, cells
-    raise _fail(path, "(header)", "a header row with CTY_CODE and CTYNAME in the first 20 rows", [str(sheet.head(3).rows())[:200]])
+    raise _fail(path, "(header)", "a header row with CTY_CODE and CTYNAME in the first 20 rows",
+                [str(sheet.head(3).rows())[:200]])
 
 
 def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
     """The Census country workbook (xlsx or a CSV export of it) -> one row per line, months as lists of text."""
     if data[:4] == b"PK\x03\x04":
-        sheet = pl.read_excel(io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0, raise_if_empty=False)
+        sheet = pl.read_excel(io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0,
+                              raise_if_empty=False)
         # sheet_id=0 reads every sheet: the publisher's is named `country`; otherwise the first.
         sheet = sheet.get("country", next(iter(sheet.values())))
     else:
@@ -134,13 +147,15 @@ def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
         sheet = pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), has_header=False, infer_schema_length=0,
                             encoding="utf8-lossy", skip_rows=start)
     header_index, names = _workbook_header(sheet, path)
+    position = {name: sheet.columns[names.index(name)] for name in WORKBOOK_COLUMNS}
     body = sheet.slice(header_index + 1).select(
-        [pl.col(sheet.columns[names.index(name)]).cast(pl.String).str.strip_chars().alias(name) for name in WORKBOOK_COLUMNS]
+        [pl.col(position[name]).cast(pl.String).str.strip_chars().alias(name) for name in WORKBOOK_COLUMNS]
     )
     body = body.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
     body = body.with_columns(pl.col(pl.String).replace("", None))
     values = [c for c in WORKBOOK_COLUMNS if c not in ("year", "CTY_CODE", "CTYNAME")]
-    no_trade = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.Float64, strict=False) == 0) for c in values])
+    no_trade = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.Float64, strict=False) == 0)
+                                  for c in values])
     padding = pl.col("year").is_null() & no_trade
     dropped = body.filter(padding).height
     if dropped:
@@ -202,8 +217,9 @@ def _resolve(frame: pl.DataFrame, layout: str) -> pl.DataFrame:
     is_aggregate = pl.col("cty_code").str.starts_with("0") | pl.col("cty_code").str.contains(r"[^0-9]")
     known = by_code.filter(pl.col("iso3").is_not_null())
     aggregates = by_code.filter(pl.col("iso3").is_null() & is_aggregate)
-    hemisphere = by_code.filter(pl.col("iso3").is_null() & ~is_aggregate & pl.col("cty_code").str.contains(HEMISPHERE_CODE))
-    elsewhere = by_code.filter(pl.col("iso3").is_null() & ~is_aggregate & ~pl.col("cty_code").str.contains(HEMISPHERE_CODE))
+    in_hemisphere = pl.col("cty_code").str.contains(HEMISPHERE_CODE)
+    hemisphere = by_code.filter(pl.col("iso3").is_null() & ~is_aggregate & in_hemisphere)
+    elsewhere = by_code.filter(pl.col("iso3").is_null() & ~is_aggregate & ~in_hemisphere)
     universe = list(universe_iso3())
     parts = [
         known.with_columns(entity_kind=pl.lit("country"), in_universe=pl.col("iso3").is_in(universe)),
@@ -220,26 +236,26 @@ def _resolve(frame: pl.DataFrame, layout: str) -> pl.DataFrame:
 
 def consistency_failures(frame: pl.DataFrame) -> list[Failure]:
     """Cross-column rules: one row per partner and month, gaps only in unpublished months, months sum to the year."""
-    typed = frame.with_columns(
-        [pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in ("exports", "imports", "exports_year", "imports_year")]
-    )
+    numbers = ("exports_musd", "imports_musd", "exports_year_musd", "imports_year_musd")
+    typed = frame.with_columns([pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in numbers])
     failures = [
         row_failure(typed, pl.struct("partner_code", "year", "month").is_duplicated(), "partner_code",
                     "one line per partner and year", shown=pl.concat_str("partner_code", pl.lit(" "), "year")),
     ]
     for flow in ("exports", "imports"):
-        published = pl.col(flow).is_not_null().any().over("year", "month")
+        value = pl.col(f"{flow}_musd")
+        published = value.is_not_null().any().over("year", "month")
         failures.append(row_failure(
-            typed, pl.col(flow).is_null() & published, flow,
+            typed, value.is_null() & published, flow,
             "is null only in months Census has not published for any partner",
             shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit("-"), "month", pl.lit(" null")),
         ))
-        total = pl.col(f"_{flow}").sum().over("source_row")
-        off = (total - pl.col(f"_{flow}_year")).abs() > ANNUAL_TOLERANCE_MUSD
+        total = pl.col(f"_{flow}_musd").sum().over("source_row")
+        off = (total - pl.col(f"_{flow}_year_musd")).abs() > ANNUAL_TOLERANCE_MUSD
         failures.append(row_failure(
             typed, off & (pl.col("month") == 1), f"{flow}_year",
             f"equals the sum of the twelve months within US${ANNUAL_TOLERANCE_MUSD:g}M",
-            shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit(": year "), f"{flow}_year",
+            shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit(": year "), f"{flow}_year_musd",
                                 pl.lit(" vs months "), total.round(1).cast(pl.String)),
         ))
     return [f for f in failures if f is not None]
@@ -265,8 +281,7 @@ def parse(path: Path) -> pl.DataFrame:
         balance_year_musd=pl.col("balance_year"),
         iso3="iso3", entity_kind="entity_kind", in_universe="in_universe",
     )
-    failures = consistency_failures(tidy.rename({"exports_musd": "exports", "imports_musd": "imports",
-                                                 "exports_year_musd": "exports_year", "imports_year_musd": "imports_year"}))
+    failures = consistency_failures(tidy)
     try:
         typed = enforce(tidy, CensusTradeByCountry, source=SOURCE, file=path.name)
     except ContractViolation as violation:
@@ -278,24 +293,21 @@ def parse(path: Path) -> pl.DataFrame:
 
 def parse_world_totals(path: Path) -> pl.DataFrame:
     """US totals with the world (Census basis, goods, not seasonally adjusted), one JSON object a line."""
-    rows = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_float=str, parse_int=str)
-        except json.JSONDecodeError as error:
-            raise _fail(path, "(json line)", "one JSON object a line", [f"{error.msg}: {line[:80]}"], [line_no]) from None
-        if not isinstance(record, dict):
-            raise _fail(path, "(json line)", "one JSON object a line", [line[:120]], [line_no])
-        rows.append({"source_row": line_no, **{k: None if v is None else str(v) for k, v in record.items()}})
+    rows = [
+        {"source_row": line_no, **{k: None if v is None else str(v) for k, v in record.items()}}
+        for line_no, record in _json_lines(path, path.read_text(encoding="utf-8-sig"))
+    ]
+    if not rows:
+        raise _fail(path, "(data rows)", "at least one data row", ["the file has no JSON lines"])
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    frame = frame.rename({"exports": "exports_musd", "imports": "imports_musd", "balance": "balance_musd"}, strict=False)
+    renames = {"exports": "exports_musd", "imports": "imports_musd", "balance": "balance_musd"}
+    frame = frame.rename(renames, strict=False)
     failures = []
-    if {"exports_musd", "imports_musd", "balance_musd"} <= set(frame.columns):
-        gap = (pl.col("exports_musd").cast(pl.Float64, strict=False) - pl.col("imports_musd").cast(pl.Float64, strict=False)
-               - pl.col("balance_musd").cast(pl.Float64, strict=False)).abs()
-        failures = [f for f in [row_failure(frame, gap > 0.15, "balance_musd", "equals exports - imports within US$0.15M")] if f]
+    if set(renames.values()) <= set(frame.columns):
+        number = lambda c: pl.col(c).cast(pl.Float64, strict=False)  # noqa: E731
+        gap = (number("exports_musd") - number("imports_musd") - number("balance_musd")).abs()
+        failure = row_failure(frame, gap > 0.15, "balance_musd", "equals exports - imports within US$0.15M")
+        failures = [failure] if failure else []
     typed = enforce(frame, CensusTradeWorldTotals, source=SOURCE, file=path.name)
     if failures:
         raise ContractViolation(SOURCE, path.name, failures)
@@ -322,7 +334,8 @@ CENSUS_WORLD_TOTALS = RawTable(
     default_file="world_totals_census_basis_2022_2025.jsonl",
     vintage="corbett-hobbs/congress-ideology trade_national.json (Census basis, goods, NSA), 2022-2025",
     parse=parse_world_totals,
-    description="US Census Bureau: US goods exports and imports with the world per year (Census basis, NSA), US$ millions.",
+    description="US Census Bureau: US goods exports and imports with the world per year (Census basis, NSA), "
+    "US$ millions.",
 )
 
 RAW_TABLES = (CENSUS_BY_COUNTRY, CENSUS_WORLD_TOTALS)

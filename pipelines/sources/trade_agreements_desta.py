@@ -58,8 +58,9 @@ def _read(path: Path) -> pl.DataFrame:
     raw = pl.read_csv(io.StringIO(text), infer_schema_length=0, raise_if_empty=True)
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
-        raise ContractViolation(SOURCE, path.name,
-                                [Failure(c, "required column present", values=[f"found columns: {raw.columns}"]) for c in missing])
+        found = [f"found columns: {raw.columns}"]
+        failures = [Failure(c, "required column present", values=found) for c in missing]
+        raise ContractViolation(SOURCE, path.name, failures)
     return raw.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.col(pl.String).str.strip_chars().replace("", None)
     )
@@ -80,8 +81,9 @@ def parse(path: Path) -> pl.DataFrame:
         us_name=pl.when(us_first).then("country1").otherwise("country2"),
     )
     if dyads.is_empty():
-        raise ContractViolation(SOURCE, path.name, [Failure("iso1 / iso2", "at least one dyad with the United States (840)",
-                                                            values=[f"{raw.height} rows, none with code 840"])])
+        failure = Failure("iso1 / iso2", "at least one dyad with the United States (840)",
+                          values=[f"{raw.height} rows, none with code 840"])
+        raise ContractViolation(SOURCE, path.name, [failure])
     # Codes before names: the ISO numeric code decides; a code the reference lacks falls back to the crosswalk name.
     by_code = dyads.with_columns(iso3=pl.col("partner_numeric").replace_strict(_numeric_to_iso3(), default=None))
     coded = by_code.filter(pl.col("iso3").is_not_null()).with_columns(
@@ -109,12 +111,15 @@ def parse(path: Path) -> pl.DataFrame:
         wto_name="wto_name",
         iso3="iso3", entity_kind="entity_kind", in_universe="in_universe",
     )
+    year = lambda c: pl.col(c).cast(pl.Int64, strict=False)  # noqa: E731
     failures = [f for f in [
         row_failure(tidy, pl.struct("iso3", "treaty_number").is_duplicated() & pl.col("iso3").is_not_null(),
-                    "treaty_number", "one dyad per partner and treaty", shown=pl.concat_str("iso3", pl.lit(" "), "treaty_number")),
-        row_failure(tidy, pl.col("entry_force_year").cast(pl.Int64, strict=False) < pl.col("signed_year").cast(pl.Int64, strict=False),
-                    "entryforceyear", "is not before the signature year",
-                    shown=pl.concat_str("agreement", pl.lit(": signed "), "signed_year", pl.lit(", in force "), "entry_force_year")),
+                    "treaty_number", "one dyad per partner and treaty",
+                    shown=pl.concat_str("iso3", pl.lit(" "), "treaty_number")),
+        row_failure(tidy, year("entry_force_year") < year("signed_year"), "entryforceyear",
+                    "is not before the signature year",
+                    shown=pl.concat_str("agreement", pl.lit(": signed "), "signed_year", pl.lit(", in force "),
+                                        "entry_force_year")),
     ] if f is not None]
     try:
         typed = enforce(tidy, TradeAgreementsDesta, source=SOURCE, file=path.name)
