@@ -80,6 +80,20 @@ def test_full_dyadic_file_keeps_us_dyads_and_drops_the_rest(parsed):
     assert full.filter(pl.col("in_universe")).select(keys).sort(keys).equals(parsed.select(keys).sort(keys))
 
 
+def test_encoding_utf8_release_and_windows_apostrophe(tmp_path):
+    # the full list is Windows-1252: its 0x92 apostrophe decodes to U+2019, not a control character
+    text = FULL.read_bytes().decode("cp1252")
+    assert "C\u00f4te d\u2019Ivoire" in text
+    # an accented name reads the same from the Latin-1 file and from a UTF-8 re-release of it
+    accented = SUBSET.read_bytes().decode("latin-1").replace('"Peru"', '"Perú"')
+    latin1, utf8 = tmp_path / "latin1.csv", tmp_path / "utf8.csv"
+    latin1.write_bytes(accented.encode("latin-1"))
+    utf8.write_bytes(accented.encode("utf-8"))
+    from_latin1, from_utf8 = desta.parse(latin1), desta.parse(utf8)
+    assert set(from_latin1.filter(pl.col("iso3") == "PER")["partner_name"]) == {"Perú"}
+    assert from_utf8.equals(from_latin1)
+
+
 def test_rejects_a_bad_year_naming_column_value_and_row(tmp_path):
     records = rows()
     records[6]["entryforceyear"] = "2O04"

@@ -263,6 +263,8 @@ def consistency_failures(frame: pl.DataFrame) -> list[Failure]:
 
 def parse(path: Path) -> pl.DataFrame:
     data = path.read_bytes()
+    if not data.strip():
+        raise _fail(path, "(data rows)", "at least one data row", ["the file is empty"])
     text_start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if text_start == b"{":
         raw = _read_shards(path, data.decode("utf-8-sig"))

@@ -4,7 +4,8 @@ The bundled file is the United States x Latin America & Caribbean subset of `des
 live, the publisher's full dyadic list (about 18,000 rows, every pair of countries) is read the same way.
 
 Quirks handled (see data/snapshots/trade_agreements_desta/SOURCE.md):
-- Latin-1 text with CRLF line endings (`Curaçao`, `Côte d'Ivoire`): decoded as Latin-1, never re-encoded in the file.
+- Latin-1 text with CRLF line endings; the full list also has a Windows-1252 apostrophe (0x92 in `Côte d’Ivoire`):
+  decoded as UTF-8 if it is (a later release), else Windows-1252, else Latin-1 (every byte is a Latin-1 character).
 - Countries are identified by ISO 3166 numeric codes (`iso1`, `iso2`; the US is 840); names are a fallback only.
   The US may be either side of a dyad: the partner is the other side.
 - Dyads without the US (most of the full list) are not US agreements: dropped and counted (logged), never fatal;
@@ -54,7 +55,13 @@ def _numeric_to_iso3() -> dict[str, str]:
 
 
 def _read(path: Path) -> pl.DataFrame:
-    text = path.read_bytes().decode("latin-1")
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
     raw = pl.read_csv(io.StringIO(text), infer_schema_length=0, raise_if_empty=True)
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
