@@ -207,7 +207,7 @@ def _resolve(frame: pl.DataFrame, layout: str) -> pl.DataFrame:
     codes = _cty_codes()
     if layout == "json lines":
         mapped = attach_iso3(frame, SOURCE, code_col="partner_code", code_is_iso3=True)
-        return mapped.join(codes, on="iso3", how="left").with_columns(
+        return mapped.join(codes, on="iso3", how="left", maintain_order="left").with_columns(
             cty_code=pl.when(pl.col("partner_code").str.starts_with("AGG_"))
             .then(pl.col("partner_code").str.slice(4))
             .otherwise(pl.col("cty_code"))
