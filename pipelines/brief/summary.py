@@ -51,15 +51,20 @@ def _metric_queries(con) -> list[tuple[str, str, str, str]]:
     panel = table_columns(con, "partnership_panel")
 
     aid = table_columns(con, "fct_us_aid_country_year")
+    trade = table_columns(con, "fct_us_trade_country_year")
 
     def flag(column: str) -> str:
         if column in panel:
             return f"coalesce({column}, false)"
+        # a panel without the flag: the source mart's own flag for the same year
         if column == "us_aid_is_partial_period" and {"is_partial_period", "source"} <= aid:
-            # the panel of this build has no flag yet: the aid mart's own flag for the FA.gov obligations
             return ("exists (select 1 from marts.fct_us_aid_country_year a where a.iso3 = $1 "
-                    "and a.fiscal_year = partnership_panel.year and a.source = 'us_foreign_aid' and a.aid_category = 'Total' and a.transaction_type = "
-                    "'Obligations' and a.fiscal_period = 'FY' and a.is_partial_period)")
+                    "and a.fiscal_year = partnership_panel.year and a.source = 'us_foreign_aid' "
+                    "and a.aid_category = 'Total' and a.transaction_type = 'Obligations' and a.fiscal_period = 'FY' "
+                    "and a.is_partial_period)")
+        if column == "us_trade_is_partial_period" and "is_partial_period" in trade:
+            return ("exists (select 1 from marts.fct_us_trade_country_year t where t.iso3 = $1 "
+                    "and t.year = partnership_panel.year and t.is_partial_period)")
         return "false"
 
     for column, words, unit, partial in (
