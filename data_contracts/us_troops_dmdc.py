@@ -1,4 +1,10 @@
-"""Contract for the DMDC personnel reports as compiled by troopdata (`troopdata-rebuild-reports*.csv` layout)."""
+"""Contract for the DMDC personnel reports as compiled by troopdata (`troopdata-rebuild-reports*.csv` layout).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, ranges of counts and dates; in the parser: report label / quarter consistent with
+  month and year, the file's iso3c equals the resolved ISO3, one row per country and report.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 
@@ -91,8 +97,8 @@ class UsTroopsDmdc(pa.DataFrameModel):
     total_civilian: int = _count()
     grand_total: int = _count()
     # Every DMDC location is a country or territory (Guantanamo is reported under Cuba).
-    iso3: str = pa.Field(str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country"])
+    iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})  # NULL: unresolved, outside
+    entity_kind: str = pa.Field(isin=["country", "unresolved"])
     in_universe: bool
     # Key: one row per (iso3, report_label). Checked by the parser (pipelines/sources/us_troops_dmdc.py), whose
     # message names the duplicated key and its rows; pandera's Config.unique would print whole rows instead.

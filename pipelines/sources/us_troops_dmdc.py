@@ -60,7 +60,8 @@ def parse(path: Path) -> pl.DataFrame:
     tidy = tidy.with_columns(
         report_month=pl.col("month").replace_strict({m: i for i, m in enumerate(MONTHS, start=1)}, default=None, return_dtype=pl.Int64)
     )
-    mapped = attach_iso3(tidy, SOURCE, name_col="country_name")
+    mapped = attach_iso3(tidy, SOURCE, code_col="cow_code", name_col="country_name", code_system="cown",
+                         region_col="region" if "region" in tidy.columns else None)
     failures = consistency_failures(mapped)
     try:
         typed = enforce(mapped, UsTroopsDmdc, source=SOURCE, file=path.name)
