@@ -54,7 +54,9 @@ class UsForeignAidSummary(_CountryMapped):
     constant_usd_base_year: int = pa.Field(ge=1990, le=LAST_FISCAL_YEAR)
 
     class Config:
-        unique = ["country_code", "transaction_type", "fiscal_year", "fiscal_period"]
+        # The publisher writes the code `NULL` for several former entities (Berlin, West; Vietnam, former South; ...):
+        # the name completes the key.
+        unique = ["country_code", "country_name", "transaction_type", "fiscal_year", "fiscal_period"]
 
 
 class UsForeignAidActivity(_CountryMapped):

@@ -110,7 +110,6 @@ def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: 
         con.execute("insert into meta.unresolved_entities select raw_table, source, file, code, name, rows, why, "
                     "recorded_at from rows")
     unresolved_rows = int(unresolved["rows"].sum()) if unresolved.height else 0
-    con.execute("alter table meta.loads add column if not exists rows_unresolved bigint")
     con.execute("update meta.loads set rows_unresolved = ? where raw_table = ?", [unresolved_rows, raw_table])
     return {"unresolved_entities": unresolved.height, "rows_unresolved": unresolved_rows, "plausibility_flags": flags.height}
 
