@@ -72,7 +72,7 @@ SOURCE_CODE_SYSTEMS: dict[str, str] = {
     "us_foreign_aid_greenbook": "iso3c",
 }
 # Regions a publisher names that may hold a Latin American or Caribbean country (then nothing is proven).
-AMERICAS_REGION = re.compile(r"(?i)americ|caribb|western hemisphere|latin|\blac\b|wha|hemisf|central|south")
+AMERICAS_REGION = re.compile(r"(?i)americ|caribb|western hemisphere|latin|\blac\b|hemisf")
 
 
 class UnmappedCountryError(ValueError):
@@ -204,6 +204,7 @@ class Library:
     names: dict[str, Entry]  # normalised exact name -> entry
     patterns: list[tuple[re.Pattern[str], Entry]]  # the library's English name patterns
     historical: frozenset[str]  # ISO 3166-3 alpha-3 codes of withdrawn entities
+    cown_states: frozenset[str]  # ISO3 of entities with a COW state number of their own
 
 
 def _codelist_path() -> Path:
@@ -268,7 +269,8 @@ def library() -> Library:
         for row in csv.DictReader(handle):
             if row["iso3"]:
                 codes["census"][row["cty_code"].strip()] = codes["iso3c"].get(row["iso3"]) or Entry(row["iso3"], row["name"], None)
-    return Library(codes, names, patterns, historical)
+    cown_states = frozenset(e.iso3 for e in codes["cown"].values() if e.iso3)
+    return Library(codes, names, patterns, historical, cown_states)
 
 
 def _code_key(system: str, code) -> str | None:
@@ -289,8 +291,8 @@ def _in_hemisphere_range(system: str, key: str | None) -> bool | None:
     number = int(key)
     if system == "imf":  # IMF area codes: 2xx-3xx Western Hemisphere (111 is the US, 156 Canada); Cuba is 928
         return 200 <= number <= 399 or number == 928
-    if system == "cown":  # COW numbers 2-165 are the Americas
-        return number < 200
+    if system == "cown":  # COW numbers 2-165 are the Americas; numbers from 1000 are a publisher's own, not COW
+        return number < 200 if number < 1000 else None
     if system == "census":  # Schedule C: 1xxx North America, 2xxx Central America & Caribbean, 3xxx South America
         return 1000 <= number <= 3999
     return None
@@ -400,6 +402,9 @@ def resolve(
         label = " / ".join(str(v) for v in (code, name) if v is not None)
         code_key = _code_key(system, code) if system else None
         code_entry = lib.codes[system].get(code_key) if system and code_key else None
+        name_entry = _name_entry(lib, name)
+        if code_entry is not None and name_entry is not None and _name_is_more_specific(system, code_entry, name_entry, lib):
+            code_entry = None  # e.g. COW 2 'Puerto Rico', COW 365 'Soviet Union': the name is the finer entity
 
         iso3, kind, method = None, None, None
         if (hit := match(own, code if isinstance(code, str) else None)) is not None:
@@ -408,8 +413,8 @@ def resolve(
             iso3, kind, method = code_entry.iso3, "country", "code"
         elif (hit := match(own, name)) is not None:
             iso3, kind, method = hit.iso3, hit.entity_kind, "alias"
-        elif (entry := _name_entry(lib, name)) is not None and entry.iso3:
-            iso3, kind, method = entry.iso3, "country", "name"
+        elif name_entry is not None and name_entry.iso3:
+            iso3, kind, method = name_entry.iso3, "country", "name"
         elif (hit := match(shared, name)) is not None:
             iso3, kind, method = hit.iso3, hit.entity_kind, "shared_alias"
         if kind == "country" and iso3 in lib.historical and iso3 not in universe:
@@ -420,8 +425,7 @@ def resolve(
             by_name = match(own, name)
             name_iso3 = by_name.iso3 if by_name and by_name.entity_kind == "country" else None
             if by_name is None:
-                entry = _name_entry(lib, name)
-                name_iso3 = entry.iso3 if entry else None
+                name_iso3 = name_entry.iso3 if name_entry else None
             code_iso3 = None
             if code_entry is not None:
                 code_iso3 = code_entry.iso3
@@ -470,6 +474,20 @@ def _merge_outcomes(outcomes: list[Outcome]) -> None:
         else:
             merged[key] = outcome
     _LOG.outcomes = list(merged.values())
+
+
+def _name_is_more_specific(system: str, code_entry: Entry, name_entry: Entry, lib: Library) -> bool:
+    """A code that names a state and a name that names a part or a predecessor of it are not a contradiction.
+
+    COW numbers are state continuity codes: 2 covers US territories (Puerto Rico, Guam), 365 both the USSR and
+    Russia, 345 Yugoslavia and Serbia. When the name is a territory without a COW number of its own, or a withdrawn
+    (ISO 3166-3) entity, the name is the finer answer. Any other disagreement stays a contradiction.
+    """
+    if not name_entry.iso3 or name_entry.iso3 == code_entry.iso3:
+        return False
+    if name_entry.iso3 in lib.historical:
+        return True
+    return system == "cown" and name_entry.iso3 not in lib.cown_states
 
 
 def _outside_reason(system, code_key, code_entry, lib: Library, name, region) -> str | None:
