@@ -299,6 +299,12 @@ def _in_hemisphere_range(system: str, key: str | None) -> bool | None:
 
 
 def _name_entry(lib: Library, name: str | None, *, patterns: bool = True) -> Entry | None:
+    """The entity a name denotes: an exact (normalised) name first, else the one library pattern that matches.
+
+    A pattern is fuzzy ('Gran Colombia' matches Colombia's): its answer is taken only outside Latin America & the
+    Caribbean. Inside, where a wrong match would put rows on a country of the universe, only exact names and the
+    project's aliases count; the entry is still returned so the caller can see the name may be ours.
+    """
     if not name:
         return None
     exact = lib.names.get(normalise_name(name))
@@ -306,6 +312,12 @@ def _name_entry(lib: Library, name: str | None, *, patterns: bool = True) -> Ent
         return exact
     hits = {entry.name: entry for pattern, entry in lib.patterns if pattern.search(name)}
     return next(iter(hits.values())) if len(hits) == 1 else None  # two patterns matching: ambiguous, no answer
+
+
+def _pattern_only_in_region(lib: Library, name: str | None, entry: Entry | None) -> bool:
+    """True when `entry` came from a name pattern (not an exact name) and lands in Latin America & the Caribbean."""
+    return (entry is not None and name is not None and normalise_name(name) not in lib.names
+            and entry.region == LIBRARY_LAC_REGION)
 
 
 # ------------------------------------------------------------------ what each resolution did (for reports)
@@ -403,6 +415,9 @@ def resolve(
         code_key = _code_key(system, code) if system else None
         code_entry = lib.codes[system].get(code_key) if system and code_key else None
         name_entry = _name_entry(lib, name)
+        suspect_name = _pattern_only_in_region(lib, name, name_entry)
+        if suspect_name:
+            name_entry = None  # a fuzzy match onto a country of the region: never taken (see _name_entry)
         if code_entry is not None and name_entry is not None and _name_is_more_specific(system, code_entry, name_entry, lib):
             code_entry = None  # e.g. COW 2 'Puerto Rico', COW 365 'Soviet Union': the name is the finer entity
 
@@ -436,7 +451,8 @@ def resolve(
 
         rows = int(row["rows"])
         if kind is None:
-            why = _outside_reason(system, code_key, code_entry, lib, name, row.get(region_col) if region_col else None)
+            why = None if suspect_name else _outside_reason(
+                system, code_key, code_entry, lib, name, row.get(region_col) if region_col else None)
             if why is None:
                 unmapped.append(label)
                 method = "unmapped"

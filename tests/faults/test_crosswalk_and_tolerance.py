@@ -18,7 +18,7 @@ from pipelines.countries import CrosswalkConflictError, UnmappedCountryError, re
 from pipelines.sources import RAW_TABLES_BY_NAME
 from tests.conftest import SNAPSHOTS
 
-VINTAGES = Path(__file__).parent / "fixtures" / "vintages"
+VINTAGES = Path(__file__).parent.parent / "fixtures" / "vintages"
 DOTS = SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv"
 FA = SNAPSHOTS / "us_foreign_aid_country" / "us_foreign_aid_country.csv"
 
@@ -141,7 +141,7 @@ def test_check_file_exit_status_says_whether_a_build_would_stop(capsys):
     assert main(["check-file", f"imf_dots_us_trade={good}"]) == 0
     out = capsys.readouterr().out
     assert "Belgium-Luxembourg" in out and "a build would accept this file" in out
-    bad = Path(__file__).parent.parent / "data" / "fixtures" / "vintages" / "us_foreign_aid_country_unknown_lac_name_synthetic.csv"
+    bad = Path(__file__).parent.parent.parent / "data" / "fixtures" / "vintages" / "us_foreign_aid_country_unknown_lac_name_synthetic.csv"
     assert main(["check-file", f"us_foreign_aid_summary={bad}"]) == 1
     assert "Islas del Cisne" in capsys.readouterr().out
     assert main(["check-file", "not_a_table=x.csv"]) == 1
