@@ -64,7 +64,8 @@ def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> i
         if rows.height:
             quarantine.flag(rows.select(
                 source=pl.lit(source), file=pl.lit(file),
-                source_row=pl.col("source_row").cast(pl.Int64) if "source_row" in rows.columns else pl.lit(None, pl.Int64),
+                source_row=(pl.col("source_row").cast(pl.Int64) if "source_row" in rows.columns
+                            else pl.lit(None, pl.Int64)),
                 column_name=pl.lit(rule.column), value=pl.col(rule.column).cast(pl.String),
                 reason=pl.lit(f"plausibility: {rule.name}"),
             ))

@@ -1,7 +1,8 @@
 """Contract for the US Census Bureau international trade API, monthly country totals (exports or imports).
 
 Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
-- structural: every column, type and nullability, `source_row` unique, flow / variable lists, CTY_CODE and period patterns, year >= 2010 (the API's start), month 1-12, value >= 0.
+- structural: every column, type and nullability, `source_row` unique, flow / variable lists, CTY_CODE and period
+  patterns, year >= 2010 (the API's start), month 1-12, value >= 0.
 - plausibility: none (the API returns exactly what the contract lists).
 """
 

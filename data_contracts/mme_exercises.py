@@ -1,7 +1,8 @@
 """Contracts for the Multinational Military Exercises (MME v7) file: exercises (wide) and participants (long).
 
 Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
-- structural: columns, types, `mmeid` pattern, years in range, months 1-12, days 1-31, lat/lon ranges, participant slots.
+- structural: columns, types, `mmeid` pattern, years in range, months 1-12, days 1-31, lat/lon ranges,
+  participant slots.
 - plausibility: none.
 """
 

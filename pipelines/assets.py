@@ -54,9 +54,11 @@ def raw_asset(table: RawTable):
         pool=DUCKDB_POOL,
         freshness_policy=freshness_policy(table),
         check_specs=[
-            AssetCheckSpec("contract", asset=key, blocking=True, description="structural contract rules + country crosswalk"),
+            AssetCheckSpec("contract", asset=key, blocking=True,
+                           description="structural contract rules + country crosswalk"),
             AssetCheckSpec("out_of_region_unresolved", asset=key, blocking=False,
-                           description="entities no crosswalk step resolved, judged outside the universe (meta.unresolved_entities)"),
+                           description="entities no crosswalk step resolved, judged outside the universe "
+                                       "(meta.unresolved_entities)"),
             AssetCheckSpec("plausibility", asset=key, blocking=False,
                            description="plausibility rules of the contract; rows kept (meta.plausibility_flags)"),
         ],
@@ -136,7 +138,8 @@ def raw_asset(table: RawTable):
                                   for r in unresolved.head(50).iter_rows(named=True)) or "none")},
                 ),
                 AssetCheckResult(
-                    check_name="plausibility", passed=not findings["plausibility_flags"], severity=AssetCheckSeverity.WARN,
+                    check_name="plausibility", passed=not findings["plausibility_flags"],
+                    severity=AssetCheckSeverity.WARN,
                     metadata={"rows_flagged": findings["plausibility_flags"]},
                 ),
             ],

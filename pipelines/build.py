@@ -75,14 +75,16 @@ class BuildResult:
         passed = sum(a.checks_passed for a in self.assets)
         failed = sum(a.checks_failed for a in self.assets)
         warned = sum(a.checks_warned for a in self.assets)
-        lines.append(f"checks: {passed} passed, {failed} failed{f', {warned} warned' if warned else ''}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
+        warned_text = f", {warned} warned" if warned else ""
+        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
         if self.rows_quarantined:
             lines.append(f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)")
         if self.unresolved_entities:
             rows = sum(e[3] for e in self.unresolved_entities)
-            lines.append(f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), {rows:,} row(s) "
-                         "kept as entity_kind 'unresolved' (see meta.unresolved_entities):")
-            lines.extend(f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}" for t, c, n, r, why in self.unresolved_entities[:15])
+            lines.append(f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), "
+                         f"{rows:,} row(s) kept as entity_kind 'unresolved' (see meta.unresolved_entities):")
+            lines.extend(f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}"
+                         for t, c, n, r, why in self.unresolved_entities[:15])
             if len(self.unresolved_entities) > 15:
                 lines.append(f"  ... +{len(self.unresolved_entities) - 15} more")
         for rule, count in self.plausibility_flags.items():
@@ -311,11 +313,13 @@ def _count_findings(outcome: "BuildResult", published: Path) -> None:
             "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
         if "unresolved_entities" in tables:
             outcome.unresolved_entities = con.execute(
-                "select raw_table, code, name, rows, why from meta.unresolved_entities order by raw_table, rows desc, name"
+                "select raw_table, code, name, rows, why from meta.unresolved_entities "
+                "order by raw_table, rows desc, name"
             ).fetchall()
         if "plausibility_flags" in tables:
             outcome.plausibility_flags = dict(con.execute(
-                "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1").fetchall())
+                "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1"
+            ).fetchall())
 
 
 def run_build(

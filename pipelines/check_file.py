@@ -36,11 +36,13 @@ def check_file(name: str, path: str, echo=print) -> int:
         try:
             frame = table.parse(source_file.path)
         except (ContractViolation, UnmappedCountryError) as err:
-            echo("  a build would STOP: " + explain_raw_failure(table, source_file.path, str(err)).replace("\n", "\n  "))
+            explained = explain_raw_failure(table, source_file.path, str(err))
+            echo("  a build would STOP: " + explained.replace("\n", "\n  "))
             stops += 1
             continue
         except Exception as err:  # noqa: BLE001 - anything else a parser raises is a file that is not this data
-            echo("  a build would STOP: " + explain_raw_failure(table, source_file.path, f"{type(err).__name__}: {err}"))
+            explained = explain_raw_failure(table, source_file.path, f"{type(err).__name__}: {err}")
+            echo("  a build would STOP: " + explained)
             stops += 1
             continue
         _report(table, frame, source_file.path.name, echo)

@@ -271,7 +271,8 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     name, _, path = args.assignment.partition("=")
     file_keys = {t.file_key for t in RAW_TABLES_BY_NAME.values() if t.file_key}
     if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
-        return _fail(f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}", f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+        return _fail(f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}",
+                     f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
     try:
         return check_file(name, path)
     except FileNotFoundError as err:
@@ -296,7 +297,11 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--verbose", action="store_true", help="also Dagster's and dbt's own log lines")
     build.set_defaults(func=cmd_build)
 
-    check = sub.add_parser("check-file", help="parse, contract and crosswalk one file without building", description="Read a publisher file as RAW_TABLE would, check its contract and country crosswalk against the published warehouse, and print what a build would do: rows, column changes, unresolved entities and their treatment, plausibility warnings. Exit 1 only when a build would stop.")
+    check = sub.add_parser(
+        "check-file", help="parse, contract and crosswalk one file without building",
+        description="Read a publisher file as RAW_TABLE would, check its contract and country crosswalk against the "
+        "published warehouse, and print what a build would do: rows, column changes, unresolved entities and their "
+        "treatment, plausibility warnings. Exit 1 only when a build would stop.")
     check.add_argument("assignment", metavar="RAW_TABLE=PATH", help="e.g. imf_dots_us_trade=~/Downloads/dots_us.csv")
     check.set_defaults(func=cmd_check_file)
 

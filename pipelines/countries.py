@@ -252,7 +252,8 @@ def library() -> Library:
     ref_region = {i: (LIBRARY_LAC_REGION if s == LAC_SUBREGION else s) for i, s in
                   reference_countries().select("iso3", "subregion").iter_rows()}
     for country in list(pycountry.countries) + list(pycountry.historic_countries):
-        entry = codes["iso3c"].get(country.alpha_3) or Entry(country.alpha_3, country.name, ref_region.get(country.alpha_3))
+        entry = (codes["iso3c"].get(country.alpha_3)
+                 or Entry(country.alpha_3, country.name, ref_region.get(country.alpha_3)))
         codes["iso3c"].setdefault(country.alpha_3, entry)
         if getattr(country, "numeric", None):
             codes["iso3n"].setdefault(str(int(country.numeric)), entry)
@@ -268,7 +269,8 @@ def library() -> Library:
     with CENSUS_CODES_FILE.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["iso3"]:
-                codes["census"][row["cty_code"].strip()] = codes["iso3c"].get(row["iso3"]) or Entry(row["iso3"], row["name"], None)
+                entry = codes["iso3c"].get(row["iso3"]) or Entry(row["iso3"], row["name"], None)
+                codes["census"][row["cty_code"].strip()] = entry
     cown_states = frozenset(e.iso3 for e in codes["cown"].values() if e.iso3)
     return Library(codes, names, patterns, historical, cown_states)
 
@@ -418,7 +420,8 @@ def resolve(
         suspect_name = _pattern_only_in_region(lib, name, name_entry)
         if suspect_name:
             name_entry = None  # a fuzzy match onto a country of the region: never taken (see _name_entry)
-        if code_entry is not None and name_entry is not None and _name_is_more_specific(system, code_entry, name_entry, lib):
+        if (code_entry is not None and name_entry is not None
+                and _name_is_more_specific(system, code_entry, name_entry, lib)):
             code_entry = None  # e.g. COW 2 'Puerto Rico', COW 365 'Soviet Union': the name is the finer entity
 
         iso3, kind, method = None, None, None
@@ -513,7 +516,8 @@ def _outside_reason(system, code_key, code_entry, lib: Library, name, region) ->
             return f"publisher region {str(region).strip()!r} is outside the Americas"
         return None  # the publisher places it in the Americas: it might be ours
     if code_entry is not None and code_entry.region and code_entry.region != LIBRARY_LAC_REGION:
-        return f"{system} code {code_key} is {code_entry.name} in the concordance ({code_entry.region}; historical, no ISO3)"
+        return (f"{system} code {code_key} is {code_entry.name} in the concordance "
+                f"({code_entry.region}; historical, no ISO3)")
     entry = _name_entry(lib, name)
     if entry is not None and entry.region and entry.region != LIBRARY_LAC_REGION:
         return f"the concordance knows {name!r} as {entry.name} ({entry.region}; historical, no ISO3)"

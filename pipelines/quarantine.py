@@ -106,12 +106,14 @@ def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: 
         con.execute("insert into meta.plausibility_flags select raw_table, source, file, source_row, column_name, "
                     "value, reason, flagged_at from rows")
     if unresolved.height:
-        rows = unresolved.with_columns(raw_table=pl.lit(raw_table), file=pl.lit(file_name), recorded_at=pl.lit(now)).to_arrow()  # noqa: F841
+        rows = unresolved.with_columns(  # noqa: F841 - scanned by name below
+            raw_table=pl.lit(raw_table), file=pl.lit(file_name), recorded_at=pl.lit(now)).to_arrow()
         con.execute("insert into meta.unresolved_entities select raw_table, source, file, code, name, rows, why, "
                     "recorded_at from rows")
     unresolved_rows = int(unresolved["rows"].sum()) if unresolved.height else 0
     con.execute("update meta.loads set rows_unresolved = ? where raw_table = ?", [unresolved_rows, raw_table])
-    return {"unresolved_entities": unresolved.height, "rows_unresolved": unresolved_rows, "plausibility_flags": flags.height}
+    return {"unresolved_entities": unresolved.height, "rows_unresolved": unresolved_rows,
+            "plausibility_flags": flags.height}
 
 
 def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> Path | None:

@@ -143,7 +143,8 @@ def test_regions_buckets_and_names_outside_the_region(parsed, xml_data):
     # (Kosovo XKX, West Bank/Gaza PSE through the concordance), 'unmapped' where it does not.
     outside = parsed.filter(pl.col("region") != LAC)
     assert not outside.filter(pl.col("iso3").is_in(list(LAC_ISO3.values())))["in_universe"].any()
-    named = dict(outside.filter(pl.col("country").is_in(["Kosovo", "West Bank/Gaza"])).select("country", "iso3").unique().iter_rows())
+    named = dict(outside.filter(pl.col("country").is_in(["Kosovo", "West Bank/Gaza"]))
+                 .select("country", "iso3").unique().iter_rows())
     assert named == {"Kosovo": "XKX", "West Bank/Gaza": "PSE"}
     unmapped = parsed.filter(pl.col("entity_kind") == "unmapped")
     assert not unmapped["in_universe"].any() and LAC not in set(unmapped["region"])

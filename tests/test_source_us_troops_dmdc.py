@@ -181,7 +181,8 @@ def test_troops_rejects_the_same_country_twice_in_a_report(tmp_path):
     with pytest.raises(ContractViolation) as err:
         us_troops_dmdc.parse(bad)
     message = str(err.value)
-    assert "[us_troops_dmdc]" in message and "'report_label'" in message and "'Paraguay / PARAGUAY June 2014'" in message
+    assert "[us_troops_dmdc]" in message and "'report_label'" in message
+    assert "'Paraguay / PARAGUAY June 2014'" in message
     assert f"row(s) {min(row, june)}, {max(row, june)}" in message
 
 

@@ -59,7 +59,8 @@ FAILING = [
      ["[imf_dots_us_trade] dots_us.csv", "multiple_fields_uniqueness", "partner_imf_code", "row(s) 100, 101"]),
     # 234: an unused code of the IMF's Western Hemisphere block, so the unknown entity may be in the universe
     ("09_unknown_country_name", "imf_dots_us_trade",
-     lambda t: c.set_cell(c.set_cell(c.DOTS, t / "a", 30, "Counterpart Country Name", "Republic of Atlantis"), t, 30, "Counterpart Country Code", "234"),
+     lambda t: c.set_cell(c.set_cell(c.DOTS, t / "a", 30, "Counterpart Country Name", "Republic of Atlantis"),
+                          t, 30, "Counterpart Country Code", "234"),
      ["[imf_dots_us_trade] dots_us.csv", "not in the crosswalk", "Republic of Atlantis", "line(s) 31", "country_aliases.csv"]),
     ("09_unknown_country_code", "us_foreign_aid_summary",
      lambda t: c.set_cell(c.set_cell(c.FA_SUMMARY, t / "a", 30, "Country Code", "XQZ"), t, 30, "Country Name", "Atlantis"),
