@@ -41,6 +41,7 @@ class AssetSummary:
     rows_outside_universe: int | None = None
     checks_passed: int = 0
     checks_failed: int = 0
+    checks_warned: int = 0  # WARN checks that found something (out-of-region entities, plausibility flags)
     seconds: float | None = None
 
 
@@ -55,6 +56,8 @@ class BuildResult:
     rows_quarantined: int = 0  # tolerable bad values set to NULL, rows kept in meta.quarantine
     rejected_files: list[Path] = field(default_factory=list)  # copies under <warehouse>/.rejected/<source>/
     failures: dict[str, str] = field(default_factory=dict)  # raw table -> its explained error (every failed file)
+    unresolved_entities: list[tuple] = field(default_factory=list)  # (raw_table, code, name, rows, why)
+    plausibility_flags: dict[str, int] = field(default_factory=dict)  # "raw_table: rule" -> rows kept and flagged
 
     def summary_table(self) -> str:
         header = f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} {'checks':>9} {'seconds':>8}"
@@ -71,9 +74,21 @@ class BuildResult:
             )
         passed = sum(a.checks_passed for a in self.assets)
         failed = sum(a.checks_failed for a in self.assets)
-        lines.append(f"checks: {passed} passed, {failed} failed; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
+        warned = sum(a.checks_warned for a in self.assets)
+        warned_text = f", {warned} warned" if warned else ""
+        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
         if self.rows_quarantined:
             lines.append(f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)")
+        if self.unresolved_entities:
+            rows = sum(e[3] for e in self.unresolved_entities)
+            lines.append(f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), "
+                         f"{rows:,} row(s) kept as entity_kind 'unresolved' (see meta.unresolved_entities):")
+            lines.extend(f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}"
+                         for t, c, n, r, why in self.unresolved_entities[:15])
+            if len(self.unresolved_entities) > 15:
+                lines.append(f"  ... +{len(self.unresolved_entities) - 15} more")
+        for rule, count in self.plausibility_flags.items():
+            lines.append(f"plausibility: {count:,} row(s) kept and flagged by {rule} (see meta.plausibility_flags)")
         lines.extend(f"warning: {w}" for w in self.warnings)
         lines.extend(f"rejected file kept for inspection: {p}" for p in self.rejected_files)
         return "\n".join(lines)
@@ -153,6 +168,8 @@ def _summaries(result) -> list[AssetSummary]:
             summary = by_asset.setdefault(name, AssetSummary(name))
             if evaluation.passed:
                 summary.checks_passed += 1
+            elif getattr(evaluation.severity, "value", evaluation.severity) == "WARN":
+                summary.checks_warned += 1
             else:
                 summary.checks_failed += 1
     return sorted(by_asset.values(), key=lambda s: (s.asset.split("/")[0] != "raw", s.asset))
@@ -284,6 +301,25 @@ def _count_quarantine(outcome: "BuildResult", published: Path) -> None:
         if summary.asset in rejected:
             summary.rows_rejected = rejected[summary.asset]
     outcome.rows_quarantined = sum(v or 0 for v in rejected.values())
+    _count_findings(outcome, published)
+
+
+def _count_findings(outcome: "BuildResult", published: Path) -> None:
+    """Out-of-region unresolved entities and plausibility flags of the published build, for the summary."""
+    import duckdb
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
+        if "unresolved_entities" in tables:
+            outcome.unresolved_entities = con.execute(
+                "select raw_table, code, name, rows, why from meta.unresolved_entities "
+                "order by raw_table, rows desc, name"
+            ).fetchall()
+        if "plausibility_flags" in tables:
+            outcome.plausibility_flags = dict(con.execute(
+                "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1"
+            ).fetchall())
 
 
 def run_build(

@@ -1,6 +1,7 @@
 """`hpw`: the command-line face of the warehouse.
 
     hpw build [--force] [--file RAW_TABLE=PATH ...]   build and publish warehouse/partnership.duckdb (a line per asset)
+    hpw check-file RAW_TABLE=PATH                      what a build would do with a file (nothing is built)
     hpw query "SQL" [--format table|csv|json]          query the published warehouse (read-only, SELECT only)
     hpw sources [--wide]                               provenance of every landed file
     hpw brief ISO3 [--out DIR] | --all                 the self-contained HTML country brief (+ index page)
@@ -365,6 +366,21 @@ def cmd_docs(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------------- main
 
 
+def cmd_check_file(args: argparse.Namespace) -> int:
+    from pipelines.check_file import check_file
+    from pipelines.sources import RAW_TABLES_BY_NAME
+
+    name, _, path = args.assignment.partition("=")
+    file_keys = {t.file_key for t in RAW_TABLES_BY_NAME.values() if t.file_key}
+    if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
+        return _fail(f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}",
+                     f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+    try:
+        return check_file(name, path)
+    except FileNotFoundError as err:
+        return _fail(str(err), "give the path of a downloaded publisher file")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line plus a hint like every other error."""
 
@@ -382,6 +398,14 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--quiet", action="store_true", help="only errors and the summary")
     build.add_argument("--verbose", action="store_true", help="also Dagster's and dbt's own log lines")
     build.set_defaults(func=cmd_build)
+
+    check = sub.add_parser(
+        "check-file", help="parse, contract and crosswalk one file without building",
+        description="Read a publisher file as RAW_TABLE would, check its contract and country crosswalk against the "
+        "published warehouse, and print what a build would do: rows, column changes, unresolved entities and their "
+        "treatment, plausibility warnings. Exit 1 only when a build would stop.")
+    check.add_argument("assignment", metavar="RAW_TABLE=PATH", help="e.g. imf_dots_us_trade=~/Downloads/dots_us.csv")
+    check.set_defaults(func=cmd_check_file)
 
     query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")
     query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')

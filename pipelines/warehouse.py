@@ -25,7 +25,8 @@ LOADS_DDL = f"""
 create table if not exists {META_SCHEMA}.loads (
     raw_table varchar, source varchar, file_name varchar, bundled boolean, sha256 varchar, bytes bigint,
     vintage varchar, rows_in bigint, rows_landed bigint, rows_rejected bigint, rows_aggregate bigint,
-    rows_outside_universe bigint, rows_non_state bigint, loaded_at timestamptz, seconds double
+    rows_outside_universe bigint, rows_non_state bigint, loaded_at timestamptz, seconds double,
+    rows_unresolved bigint
 )"""
 
 
@@ -108,11 +109,12 @@ def record_load(
     """The one meta.loads row of `raw_table`'s latest load (replacing the previous one)."""
     con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [raw_table])
     con.execute(
-        f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             raw_table, source, source_file.path.name, source_file.bundled, source_file.sha256, source_file.bytes,
             source_file.vintage, counts["rows_in"], landed, rejected, counts.get("rows_aggregate", 0),
             counts.get("rows_outside_universe", 0), counts.get("rows_non_state", 0), loaded_at, seconds,
+            counts.get("rows_unresolved", 0),
         ],
     )
 
