@@ -40,7 +40,10 @@ MARKER = re.compile(r"^<!--\s*readme-test:\s*(?P<body>.*?)\s*-->\s*$")
 SKIP = re.compile(r"^skip:\s*(?P<reason>\S.*)$")
 OMIT = re.compile(r"^omit\s+`(?P<prefix>[^`]+)`:\s*(?P<reason>\S.*)$")
 # Files the examples name that a user has and the test folder does not: (path under HOME, bundled file).
-USER_FILES = {"Downloads/us_foreign_aid_country.csv": "us_foreign_aid_country/us_foreign_aid_country.csv"}
+USER_FILES = {
+    "Downloads/us_foreign_aid_country.csv": "us_foreign_aid_country/us_foreign_aid_country.csv",
+    "Downloads/dots_us.csv": "imf_dots_us_trade/dots_us.csv",
+}
 
 
 @dataclass
