@@ -1,20 +1,66 @@
--- The scoring components of the partnership index, long: one row per country, year and component that the
--- source observes (unobserved components have no row, so they can never count as zero).
+-- The scored components of the partnership index, long: one row per country, year and component the source
+-- observes inside the component's scoring span (unobserved components have no row, so they never count as zero).
+-- Every component is size-fair: a ratio to the partner's size or to its own total, a share, or a bounded index.
+-- Spans are fixed (docs/methodology.md, "Coverage-stable scores"): a component belongs to the scoring set of every
+-- year of its span, whatever a given vintage happens to cover, so the set of components a score rests on changes
+-- only at the declared era boundaries. A span may run up to two years past a source's last full year: those
+-- years are filled from the nearest observed year by the scoring rule, never by a value invented here.
+-- scale: 'rank' = percentile rank among countries that year; 'absolute' = a 0-1 value scored as it is (a 0/1
+-- status or a bounded index, where ranking most countries' shared zero against a few ones would exaggerate).
 {% set components = [
-    ('economic', 'us_total_trade_usd'),
-    ('economic', 'us_trade_pct_gdp'),
-    ('economic', 'us_aid_obligations_constant_usd'),
-    ('economic', 'economic_aid_constant_usd'),
-    ('security', 'us_arms_tiv_5y_mn'),
-    ('security', 'us_share_arms_imports_5y'),
-    ('security', 'us_active_duty'),
-    ('security', 'exercises_with_us'),
-    ('security', 'security_agreements_in_force'),
-    ('security', 'military_aid_constant_usd'),
+    ('economic', 'us_trade_pct_gdp', 'us_trade_pct_gdp', 'rank', 1995, 2025),
+    ('economic', 'us_aid_constant_usd_per_capita', 'us_aid_constant_usd_per_capita', 'rank', 1990, 2023),
+    ('security', 'us_share_arms_imports_5y',
+        'coalesce(us_share_arms_imports_5y, case when us_arms_tiv_5y_mn is not null then 0 end)', 'rank', 1990, 2025),
+    ('security', 'exercises_with_us', 'exercises_with_us', 'rank', 1990, 2010),
+    ('security', 'agreement_intensity', 'agreement_intensity', 'absolute', 1990, 2025),
 ] %}
-{% for pillar, column in components %}
-select iso3, year, '{{ pillar }}' as pillar, '{{ column }}' as component, cast({{ column }} as double) as value
-from {{ ref('partnership_panel') }}
-where {{ column }} is not null
-{% if not loop.last %}union all{% endif %}
+with observed as (
+{% for pillar, component, expression, scale, first_year, last_year in components %}
+    select
+        iso3, year, '{{ pillar }}' as pillar, '{{ component }}' as component, '{{ scale }}' as scale,
+        cast({{ expression }} as double) as value
+    from {{ ref('partnership_panel') }}
+    where year between {{ first_year }} and {{ last_year }}
+        and not is_partial_period
+        and {{ expression }} is not null
+    {% if not loop.last %}union all{% endif %}
 {% endfor %}
+),
+
+spans as (
+    select * from (values
+    {% for pillar, component, expression, scale, first_year, last_year in components %}
+        ('{{ component }}', {{ first_year }}, {{ last_year }}){% if not loop.last %},{% endif %}
+    {% endfor %}
+    ) as s (component, first_year, last_year)
+),
+
+year_sets as (
+    -- the components whose span covers each year: an era is a run of years with the same set
+    select y.year, string_agg(s.component, ',' order by s.component) as component_set
+    from (select unnest(range({{ var('panel_first_year') }}, 2100)) as year) as y
+    inner join spans as s on y.year between s.first_year and s.last_year
+    group by y.year
+),
+
+eras as (
+    select year, component_set,
+        min(year) over (partition by component_set, run) as era_first_year,
+        max(year) over (partition by component_set, run) as era_last_year
+    from (
+        select *, year - row_number() over (partition by component_set order by year) as run from year_sets
+    )
+)
+
+select
+    o.iso3,
+    cast(o.year as integer) as year,
+    o.pillar,
+    o.component,
+    o.scale,
+    o.value,
+    cast(e.era_first_year as integer) as era_first_year,
+    cast(e.era_last_year as integer) as era_last_year
+from observed as o
+inner join eras as e on e.year = o.year

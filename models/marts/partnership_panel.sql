@@ -7,13 +7,20 @@ with spine as (
 ),
 
 trade as (
-    select iso3, year, us_exports_usd, us_imports_usd, total_trade_usd
+    select iso3, year, us_exports_usd, us_imports_usd, total_trade_usd, months_covered
     from {{ ref('fct_us_trade_country_year') }}
 ),
 
 aid_coverage as (
     -- FA.gov reports every obligation it knows; inside its fiscal-year range a country with no row got none.
     select min(fiscal_year) as first_year, max(fiscal_year) as last_year
+    from {{ ref('fct_us_aid_country_year') }}
+    where aid_category = 'Total' and transaction_type = 'Obligations'
+),
+
+aid_partial as (
+    -- The summary's latest fiscal year is published before it ends (FY2024 in the bundle): a partial period.
+    select max(fiscal_year) as partial_year
     from {{ ref('fct_us_aid_country_year') }}
     where aid_category = 'Total' and transaction_type = 'Obligations'
 ),
@@ -78,8 +85,49 @@ indicators as (
     group by iso3, year
 ),
 
+indicators_real as (
+    select iso3, year, value as gdp_real
+    from {{ ref('fct_country_indicators') }}
+    where indicator_code = 'NY.GDP.MKTP.KD' and value is not null
+),
+
 agreements as (
     select * from {{ ref('int_agreements_in_force') }}
+),
+
+size_base as (
+    select
+        spine.iso3,
+        spine.year,
+        ind.gdp_current_usd,
+        ind.population,
+        max(case when ind.gdp_current_usd is not null then spine.year end) over carried as last_gdp_year,
+        max(case when ind.population is not null then spine.year end) over carried as last_population_year,
+        max(case when real.gdp_real is not null then spine.year end) over carried as last_real_year
+    from {{ ref('int_panel_spine') }} as spine
+    left join indicators as ind on ind.iso3 = spine.iso3 and ind.year = spine.year
+    left join indicators_real as real on real.iso3 = spine.iso3 and real.year = spine.year
+    window carried as (partition by spine.iso3 order by spine.year rows between unbounded preceding and current row)
+),
+
+size as (
+    -- GDP and population for ratios: the published value, else carried past the last published year by at most
+    -- var('size_carry_forward_years'); GDP moves with the published real GDP index (NY.GDP.MKTP.KD) where it
+    -- runs further, population is held. Ratios to size then do not drop out with the World Bank's publication lag.
+    select
+        b.iso3,
+        b.year,
+        coalesce(b.gdp_current_usd, case when b.year - b.last_gdp_year <= {{ var('size_carry_forward_years') }} then
+            last_gdp.gdp_current_usd * case when b.last_real_year > b.last_gdp_year
+                then real_now.gdp_real / nullif(real_then.gdp_real, 0) else 1 end
+        end) as gdp_for_ratios_usd,
+        coalesce(b.population, case when b.year - b.last_population_year <= {{ var('size_carry_forward_years') }}
+            then last_pop.population end) as population_for_ratios
+    from size_base as b
+    left join indicators as last_gdp on last_gdp.iso3 = b.iso3 and last_gdp.year = b.last_gdp_year
+    left join indicators as last_pop on last_pop.iso3 = b.iso3 and last_pop.year = b.last_population_year
+    left join indicators_real as real_then on real_then.iso3 = b.iso3 and real_then.year = b.last_gdp_year
+    left join indicators_real as real_now on real_now.iso3 = b.iso3 and real_now.year = b.last_real_year
 ),
 
 joined as (
@@ -92,13 +140,16 @@ joined as (
         trade.us_exports_usd,
         trade.us_imports_usd,
         trade.total_trade_usd as us_total_trade_usd,
-        100 * trade.total_trade_usd / nullif(indicators.gdp_current_usd, 0) as us_trade_pct_gdp,
+        100 * trade.total_trade_usd / nullif(size.gdp_for_ratios_usd, 0) as us_trade_pct_gdp,
         trade.iso3 is not null as us_trade_is_observed,
+        trade.months_covered as us_trade_months_covered,
+        coalesce(trade.months_covered < 12, false) as us_trade_is_partial_period,
         case when aid_is_covered then coalesce(aid.aid_current_usd, 0) end as us_aid_obligations_current_usd,
         case when aid_is_covered then coalesce(aid.aid_constant_usd, 0) end as us_aid_obligations_constant_usd,
-        case when aid_is_covered then coalesce(aid.aid_constant_usd, 0) / nullif(indicators.population, 0) end
+        case when aid_is_covered then coalesce(aid.aid_constant_usd, 0) / nullif(size.population_for_ratios, 0) end
             as us_aid_constant_usd_per_capita,
         aid_is_covered as us_aid_is_observed,
+        aid_is_covered and spine.year = aid_partial.partial_year as us_aid_is_partial_period,
         aid.economic_aid_constant_usd,
         aid.military_aid_constant_usd,
         coalesce(aid.aid_split_is_observed, false) as aid_split_is_observed,
@@ -123,12 +174,19 @@ joined as (
         agreements.spp_in_force,
         agreements.mission_in_force,
         agreements.mutual_defense_in_force,
-        agreements.sofa_in_force + agreements.mnna_in_force + agreements.spp_in_force
-            + agreements.mission_in_force + agreements.mutual_defense_in_force as security_agreements_in_force,
+        agreements.presence_agreements_in_force,
+        agreements.framework_agreements_in_force,
+        agreements.cooperation_agreements_in_force,
+        agreements.security_agreements_in_force,
+        agreements.agreement_intensity,
 
         ---------- context
         indicators.gdp_current_usd,
         indicators.population,
+        size.gdp_for_ratios_usd,
+        size.population_for_ratios,
+        indicators.gdp_current_usd is null and size.gdp_for_ratios_usd is not null as gdp_is_estimated,
+        indicators.population is null and size.population_for_ratios is not null as population_is_estimated,
         indicators.homicide_rate,
         indicators.rule_of_law,
         indicators.political_stability,
@@ -138,6 +196,7 @@ joined as (
         select spine.*, spine.year between aid_coverage.first_year and aid_coverage.last_year as aid_is_covered
         from spine cross join aid_coverage
     ) as spine
+    cross join aid_partial
     left join trade on trade.iso3 = spine.iso3 and trade.year = spine.year
     left join aid on aid.iso3 = spine.iso3 and aid.year = spine.year
     left join arms on arms.iso3 = spine.iso3 and arms.year = spine.year
@@ -146,6 +205,7 @@ joined as (
     left join sites on sites.iso3 = spine.iso3
     left join indicators on indicators.iso3 = spine.iso3 and indicators.year = spine.year
     left join agreements on agreements.iso3 = spine.iso3 and agreements.year = spine.year
+    left join size on size.iso3 = spine.iso3 and size.year = spine.year
 )
 
 select
@@ -157,10 +217,13 @@ select
     cast(us_total_trade_usd as double) as us_total_trade_usd,
     cast(us_trade_pct_gdp as double) as us_trade_pct_gdp,
     cast(us_trade_is_observed as boolean) as us_trade_is_observed,
+    cast(us_trade_months_covered as integer) as us_trade_months_covered,
+    cast(us_trade_is_partial_period as boolean) as us_trade_is_partial_period,
     cast(us_aid_obligations_current_usd as bigint) as us_aid_obligations_current_usd,
     cast(us_aid_obligations_constant_usd as bigint) as us_aid_obligations_constant_usd,
     cast(us_aid_constant_usd_per_capita as double) as us_aid_constant_usd_per_capita,
     cast(us_aid_is_observed as boolean) as us_aid_is_observed,
+    cast(us_aid_is_partial_period as boolean) as us_aid_is_partial_period,
     cast(economic_aid_constant_usd as bigint) as economic_aid_constant_usd,
     cast(military_aid_constant_usd as bigint) as military_aid_constant_usd,
     cast(aid_split_is_observed as boolean) as aid_split_is_observed,
@@ -182,12 +245,21 @@ select
     cast(spp_in_force as integer) as spp_in_force,
     cast(mission_in_force as integer) as mission_in_force,
     cast(mutual_defense_in_force as integer) as mutual_defense_in_force,
+    cast(presence_agreements_in_force as integer) as presence_agreements_in_force,
+    cast(framework_agreements_in_force as integer) as framework_agreements_in_force,
+    cast(cooperation_agreements_in_force as integer) as cooperation_agreements_in_force,
     cast(security_agreements_in_force as integer) as security_agreements_in_force,
+    cast(agreement_intensity as double) as agreement_intensity,
     cast(gdp_current_usd as double) as gdp_current_usd,
     cast(population as double) as population,
+    cast(gdp_for_ratios_usd as double) as gdp_for_ratios_usd,
+    cast(population_for_ratios as double) as population_for_ratios,
+    cast(gdp_is_estimated as boolean) as gdp_is_estimated,
+    cast(population_is_estimated as boolean) as population_is_estimated,
     cast(homicide_rate as double) as homicide_rate,
     cast(rule_of_law as double) as rule_of_law,
     cast(political_stability as double) as political_stability,
     cast(control_of_corruption as double) as control_of_corruption,
-    cast(milex_share_gdp_pct as double) as milex_share_gdp_pct
+    cast(milex_share_gdp_pct as double) as milex_share_gdp_pct,
+    cast(us_trade_is_partial_period or coalesce(us_aid_is_partial_period, false) as boolean) as is_partial_period
 from joined
