@@ -7,30 +7,38 @@
 -- years are filled from the nearest observed year by the scoring rule, never by a value invented here.
 -- scale: 'rank' = percentile rank among countries that year; 'absolute' = a 0-1 value scored as it is (a 0/1
 -- status or a bounded index, where ranking most countries' shared zero against a few ones would exaggerate).
+-- smooth: flows that arrive in lumps (aid obligated for several years at once, exercises, courses) are scored as
+-- the mean of the observed years t-2..t, so one year's lump, or one year more or less of coverage, moves the
+-- component by a third of it rather than all of it.
 {% set components = [
-    ('economic', 'us_trade_pct_gdp', 'us_trade_pct_gdp', 'rank', 1995, 2025),
-    ('economic', 'us_aid_constant_usd_per_capita', 'us_aid_constant_usd_per_capita', 'rank', 1990, 2023),
+    ('economic', 'us_trade_pct_gdp', 'us_trade_pct_gdp', 'rank', true, 1995, 2025),
+    ('economic', 'us_aid_constant_usd_per_capita', 'us_aid_constant_usd_per_capita', 'rank', true, 1990, 2023),
     ('security', 'us_share_arms_imports_5y',
-        'coalesce(us_share_arms_imports_5y, case when us_arms_tiv_5y_mn is not null then 0 end)', 'rank', 1990, 2025),
-    ('security', 'exercises_with_us', 'exercises_with_us', 'rank', 1990, 2010),
-    ('security', 'agreement_intensity', 'agreement_intensity', 'absolute', 1990, 2025),
+        'coalesce(us_share_arms_imports_5y, case when us_arms_tiv_5y_mn is not null then 0 end)', 'rank', false,
+        1990, 2025),
+    ('security', 'exercises_with_us', 'exercises_with_us', 'rank', true, 1990, 2010),
+    ('security', 'agreement_intensity', 'agreement_intensity', 'absolute', false, 1990, 2025),
 ] %}
 with observed as (
-{% for pillar, component, expression, scale, first_year, last_year in components %}
+{% for pillar, component, expression, scale, smooth, first_year, last_year in components %}
     select
         iso3, year, '{{ pillar }}' as pillar, '{{ component }}' as component, '{{ scale }}' as scale,
-        cast({{ expression }} as double) as value
-    from {{ ref('partnership_panel') }}
-    where year between {{ first_year }} and {{ last_year }}
-        and not is_partial_period
-        and {{ expression }} is not null
+        {% if smooth %}avg(value) over (partition by iso3 order by year range between 2 preceding and current row)
+        {% else %}value{% endif %} as value
+    from (
+        select iso3, year, cast({{ expression }} as double) as value
+        from {{ ref('partnership_panel') }}
+        where year between {{ first_year }} and {{ last_year }}
+            and not is_partial_period
+            and {{ expression }} is not null
+    )
     {% if not loop.last %}union all{% endif %}
 {% endfor %}
 ),
 
 spans as (
     select * from (values
-    {% for pillar, component, expression, scale, first_year, last_year in components %}
+    {% for pillar, component, expression, scale, smooth, first_year, last_year in components %}
         ('{{ component }}', {{ first_year }}, {{ last_year }}){% if not loop.last %},{% endif %}
     {% endfor %}
     ) as s (component, first_year, last_year)
