@@ -64,8 +64,8 @@ select
     count(c.agreement_id) filter (where c.counted_as = 'cooperation') as cooperation_agreements_in_force,
     count(c.agreement_id) as security_agreements_in_force,
     -- weighted sum scaled so that 2 (e.g. one presence agreement and two framework ones) or more is 1
-    least(1.0, coalesce(sum(case c.counted_as when 'presence' then 1.0 when 'framework' then 0.5 else 0.25 end), 0) / 2)
-        as agreement_intensity
+    least(1.0, coalesce(sum(case c.counted_as when 'presence' then 1.0 when 'framework' then 0.5
+        when 'cooperation' then 0.25 end), 0) / 2) as agreement_intensity
 from {{ ref('int_panel_spine') }} as spine
 left join counted as c
     on c.iso3 = spine.iso3
