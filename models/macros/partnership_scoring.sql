@@ -1,7 +1,8 @@
 {#
   The partnership index's scoring rule (docs/methodology.md), for one or many scenarios at once, so the headline
   index and its sensitivity table cannot drift apart. `components`: a relation like int_partnership_components.
-  `scenarios`: a query with columns scenario, intensity_threshold, mix_band, drop_component, drop_year
+  `scenarios`: a query with columns scenario, intensity_threshold, mix_band, intensity_margin, mix_margin,
+  drop_component, drop_year
   (drop_component NULL = nothing removed; drop_year NULL = removed in every year). Returns one row per scenario,
   country and year that has a component row.
 #}
@@ -10,21 +11,27 @@ scenarios as (
     {{ scenarios }}
 ),
 
+partial_years as (
+    -- a country-year whose scoring set holds a partial-period value is never scored as a full year
+    select distinct iso3, year from {{ components }} where coalesce(is_partial_period, false)
+),
+
 kept as (
     -- each scenario's component rows: a removed component (one year or all years) simply has no row
     select s.scenario, c.*
     from {{ components }} as c
     cross join scenarios as s
-    where s.drop_component is null
+    where not coalesce(c.is_partial_period, false)
+        and (s.drop_component is null
         or c.component <> s.drop_component
-        or (s.drop_year is not null and c.year <> s.drop_year)
+        or (s.drop_year is not null and c.year <> s.drop_year))
 ),
 
 normalised as (
     -- rank components: percentile among the countries observed that year (0 lowest, 1 highest, ties share the
     -- lower rank), so units drop out; absolute components are already on 0-1
     select
-        scenario, iso3, year, pillar, component, era_first_year, era_last_year,
+        scenario, iso3, year, pillar, component, era_first_year, era_last_year, window_years,
         case when scale = 'rank'
             then percent_rank() over (partition by scenario, year, component order by value)
             else value
@@ -34,7 +41,9 @@ normalised as (
 
 country_era_sets as (
     -- the fixed set a country's pillar rests on for a whole era: every component it has in any year of the era
-    select distinct scenario, iso3, pillar, component, era_first_year, era_last_year
+    select distinct
+        scenario, iso3, pillar, component, era_first_year, era_last_year,
+        greatest(coalesce(window_years, 1) - 1, {{ var('score_fill_years') }}) as fill_years
     from normalised
 ),
 
@@ -64,14 +73,14 @@ filled as (
 
 chosen as (
     -- a year the component is not observed takes the country's own normalised value from the nearest observed
-    -- year of the era, at most var('score_fill_years') away (the earlier one on a tie); beyond that it stays
-    -- missing and the pillar is not scored, rather than scored on a different set of components
+    -- year of the era, at most fill_years away (the earlier one on a tie); beyond that it stays missing and the
+    -- pillar is not scored, rather than scored on a different set of components
     select
         *,
         coalesce(norm, case
-            when previous_year is not null and year - previous_year <= {{ var('score_fill_years') }}
+            when previous_year is not null and year - previous_year <= fill_years
                 and (next_year is null or year - previous_year <= next_year - year) then previous_norm
-            when next_year is not null and next_year - year <= {{ var('score_fill_years') }} then next_norm
+            when next_year is not null and next_year - year <= fill_years then next_norm
         end) as value_scored
     from filled
 ),
@@ -96,11 +105,13 @@ pillars as (
 scored as (
     select
         p.*,
+        partial_years.iso3 is not null as is_partial_period,
         case when economic_set >= {{ var('score_min_components_economic') }} and economic_scorable = economic_set
-            then economic_mean end as economic_score,
+            and partial_years.iso3 is null then economic_mean end as economic_score,
         case when security_set >= {{ var('score_min_components_security') }} and security_scorable = security_set
-            then security_mean end as security_score
+            and partial_years.iso3 is null then security_mean end as security_score
     from pillars as p
+    left join partial_years on partial_years.iso3 = p.iso3 and partial_years.year = p.year
 ),
 
 labelled as (
@@ -108,6 +119,8 @@ labelled as (
         sc.*,
         s.intensity_threshold,
         s.mix_band,
+        s.intensity_margin,
+        s.mix_margin,
         round((economic_score + security_score) / 2, 9) as partnership_score,
         round(security_score / nullif(economic_score + security_score, 0), 9) as security_mix
     from scored as sc
@@ -119,11 +132,17 @@ typed as (
         *,
         case
             when economic_score is null or security_score is null then 'insufficient_data'
-            when partnership_score < intensity_threshold then 'limited'
+            when greatest(economic_score, security_score) < intensity_threshold then 'limited'
             when security_mix >= 0.5 + mix_band then 'security_led'
             when security_mix <= 0.5 - mix_band then 'economics_led'
             else 'security_plus_economics'
-        end as model_type
+        end as model_type,
+        -- a type resting on a score within the margin of a boundary it uses is fragile: a point of movement in
+        -- one component can change it (flagged, not altered)
+        abs(greatest(economic_score, security_score) - intensity_threshold) < intensity_margin
+            or (greatest(economic_score, security_score) >= intensity_threshold and (
+                abs(security_mix - (0.5 + mix_band)) < mix_margin or abs(security_mix - (0.5 - mix_band)) < mix_margin
+            )) as is_near_boundary
     from labelled
 )
 {% endmacro %}

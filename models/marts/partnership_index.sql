@@ -4,17 +4,20 @@
 -- 1. each size-fair component is normalised within the year (percentile rank, or its own 0-1 scale);
 -- 2. a pillar is the mean over a fixed set of components per country and era; a missing year is filled from the
 --    nearest observed year (at most var('score_fill_years') away), otherwise the pillar is NULL;
--- 3. intensity (partnership_score) and mix (security_mix) place the country-year in one of four types.
+-- 3. intensity (partnership_score) and mix (security_mix) place the country-year in one of four types; a type
+--    resting on a score within the margin of a boundary is flagged (is_near_boundary).
 with
 {{ partnership_scores(
     ref('int_partnership_components'),
     "select 'headline' as scenario, cast(" ~ var('typology_intensity_threshold') ~ " as double) as intensity_threshold,
         cast(" ~ var('typology_mix_band') ~ " as double) as mix_band,
+        cast(" ~ var('typology_intensity_margin') ~ " as double) as intensity_margin,
+        cast(" ~ var('typology_mix_margin') ~ " as double) as mix_margin,
         cast(null as varchar) as drop_component, cast(null as integer) as drop_year"
 ) }},
 
 spine as (
-    select iso3, year, is_partial_period from {{ ref('partnership_panel') }}
+    select iso3, year from {{ ref('partnership_panel') }}
 ),
 
 changes as (
@@ -38,14 +41,14 @@ joined as (
     select
         spine.iso3,
         spine.year,
-        spine.is_partial_period,
+        coalesce(t.is_partial_period, p.iso3 is not null) as is_partial_period,
         t.economic_score,
         t.security_score,
         t.partnership_score,
         t.security_mix,
         -- a partial period is never typed or compared as if it were a full year
-        case when spine.is_partial_period or t.model_type is null then 'insufficient_data' else t.model_type end
-            as model_type,
+        coalesce(t.model_type, 'insufficient_data') as model_type,
+        coalesce(t.is_near_boundary, false) as is_near_boundary,
         coalesce(t.economic_observed, 0) as economic_components_observed,
         coalesce(t.security_observed, 0) as security_components_observed,
         coalesce(t.economic_set, 0) as economic_components_scored,
@@ -54,7 +57,8 @@ joined as (
             as components_filled,
         case when t.era_first_year is not null then t.era_first_year || '-' || t.era_last_year end as scoring_era
     from spine
-    left join typed as t on t.iso3 = spine.iso3 and t.year = spine.year and not spine.is_partial_period
+    left join typed as t on t.iso3 = spine.iso3 and t.year = spine.year
+    left join partial_years as p on p.iso3 = spine.iso3 and p.year = spine.year
 ),
 
 with_changes as (
@@ -80,6 +84,7 @@ select
     cast(partnership_score as double) as partnership_score,
     cast(security_mix as double) as security_mix,
     cast(model_type as varchar) as model_type,
+    cast(is_near_boundary as boolean) as is_near_boundary,
     cast(economic_components_observed as integer) as economic_components_observed,
     cast(security_components_observed as integer) as security_components_observed,
     cast(economic_components_scored as integer) as economic_components_scored,
