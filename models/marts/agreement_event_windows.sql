@@ -55,6 +55,7 @@ select
     cast(i.partnership_score as double) as partnership_score,
     cast(i.security_mix as double) as security_mix,
     cast(i.model_type as varchar) as model_type,
+    cast(i.scoring_era as varchar) as scoring_era,
     cast(p.is_partial_period as boolean) as is_partial_period
 from windows as w
 left join {{ ref('partnership_panel') }} as p on p.iso3 = w.iso3 and p.year = w.year
