@@ -68,7 +68,7 @@ def published_problem(warehouse_dir: Path, fingerprint: str | None = None) -> st
     if not database.is_file():
         return "no published file"
     try:
-        with duckdb.connect(str(database), read_only=True, config={"enable_external_access": False}) as con:
+        with duckdb.connect(str(database), read_only=True) as con:
             marts = {r[0] for r in con.execute(
                 "select table_name from information_schema.tables where table_schema = 'marts' "
                 "and table_catalog = current_database()").fetchall()}
