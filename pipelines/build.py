@@ -257,6 +257,8 @@ def _failed_file(path: Path | None, message: str) -> Path | None:
 
 def explain_raw_failure(table, path: Path | None, message: str) -> str:
     """One clear message for a failed raw file: source, file, and what is wrong with it (row, column, value)."""
+    if "anomaly gate stopped" in message:  # names source, file, the published vintage and what changed
+        return message
     contract = CONTRACT_FILE.match(message)
     path = _failed_file(path, message)
     if path is None and message.startswith(f"[{table.source}]"):

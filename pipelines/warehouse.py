@@ -139,7 +139,11 @@ def record_load(
     con: duckdb.DuckDBPyConnection, raw_table: str, source: str, source_file: SourceFile, counts: dict[str, int],
     *, landed: int, rejected: int, loaded_at: datetime, seconds: float,
 ) -> None:
-    """The one meta.loads row of `raw_table`'s latest load (replacing the previous one)."""
+    """The one meta.loads row of `raw_table`'s latest load (replacing the previous one), once the new vintage passed
+    the anomaly gate against the published one (pipelines/anomaly.py)."""
+    from pipelines import anomaly
+
+    anomaly.check(con, raw_table, source, source_file.path.name, source_file.sha256)
     con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [raw_table])
     con.execute(
         f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
