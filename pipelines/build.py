@@ -261,6 +261,10 @@ def explain_raw_failure(table, path: Path | None, message: str) -> str:
         return message
     contract = CONTRACT_FILE.match(message)
     path = _failed_file(path, message)
+    layout = _layout_problem(path) if path is not None else None
+    if layout:  # the real cause comes first; what the reader made of it is secondary
+        file_name = contract["file"] if contract else path.name
+        return f"[{table.source}] {file_name} {layout} (reader said: {one_line(message.splitlines()[0], 160)})"
     if path is None and message.startswith(f"[{table.source}]"):
         return message  # no file was read (a failed download): the message already names source and address
     file_name = contract["file"] if contract else (path.name if path else table.default_file)
@@ -274,6 +278,37 @@ def explain_raw_failure(table, path: Path | None, message: str) -> str:
     if problem:
         return f"[{table.source}] {file_name} {problem} (reader said: {first_line})"
     return f"[{table.source}] {file_name} could not be read as {table.name}: {first_line}"
+
+
+DECIMAL_COMMA = re.compile(r"(^|;)\s*\"?-?\d{1,3}(\.\d{3})*,\d+\"?\s*(?=;|$)")
+
+
+def _layout_problem(path: Path) -> str | None:
+    """A file in a layout no publisher here uses, said plainly: a zip archive, or a semicolon-separated export
+    (with decimal commas) where the publisher writes comma-separated values."""
+    import zipfile
+
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".zip"} or not path.is_file():
+        return None
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        inside = f" holding {', '.join(names[:3])}{', ...' if len(names) > 3 else ''}" if names else ""
+        return f"is a zip archive{inside}, not CSV data; unzip it and give the CSV inside"
+    with path.open("rb") as handle:
+        head = handle.read(65536).decode("utf-8", "replace").splitlines()[:20]
+    if not head or path.suffix.lower() == ".json":
+        return None
+    header = next((line for line in head if line.strip()), "")
+    if header.count(";") >= 2 and header.count(";") > header.count(","):
+        decimals = sum(bool(DECIMAL_COMMA.search(line)) for line in head[1:])
+        comma = " and ',' as the decimal mark" if decimals else ""
+        return (f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
+                "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' separators")
+    return None
 
 
 # Publishers whose files are Latin-1 by design (their parsers decode it): not an encoding error there.
@@ -347,7 +382,7 @@ def _published_state(root: Path) -> tuple:
     return tuple(state)
 
 
-def preflight(root: Path) -> None:
+def preflight(root: Path, file_overrides: dict[str, str] | None = None) -> None:
     """Everything that can be known wrong before any work: settings, a writable folder, exports being a folder,
     the published file not held read-write by another process."""
     from pipelines import warehouse
@@ -357,6 +392,13 @@ def preflight(root: Path) -> None:
     except settings.SettingsError as err:
         raise BuildError(str(err), err.hint) from None
     check_writable(root)
+    for name, path in (file_overrides or {}).items():
+        given = Path(path).expanduser()
+        if given.is_dir():
+            raise BuildError(f"--file {name}={path} is a folder, not a file",
+                             "name the publisher's file itself (files beside it are read where a source needs them)")
+        if not given.is_file():
+            raise BuildError(f"--file {name}={path}: no such file", "check the path")
     exports = root / "exports"
     if exports.exists() and (exports.is_symlink() or not exports.is_dir()):
         raise BuildError(f"{exports} is not a folder", "move it away; the build writes the Parquet exports there")
@@ -523,7 +565,7 @@ def run_build(
     started = time.perf_counter()
     build_started = datetime.now(timezone.utc).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
-    preflight(root)
+    preflight(root, file_overrides)
     with build_lock(root):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
@@ -633,6 +675,9 @@ def run_build(
                 kept = quarantine.keep_rejected(root, table.source, path, text) if path is not None else None
                 if kept is not None:
                     outcome.rejected_files.append(kept)
+            if len(explained) > 1 and len({t.split(": ", 1)[-1] for t in explained}) == 1:
+                # one cause behind every raw table (a full disk, an unreadable log): said once
+                explained = [f"{len(explained)} raw tables failed with the same error: {explained[0].split(': ', 1)[-1]}"]
             if not explained and _dbt_failed(result):
                 explained = explain_dbt_failure(build_area)
                 for line in explained:

@@ -170,11 +170,19 @@ def log_path(root: Path) -> Path:
 
 
 def append_log(root: Path, ingestion: Ingestion) -> None:
+    try:
+        _append(root, ingestion)
+    except OSError as err:  # a full disk, a read-only folder: say which file, not a bare errno
+        raise OSError(err.errno, f"cannot append to the ingestion log {log_path(root)}: {err.strerror}; "
+                      "free space there or set HPW_DATA_DIR") from None
+
+
+def _append(root: Path, ingestion: Ingestion) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with log_path(root).open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            size = handle.seek(0, os.SEEK_END)
+            size = handle.seek(0, os.SEEK_END) if handle.seekable() else 0
             if size:  # a line half-written by a killed process is closed, so this entry starts on its own line
                 handle.seek(size - 1)
                 if handle.read(1) != b"\n":
