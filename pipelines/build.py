@@ -578,7 +578,7 @@ def run_build(
         build_area.mkdir(parents=True)
         before = _published_state(root)
 
-        echo("building (sources, contracts, dbt, publish) ...")
+        echo("building the warehouse ...")
         import contextlib
         import warnings
 
