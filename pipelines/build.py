@@ -367,6 +367,8 @@ def _count_quarantine(outcome: "BuildResult", published: Path) -> None:
 def one_line(text: str, limit: int = 400) -> str:
     """An error as one readable line: whitespace collapsed, cut at `limit` characters (a 10 MB cell stays short)."""
     flat = " ".join(str(text).split())
+    # a value longer than a line (a runaway cell) keeps its start and says how long it was
+    flat = re.sub(r"(\S{60})\S{40,}", lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
     return flat if len(flat) <= limit else f"{flat[:limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
 
 
@@ -682,8 +684,8 @@ def run_build(
                 explained = explain_dbt_failure(build_area)
                 for line in explained:
                     outcome.failures[line.split(" failed:")[0]] = line
-            if explained:
-                outcome.error = "\n".join(explained)
+            if explained:  # one physical line per cause
+                outcome.error = "\n".join(" ".join(text.split()) for text in explained)
             # Drop the half-built database; keep dbt's logs (.build/dbt_target/dbt.log) for inspection.
             for leftover in build_area.glob("partnership.duckdb*"):
                 leftover.unlink(missing_ok=True)

@@ -127,8 +127,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not result.success:
         from pipelines.build import one_line
 
-        for line in (result.error or "the build failed").splitlines()[:8] if not args.quiet else [result.error or ""]:
-            print(f"error: {one_line(line)}", file=sys.stderr)
+        causes = (result.error or "the build failed").splitlines()
+        for cause in causes[:8] if not args.quiet else [" / ".join(causes)]:
+            print(f"error: {one_line(cause)}", file=sys.stderr)
+        if len(causes) > 8 and not args.quiet:
+            print(f"error: ... and {len(causes) - 8} more (see the log)", file=sys.stderr)
         hint = ("the published warehouse and exports were left unchanged" if not result.published_changed
                 else "the published warehouse CHANGED although the build failed: rebuild")
         print(f"hint: {hint}; full log: {result.log_file}", file=sys.stderr)
