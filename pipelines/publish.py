@@ -168,7 +168,7 @@ def _check_swappable(root: Path, published_db: Path) -> None:
 @asset(
     key=PUBLISHED_KEY,
     group_name="published",
-    deps=[*RAW_KEYS, *MART_KEYS],
+    deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
     description="warehouse/partnership.duckdb (self-contained, DuckDB 1.0 storage format, for analysts), "
     "warehouse/exports/*.parquet and datapackage.json. Publishes only a complete build of the same run.",
