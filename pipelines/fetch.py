@@ -416,8 +416,9 @@ def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, l
         delay = min(_retry_delay(attempt, retry_after), max(0.0, deadline - time.monotonic()))
         logger.warning(f"[{table.source}] {table.name}: {url}: {reason}; retry {attempt}/{attempts - 1} in {delay:.2f} s")
         time.sleep(delay)
+    tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
     raise FetchError(
-        f"[{table.source}] {table.name}: could not download {url}: {reason} (gave up after {attempt} attempt(s)); "
+        f"[{table.source}] {table.name}: could not download {url}: {reason} (gave up after {tries}); "
         "hint: retry later, raise HPW_FETCH_TIMEOUT / HPW_FETCH_ATTEMPTS, or run in snapshot mode (HPW_MODE=snapshot)"
     )
 
