@@ -79,13 +79,15 @@ SETTINGS: dict[str, str] = {
     "HPW_FETCH_MAX_BYTES": "largest download accepted, in bytes (default 4 GiB); HPW_<KEY>_MAX_BYTES per file",
     "HPW_INGEST_MEMORY_LIMIT": "DuckDB memory limit while landing the large activity file (e.g. 2GB)",
     "HPW_US_FOREIGN_AID_CONSTANT_BASE_YEAR": "base year of constant-dollar aid amounts",
+    "HPW_US_FOREIGN_AID_GREENBOOK_CONSTANT_BASE_YEAR": "base year of the Greenbook's constant-dollar amounts",
     "HPW_ACCEPT_CHANGE": "RAW_TABLE=REASON[;...]: let a change beyond the anomaly gate's tolerance through",
     "HPW_BUILD_DB": "internal: the build database dbt writes (set by the build itself)",
     "HPW_TEST_ARTIFACTS": "tests only: folder for test artefacts",
 }
 PER_FILE_SUFFIXES = ("_PATH", "_URL", "_MAX_BYTES")
 NUMBERS = {"HPW_FETCH_TIMEOUT": float, "HPW_FETCH_BACKOFF": float, "HPW_FETCH_DEADLINE": float,
-           "HPW_FETCH_ATTEMPTS": int, "HPW_FETCH_MAX_BYTES": int, "HPW_US_FOREIGN_AID_CONSTANT_BASE_YEAR": int}
+           "HPW_FETCH_ATTEMPTS": int, "HPW_FETCH_MAX_BYTES": int, "HPW_US_FOREIGN_AID_CONSTANT_BASE_YEAR": int,
+           "HPW_US_FOREIGN_AID_GREENBOOK_CONSTANT_BASE_YEAR": int}
 
 
 def _file_keys() -> set[str]:
