@@ -170,6 +170,7 @@ def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, t
     with duckdb.connect(str(root / "partnership.duckdb"), read_only=True) as con:
         accepted = con.execute("select accepted_change from meta.ingestions where raw_table = 'us_foreign_aid_summary' "
                                "and accepted_change is not null").fetchall()
-        rows = con.execute("select rows_landed from meta.loads where raw_table = 'us_foreign_aid_summary'").fetchone()[0]
+        rows = con.execute(
+            "select rows_landed from meta.loads where raw_table = 'us_foreign_aid_summary'").fetchone()[0]
     assert len(accepted) == 1 and reason in accepted[0][0] and "rows fell from 4,649 to 1,859" in accepted[0][0]
     assert rows == 1859

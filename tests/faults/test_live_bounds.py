@@ -83,7 +83,8 @@ CASES = [
     ("trickle_hits_the_overall_deadline", "/trickle", {"HPW_FETCH_DEADLINE": "2", "HPW_FETCH_TIMEOUT": "5"},
      ["did not finish within the 2-s deadline", "HPW_FETCH_DEADLINE"]),
     ("redirect_loop", "/loop", {}, ["redirects in a loop", "nothing was downloaded"]),
-    ("broken_gzip_body", "/badgzip", {}, ["cannot be decoded as its Content-Encoding", "the server's fault, not the file's"]),
+    ("broken_gzip_body", "/badgzip", {},
+     ["cannot be decoded as its Content-Encoding", "the server's fault, not the file's"]),
     ("not_modified_without_an_earlier_vintage", "/not-modified", {},
      ["answered 304 Not Modified", "no earlier vintage of this file is landed"]),
 ]

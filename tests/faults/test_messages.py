@@ -45,7 +45,8 @@ def semicolon_bases(tmp: Path) -> Path:
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     for row in rows:
-        writer.writerow([cell.replace(".", ",") if cell.replace(".", "", 1).lstrip("-").isdigit() else cell for cell in row])
+        writer.writerow([cell.replace(".", ",") if cell.replace(".", "", 1).lstrip("-").isdigit() else cell
+                         for cell in row])
     return c.write(tmp, c.BASES.name, out.getvalue().encode("latin-1"))
 
 
@@ -124,8 +125,9 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
     with duckdb.connect(str(database)) as con:
         con.execute("update raw.us_bases set iso3 = null where source_row in (3, 7)")
     dbt = Path(sys.executable).parent / "dbt"
-    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--target-path", str(build_area / "dbt_target"),
-                          "--project-dir", str(PROJECT_ROOT / "models"), "--profiles-dir", str(PROJECT_ROOT / "models")],
+    models = str(PROJECT_ROOT / "models")
+    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--project-dir", models, "--profiles-dir", models,
+                          "--target-path", str(build_area / "dbt_target")],
                          env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
                          capture_output=True, text=True, timeout=600)
     assert run.returncode != 0
@@ -137,7 +139,8 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
     assert "\n" not in line and len(line) <= 600
 
 
-@pytest.mark.parametrize("sql", ["select interval 1 day as i", "select timestamp '2025-12-15 10:00:00' as t, now() as n",
+@pytest.mark.parametrize("sql", ["select interval 1 day as i",
+                                 "select timestamp '2025-12-15 10:00:00' as t, now() as n",
                                  "select interval '2 hours' as i, date '2025-12-15' as d"])
 def test_query_on_interval_and_timestamp_results_is_never_a_traceback(built_warehouse, sql):
     out = subprocess.run([*HPW, "query", sql], cwd=PROJECT_ROOT, env=_env(built_warehouse), capture_output=True,

@@ -83,7 +83,8 @@ def test_an_older_duckdb_reads_every_mart_of_the_published_file(old_duckdb, buil
 
     copy = tmp_path / "partnership.duckdb"
     shutil.copyfile(built_warehouse / "partnership.duckdb", copy)
-    out = subprocess.run([str(old_duckdb), "-c", READ_EVERYTHING, str(copy)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([str(old_duckdb), "-c", READ_EVERYTHING, str(copy)], capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     read = json.loads(out.stdout)
     assert read["version"] == OLD_DUCKDB

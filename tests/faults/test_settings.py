@@ -32,8 +32,8 @@ CASES = [
     ("non_numeric_timeout", {"HPW_FETCH_TIMEOUT": "5s"}, ["HPW_FETCH_TIMEOUT='5s' is not a number"], ["seconds"]),
     ("zero_attempts", {"HPW_FETCH_ATTEMPTS": "0"}, ["HPW_FETCH_ATTEMPTS='0' is not a whole number greater than 0"], []),
     ("unknown_extra_country", {"HPW_EXTRA_COUNTRIES": "CAN,XYZ"}, ["HPW_EXTRA_COUNTRIES", "XYZ"], ["three-letter"]),
-    ("folder_as_file", {"HPW_US_BASES_PATH": str(PROJECT_ROOT / "data")}, ["HPW_US_BASES_PATH=", "is a folder, not a file"],
-     ["the publisher's file"]),
+    ("folder_as_file", {"HPW_US_BASES_PATH": str(PROJECT_ROOT / "data")},
+     ["HPW_US_BASES_PATH=", "is a folder, not a file"], ["the publisher's file"]),
     ("url_that_is_not_http", {"HPW_US_BASES_URL": "ftp://example.org/x.csv"}, ["is not an http(s) address"], []),
 ]
 
