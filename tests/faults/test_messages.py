@@ -126,8 +126,8 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
         con.execute("update raw.us_bases set iso3 = null where source_row in (3, 7)")
     dbt = Path(sys.executable).parent / "dbt"
     models = str(PROJECT_ROOT / "models")
-    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--project-dir", models, "--profiles-dir", models,
-                          "--target-path", str(build_area / "dbt_target")],
+    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--project-dir", models,
+                          "--profiles-dir", models, "--target-path", str(build_area / "dbt_target")],
                          env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
                          capture_output=True, text=True, timeout=600)
     assert run.returncode != 0
