@@ -163,7 +163,7 @@ def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, t
     assert out.returncode == 0, out.stderr
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert len(lines) <= 40, lines
-    assert sum(line.lstrip().startswith(("sources", "contracts", "dbt", "publish")) for line in lines) == 4, lines
+    assert sum(line.lstrip().startswith(("sources ", "contracts ", "dbt ", "publish ")) for line in lines) == 4, lines
     assert any("build succeeded" in line and "log:" in line for line in lines)
     assert lines[-1].startswith("published: replaced partnership.duckdb")
     assert "Traceback" not in out.stdout + out.stderr and " START " not in out.stdout
