@@ -5,13 +5,14 @@ repeated, codes shuffled between countries, amounts re-saved rounded. Each raw t
 database (`warehouse.record_load`), is compared with the same raw table of the published file; a change beyond
 these tolerances stops the build, naming the source, the file and what changed:
 
-| check | stops when |
-|---|---|
-| row count | rows fall by more than `ROW_DROP` (20 %) |
-| column gone NULL | a column with values before is now entirely NULL, or its share of values fell by more than half (from at least 20 %) |
-| duplicated rows | more rows repeated exactly (all columns but the row number) than in the published vintage |
-| values moved between countries | at least `MOVED_MIN_ROWS` (3) rows, and `MOVED_SHARE` (20 %) of a country's previous rows, reappear unchanged under another country |
-| lost precision | a numeric column with decimals in at least 10 % of values keeps them in less than a quarter as many, or one with at most half its values round thousands has more than 95 % |
+- row count: rows fall by more than `ROW_DROP` (20 %);
+- column gone NULL: a column with values before is now entirely NULL, or its share of values fell by more than
+  half (from at least 20 %);
+- duplicated rows: more rows repeated exactly (all columns but the row number) than in the published vintage;
+- values moved between countries: at least `MOVED_MIN_ROWS` (3) rows, and `MOVED_SHARE` (20 %) of a country's
+  previous rows, reappear unchanged under another country;
+- lost precision: a numeric column with decimals in at least 10 % of values keeps them in less than a quarter as
+  many, or one with at most half its values in round thousands has more than 95 %.
 
 The same file as the published vintage (same sha256) is not compared. A first build, or a raw table the published
 file lacks, has nothing to compare with. A change that is real (a publisher really dropped years) is let through
@@ -79,7 +80,8 @@ def _profile(con, relation: str, columns: dict[str, str]) -> dict:
     """Row count, values per column, distinct values per column, exact duplicates, decimals and round thousands."""
     names = list(columns)
     numeric = [c for c in names if columns[c].split("(")[0] in NUMERIC]
-    parts = ["count(*)"] + [f"count({_quote(c)})" for c in names] + [f"approx_count_distinct({_quote(c)})" for c in names]
+    parts = ["count(*)"] + [f"count({_quote(c)})" for c in names]
+    parts += [f"approx_count_distinct({_quote(c)})" for c in names]
     for c in numeric:
         q = _quote(c)
         parts += [f"count(*) filter (where {q} <> round({q}))", f"count(*) filter (where {q} <> 0)",
@@ -97,7 +99,8 @@ def _duplicates(con, relation: str, columns: list[str]) -> int:
         return 0
     group = ", ".join(_quote(c) for c in columns)
     return con.execute(
-        f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {relation} group by {group} having count(*) > 1)"
+        f"select coalesce(sum(n - 1), 0) from "
+        f"(select count(*) as n from {relation} group by {group} having count(*) > 1)"
     ).fetchone()[0]
 
 
@@ -138,7 +141,8 @@ def compare(new, old, relation_new: str, relation_old: str) -> list[str]:
     for c, (frac_old, nonzero_old, thousands_old) in before["numbers"].items():
         frac_new, nonzero_new, thousands_new = after["numbers"][c]
         filled_old, filled_new = before["filled"][c], after["filled"][c]
-        if filled_old and filled_new and frac_old / filled_old >= DECIMALS_MIN and frac_new / filled_new < frac_old / filled_old / 4:
+        had = frac_old / filled_old if filled_old else 0
+        if filled_new and had >= DECIMALS_MIN and frac_new / filled_new < had / 4:
             findings.append(f"column {c} lost its decimals ({frac_new / filled_new:.0%} of values have any, "
                             f"was {frac_old / filled_old:.0%})")
         elif (nonzero_old >= 20 and nonzero_new >= 20 and thousands_old / nonzero_old <= 0.5
@@ -159,7 +163,8 @@ def _moved(new, old, relation_new: str, relation_old: str, values: list[str], nu
     moved = new.execute(
         """
         with was as (select iso3, h from previous), now as (select iso3, h from current),
-        lost as (select w.iso3, w.h from was w where not exists (select 1 from now n where n.h = w.h and n.iso3 = w.iso3)),
+        lost as (select w.iso3, w.h from was w
+                 where not exists (select 1 from now n where n.h = w.h and n.iso3 = w.iso3)),
         pairs as (select l.iso3 as was_iso3, n.iso3 as now_iso3, count(distinct l.h) as rows
                   from lost l join now n on n.h = l.h and n.iso3 <> l.iso3 group by all),
         sizes as (select iso3, count(*) as rows from was group by iso3)

@@ -74,13 +74,16 @@ class BuildResult:
             if not a.asset.startswith("raw/"):
                 continue
             table = RAW_TABLES_BY_NAME.get(a.asset[4:])
-            totals = per_source.setdefault(table.source if table else a.asset[4:], [0, 0, 0, 0, 0, 0])
+            totals = per_source.setdefault(table.source if table else a.asset[4:], [0, None, None, None, None, None])
             for i, value in enumerate((1, a.rows_in, a.rows_landed, a.rows_rejected, a.rows_outside_universe,
                                        a.rows_aggregate)):
-                totals[i] += value or 0
-        lines = [f"{'source':<26} {'tables':>6} {'rows in':>9} {'landed':>9} {'quarant.':>8} {'outside':>8} {'aggreg.':>8}"]
+                if value is not None:  # unknown stays blank, never 0
+                    totals[i] = (totals[i] or 0) + value
+        lines = [f"{'source':<28} {'tables':>6} {'rows in':>9} {'landed':>9} {'quarant.':>8} {'outside':>8} "
+                 f"{'aggreg.':>8}"]
         for source, (tables, *counts) in sorted(per_source.items()):
-            lines.append(f"{source:<26} {tables:>6} " + " ".join(f"{c:>{w},}" for c, w in zip(counts, (9, 9, 8, 8, 8))))
+            lines.append(f"{source:<28} {tables:>6} " + " ".join(
+                f"{'' if c is None else format(c, ','):>{w}}" for c, w in zip(counts, (9, 9, 8, 8, 8))))
         lines.append(self.one_line())
         lines.extend(f"warning: {w}" for w in self.warnings)
         lines.extend(f"rejected file kept for inspection: {p}" for p in self.rejected_files)
@@ -307,7 +310,8 @@ def _layout_problem(path: Path) -> str | None:
         decimals = sum(bool(DECIMAL_COMMA.search(line)) for line in head[1:])
         comma = " and ',' as the decimal mark" if decimals else ""
         return (f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
-                "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' separators")
+                "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' "
+                "separators")
     return None
 
 
@@ -369,7 +373,9 @@ def one_line(text: str, limit: int = 400) -> str:
     flat = " ".join(str(text).split())
     # a value longer than a line (a runaway cell) keeps its start and says how long it was
     flat = re.sub(r"(\S{60})\S{40,}", lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
-    return flat if len(flat) <= limit else f"{flat[:limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
 
 
 def _published_state(root: Path) -> tuple:
@@ -483,7 +489,8 @@ class StageProgress:
                 self._say(f"  contracts  {self.checks - self.checks_failed}/{self.checks} passed   [{elapsed:.1f} s]")
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and "dbt" in step:
             failed = " FAILED" if kind == DagsterEventType.STEP_FAILURE else ""
-            self._say(f"  dbt        {self.dbt_models} models built, {self.dbt_tests - self.dbt_failed}/{self.dbt_tests} "
+            passed = self.dbt_tests - self.dbt_failed
+            self._say(f"  dbt        {self.dbt_models} models built, {passed}/{self.dbt_tests} "
                       f"tests passed{failed}   [{elapsed:.1f} s]")
         elif kind == DagsterEventType.STEP_FAILURE and step.startswith("published"):
             self._say(f"  publish    REFUSED (nothing published)   [{elapsed:.1f} s]")
@@ -522,7 +529,8 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
     loads: dict[str, tuple[str, str]] = {}
     try:
         with duckdb.connect(str(database), read_only=True) as con:
-            loads = {r[0]: (r[1], r[2]) for r in con.execute("select raw_table, source, file_name from meta.loads").fetchall()}
+            rows = con.execute("select raw_table, source, file_name from meta.loads").fetchall()
+            loads = {r[0]: (r[1], r[2]) for r in rows}
     except duckdb.Error:
         con = None
     lines = []
@@ -532,7 +540,8 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         unique_id = result["unique_id"]
         node = nodes.get(unique_id, {})
         kind, name = node.get("resource_type", unique_id.split(".")[0]), node.get("name", unique_id)
-        model = next((n.split(".")[-1] for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("model.")), None)
+        parents = node.get("depends_on", {}).get("nodes", [])
+        model = next((n.split(".")[-1] for n in parents if n.startswith("model.")), None)
         message = one_line(result.get("message") or "", 200)
         examples = ""
         compiled = result.get("compiled_code") or node.get("compiled_code")
@@ -679,7 +688,8 @@ def run_build(
                     outcome.rejected_files.append(kept)
             if len(explained) > 1 and len({t.split(": ", 1)[-1] for t in explained}) == 1:
                 # one cause behind every raw table (a full disk, an unreadable log): said once
-                explained = [f"{len(explained)} raw tables failed with the same error: {explained[0].split(': ', 1)[-1]}"]
+                cause = explained[0].split(": ", 1)[-1]
+                explained = [f"{len(explained)} raw tables failed with the same error: {cause}"]
             if not explained and _dbt_failed(result):
                 explained = explain_dbt_failure(build_area)
                 for line in explained:

@@ -99,7 +99,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         name, _, reason = item.partition("=")
         if name not in RAW_TABLES_BY_NAME or not reason.strip():
             return _fail(f"--accept-change expects RAW_TABLE=REASON, got {item!r}",
-                         f"say why the change is right, e.g. --accept-change us_foreign_aid_summary=\"publisher dropped "
+                         "say why the change is right, e.g. "
+                         f"--accept-change us_foreign_aid_summary=\"publisher dropped "
                          f"FY1946-1950\"; raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
         accepted[name] = reason.strip()
     # Default: one line per stage and the summary; --verbose: a line per asset and Dagster's and dbt's own output;
@@ -311,7 +312,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--accept-change", action="append", metavar="RAW_TABLE=REASON",
                        help="let this raw table through the anomaly gate; the reason is recorded in meta.ingestions")
     build.add_argument("--quiet", action="store_true", help="only errors and one summary line")
-    build.add_argument("--verbose", action="store_true", help="a line per asset, Dagster's and dbt's own output, tracebacks")
+    build.add_argument("--verbose", action="store_true",
+                       help="a line per asset, Dagster's and dbt's own output, tracebacks")
     build.set_defaults(func=cmd_build)
 
     query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")

@@ -221,7 +221,8 @@ def read_log(root: Path):
                 continue
             rows.append({name: _typed(entry.get(name), kind) for name, kind in schema.items()})
     if skipped:
-        log.warning(f"{path}: skipped {len(skipped)} damaged line(s) ({', '.join(map(str, skipped[:5]))}) of the ingestion log")
+        numbers = ", ".join(map(str, skipped[:5]))
+        log.warning(f"{path}: skipped {len(skipped)} damaged line(s) ({numbers}) of the ingestion log")
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -365,14 +366,16 @@ def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, l
                     return 304, response.headers, None, None, attempt
                 elif response.status_code >= 400:
                     raise FetchError(
-                        f"[{table.source}] {table.name}: {url} answered HTTP {response.status_code}; hint: {_hint(table)}"
+                        f"[{table.source}] {table.name}: {url} answered HTTP {response.status_code}; "
+                        f"hint: {_hint(table)}"
                     )
                 else:
                     announced = response.headers.get("Content-Length", "")
                     if announced.isdigit() and int(announced) > cap:
                         raise FetchError(
                             f"[{table.source}] {table.name}: {url} announces {int(announced):,} bytes, more than the "
-                            f"{cap:,}-byte cap; nothing was kept; hint: raise HPW_{key}_MAX_BYTES if the file really is that large"
+                            f"{cap:,}-byte cap; nothing was kept; hint: raise HPW_{key}_MAX_BYTES if the file "
+                            "really is that large"
                         )
                     digest, size = hashlib.sha256(), 0
                     with scratch.open("wb") as out:
@@ -397,7 +400,8 @@ def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, l
             reason = f"timed out after {timeout_seconds():g} s ({type(err).__name__})"
         except httpx.TooManyRedirects:
             raise FetchError(f"[{table.source}] {table.name}: {url} redirects in a loop (more than "
-                             f"{client.max_redirects} redirects); nothing was downloaded; hint: {_hint(table)}") from None
+                             f"{client.max_redirects} redirects); nothing was downloaded; "
+                             f"hint: {_hint(table)}") from None
         except httpx.DecodingError as err:
             raise FetchError(
                 f"[{table.source}] {table.name}: {url} sent a body that cannot be decoded as its Content-Encoding "

@@ -51,7 +51,8 @@ class Published:
         if self.previous_marts is None:
             what = f"created {database.name} ({len(self.marts)} marts)"
         else:
-            added, removed = sorted(self.marts.keys() - self.previous_marts), sorted(self.previous_marts - self.marts.keys())
+            added = sorted(self.marts.keys() - self.previous_marts)
+            removed = sorted(self.previous_marts - self.marts.keys())
             what = f"replaced {database.name} ({len(self.marts)} marts"
             what += f"; added {', '.join(added)}" if added else ""
             what += f"; removed {', '.join(removed)}" if removed else ""
@@ -79,7 +80,8 @@ def check_run_is_complete(instance, run_id: str) -> None:
     if missing:
         raise PublishRefused(
             f"publish refused: this run did not build {len(missing)} of {len(RAW_KEYS) + len(MART_KEYS)} raw tables "
-            f"and marts ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); nothing was published or deleted",
+            f"and marts ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); "
+            "nothing was published or deleted",
             "publish runs only as part of a whole build: `hpw build`, or the `build_warehouse` job in the UI",
         )
     if failed:
@@ -112,7 +114,8 @@ def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[s
     value = fingerprint.current()
     with warehouse.connect(build_db) as con:
         present = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE'"
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE'"
         ).fetchall()}
         missing = sorted(expected_marts - present)
         if missing:
@@ -161,7 +164,8 @@ def _check_swappable(root: Path, published_db: Path) -> None:
         raise PublishRefused(
             f"publish refused: {published_db} is open read-write by process {pid}; swapping it now would leave "
             "that connection's WAL beside the new file",
-            "close that connection (analysts: open it read-only, e.g. duckdb -readonly, read_only=True) and build again",
+            "close that connection (analysts: open it read-only, e.g. duckdb -readonly, read_only=True) "
+            "and build again",
         )
 
 

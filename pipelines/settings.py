@@ -103,7 +103,8 @@ def _number(name: str, value: str, kind) -> None:
         number = None
     if number is None or number <= 0 or (kind is float and number != number):
         what = "a whole number" if kind is int else "a number"
-        raise SettingsError(f"{name}={value[:60]!r} is not {what} greater than 0", f"{name}: {SETTINGS.get(name, 'bytes')}")
+        raise SettingsError(f"{name}={value[:60]!r} is not {what} greater than 0",
+                            f"{name}: {SETTINGS.get(name, 'bytes')}")
 
 
 def check_environment(environ: dict[str, str] | None = None) -> None:

@@ -180,14 +180,16 @@ def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> i
 
 
 # A view that reads files (the streamed raw tables' Parquet) would tie the published file to a folder beside it.
-READS_FILES = re.compile(r"\b(read_parquet|parquet_scan|read_csv\w*|read_json\w*|read_text|read_blob|read_xlsx)\s*\(", re.I)
+READS_FILES = re.compile(
+    r"\b(read_parquet|parquet_scan|read_csv\w*|read_json\w*|read_text|read_blob|read_xlsx)\s*\(", re.I)
 
 
 def make_self_contained(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Turn every view that reads files into a table with the same rows, so the database depends on nothing beside
     it (it can be copied, mounted or mailed). Views over tables stay views. Returns the views materialised."""
     views = con.execute(
-        "select schema_name, view_name, sql from duckdb_views() where not internal and database_name = current_database()"
+        "select schema_name, view_name, sql from duckdb_views() "
+        "where not internal and database_name = current_database()"
     ).fetchall()
     done = []
     for schema, name, sql in views:
