@@ -15,6 +15,8 @@
     ('security_agreements', 'stg_security_agreements', 'source_country_code', 'null', 'entity_kind', 'in_universe', 'iso3'),
     ('worldbank_wdi', 'stg_worldbank_wdi_csv', 'source_country_code', 'source_country_name', 'entity_kind', 'in_universe', 'iso3'),
     ('worldbank_wdi', 'stg_worldbank_wdi_json', 'source_country_code', 'source_country_name', 'entity_kind', 'in_universe', 'iso3'),
+    ('census_trade_by_country', 'stg_census_trade_by_country', 'source_partner_code', 'source_partner_name', 'entity_kind', 'in_universe', 'iso3'),
+    ('trade_agreements_desta', 'stg_trade_agreements_desta', 'source_partner_code', 'source_partner_name', 'entity_kind', 'in_universe', 'iso3'),
     ('fmtr_training', 'stg_fmtr_training_xml', 'null', 'source_country_name', 'entity_kind', 'in_universe', 'iso3'),
     ('fmtr_training', 'stg_fmtr_training_html', 'null', 'source_country_name', 'entity_kind', 'in_universe', 'iso3'),
     ('us_foreign_aid_greenbook', 'stg_us_foreign_aid_greenbook', 'null', 'source_country_name', 'entity_kind', 'in_universe', 'iso3'),

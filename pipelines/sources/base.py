@@ -68,6 +68,9 @@ CADENCES: dict[str, str] = {
     "mme_exercises": "yearly",
     "us_bases": "yearly",
     "security_agreements": "never",
+    "census_trade_by_country": "monthly",
+    "trade_agreements_desta": "yearly",
+    "trade_agreement_in_force_corrections": "never",
 }
 
 
