@@ -10,7 +10,10 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 QUERIES = sorted((PROJECT_ROOT / "examples" / "queries").glob("*.sql"))
-PARTNERSHIP_MARTS = ["partnership_panel", "partnership_index", "agreement_event_windows", "peer_comparison"]
+PARTNERSHIP_MARTS = [
+    "partnership_panel", "partnership_index", "agreement_event_windows", "peer_comparison",
+    "partnership_index_sensitivity", "agreement_event_windows_monthly", "partnership_country_summary",
+]
 
 
 def test_panel_has_one_row_per_lac_country_per_year(marts):
@@ -58,7 +61,7 @@ def test_panel_values_equal_their_source_marts(marts):
         """select count(*) from marts.partnership_panel p
            join marts.fct_us_aid_country_year a on a.iso3 = p.iso3 and a.fiscal_year = p.year
            where a.aid_category = 'Total' and a.transaction_type = 'Obligations' and a.fiscal_period = 'FY'
-             and p.us_aid_obligations_constant_usd <> a.amount_constant_usd"""
+             and a.source = 'us_foreign_aid' and p.us_aid_obligations_constant_usd <> a.amount_constant_usd"""
     ).fetchone()[0]
     assert aid == 0
     pry_2019 = marts.execute("select us_aid_obligations_current_usd from marts.partnership_panel where iso3='PRY' and year=2019").fetchone()[0]
@@ -78,10 +81,10 @@ def test_scores_are_bounded_and_typed(marts):
     types = {r[0] for r in marts.execute("select distinct model_type from marts.partnership_index").fetchall()}
     assert types <= {"security_plus_economics", "security_led", "economics_led", "limited", "insufficient_data"}
     assert {"security_plus_economics", "economics_led", "limited"} <= types
-    # too few components never produce a score
+    # too few components in the scored set never produce a score
     assert marts.execute(
-        "select count(*) from marts.partnership_index where (economic_components_observed < 2 and economic_score is not null) "
-        "or (security_components_observed < 2 and security_score is not null)"
+        "select count(*) from marts.partnership_index where (economic_components_scored < 2 and economic_score is not null) "
+        "or (security_components_scored < 2 and security_score is not null)"
     ).fetchone()[0] == 0
 
 
@@ -132,12 +135,14 @@ def test_six_example_queries():
     assert len(QUERIES) == 6
 
 
-def test_methodology_lists_every_panel_column(marts):
+@pytest.mark.parametrize("section, table", [("### Panel columns", "partnership_panel"), ("### Index columns", "partnership_index")])
+def test_methodology_lists_every_column(marts, section, table):
     doc = (PROJECT_ROOT / "docs" / "methodology.md").read_text()
-    section = doc.split("### Panel columns", 1)[1].split("\n## ", 1)[0]
-    documented = re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.M)
+    part = doc.split(section, 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([a-z0-9_]+)` \|", part, flags=re.M)
     columns = [r[0] for r in marts.execute(
-        "select column_name from information_schema.columns where table_schema='marts' and table_name='partnership_panel' order by ordinal_position"
+        "select column_name from information_schema.columns where table_schema='marts' and table_name=? order by ordinal_position",
+        [table],
     ).fetchall()]
     assert documented == columns
 

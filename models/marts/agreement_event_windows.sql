@@ -1,7 +1,8 @@
 {{ config(contract={'enforced': true}) }}
 -- Every dated, country-specific agreement with the panel metrics and scores from var('event_window_years')
 -- years before to as many after. coverage_status says honestly where data ends: a 2025 agreement has almost
--- no "after" yet.
+-- no "after" yet, and a partial year (trade still being published, the aid summary's last fiscal year) is marked,
+-- never read as a full year. Monthly trade around recent agreements: agreement_event_windows_monthly.
 with agreements as (
     select agreement_id, iso3, agreement_type, date_signed as event_date
     from {{ ref('fct_security_agreements') }}
@@ -21,7 +22,7 @@ last_observed as (
     -- left out: the curated table "covers" every year, so it would make any year look observed.
     select iso3, max(year) as last_year
     from {{ ref('int_partnership_components') }}
-    where component <> 'security_agreements_in_force'
+    where component <> 'agreement_intensity'
     group by iso3
 )
 
@@ -35,6 +36,7 @@ select
     cast(case
         when w.year < {{ var('panel_first_year') }} then 'before_panel'
         when lo.last_year is null or w.year > lo.last_year then 'not_yet_covered'
+        when p.is_partial_period then 'partial_period'
         when i.economic_score is not null and i.security_score is not null then 'scored'
         else 'partial'
     end as varchar) as coverage_status,
@@ -47,10 +49,14 @@ select
     cast(p.us_active_duty as bigint) as us_active_duty,
     cast(p.exercises_with_us as integer) as exercises_with_us,
     cast(p.security_agreements_in_force as integer) as security_agreements_in_force,
+    cast(p.agreement_intensity as double) as agreement_intensity,
     cast(i.economic_score as double) as economic_score,
     cast(i.security_score as double) as security_score,
     cast(i.partnership_score as double) as partnership_score,
-    cast(i.model_type as varchar) as model_type
+    cast(i.security_mix as double) as security_mix,
+    cast(i.model_type as varchar) as model_type,
+    cast(i.scoring_era as varchar) as scoring_era,
+    cast(p.is_partial_period as boolean) as is_partial_period
 from windows as w
 left join {{ ref('partnership_panel') }} as p on p.iso3 = w.iso3 and p.year = w.year
 left join {{ ref('partnership_index') }} as i on i.iso3 = w.iso3 and i.year = w.year

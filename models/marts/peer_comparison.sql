@@ -1,6 +1,8 @@
 {{ config(contract={'enforced': true}) }}
 -- Each focus country-year against the median of each peer group, metric by metric (long). The country itself
 -- is left out of its peers' median; a median needs at least one observed peer (peer_countries_observed).
+-- Partial periods are never compared as full years: peers' partial values stay out of the median, and a partial
+-- focus value keeps its row (flagged) but gets no difference from the median.
 with metrics as (
     select * from {{ ref('int_panel_metrics_long') }}
 ),
@@ -18,7 +20,7 @@ peer_groups as (
 ),
 
 focus as (
-    select m.iso3, m.year, m.metric, m.value
+    select m.iso3, m.year, m.metric, m.value, m.is_partial_period
     from metrics as m
     inner join countries as c on c.iso3 = m.iso3 and c.is_focus
 ),
@@ -29,7 +31,7 @@ peer_values as (
     cross join (select distinct peer_group from peer_groups) as groups
     inner join peer_groups as g on g.peer_group = groups.peer_group
     inner join metrics as p on p.iso3 = g.iso3 and p.year = f.year and p.metric = f.metric
-    where g.iso3 <> f.iso3
+    where g.iso3 <> f.iso3 and not p.is_partial_period
 )
 
 select
@@ -40,7 +42,9 @@ select
     cast(f.value as double) as value,
     cast(median(pv.peer_value) as double) as peer_median,
     cast(count(pv.peer_value) as integer) as peer_countries_observed,
-    cast(f.value - median(pv.peer_value) as double) as difference_from_median
+    cast(case when not f.is_partial_period then f.value - median(pv.peer_value) end as double)
+        as difference_from_median,
+    cast(f.is_partial_period as boolean) as is_partial_period
 from focus as f
 inner join peer_values as pv on pv.iso3 = f.iso3 and pv.year = f.year and pv.metric = f.metric
-group by f.iso3, f.year, pv.peer_group, f.metric, f.value
+group by f.iso3, f.year, pv.peer_group, f.metric, f.value, f.is_partial_period

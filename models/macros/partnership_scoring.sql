@@ -1,0 +1,148 @@
+{#
+  The partnership index's scoring rule (docs/methodology.md), for one or many scenarios at once, so the headline
+  index and its sensitivity table cannot drift apart. `components`: a relation like int_partnership_components.
+  `scenarios`: a query with columns scenario, intensity_threshold, mix_band, intensity_margin, mix_margin,
+  drop_component, drop_year
+  (drop_component NULL = nothing removed; drop_year NULL = removed in every year). Returns one row per scenario,
+  country and year that has a component row.
+#}
+{% macro partnership_scores(components, scenarios) %}
+scenarios as (
+    {{ scenarios }}
+),
+
+partial_years as (
+    -- a country-year whose scoring set holds a partial-period value is never scored as a full year
+    select distinct iso3, year from {{ components }} where coalesce(is_partial_period, false)
+),
+
+kept as (
+    -- each scenario's component rows: a removed component (one year or all years) simply has no row
+    select s.scenario, c.*
+    from {{ components }} as c
+    cross join scenarios as s
+    where not coalesce(c.is_partial_period, false)
+        and (s.drop_component is null
+        or c.component <> s.drop_component
+        or (s.drop_year is not null and c.year <> s.drop_year))
+),
+
+normalised as (
+    -- rank components: percentile among the countries observed that year (0 lowest, 1 highest, ties share the
+    -- lower rank), so units drop out; absolute components are already on 0-1
+    select
+        scenario, iso3, year, pillar, component, era_first_year, era_last_year, window_years,
+        case when scale = 'rank'
+            then percent_rank() over (partition by scenario, year, component order by value)
+            else value
+        end as norm
+    from kept
+),
+
+country_era_sets as (
+    -- the fixed set a country's pillar rests on for a whole era: every component it has in any year of the era
+    select distinct
+        scenario, iso3, pillar, component, era_first_year, era_last_year,
+        greatest(coalesce(window_years, 1) - 1, {{ var('score_fill_years') }}) as fill_years
+    from normalised
+),
+
+grid as (
+    select sets.*, cast(y.year as integer) as year
+    from country_era_sets as sets
+    cross join lateral (select unnest(range(sets.era_first_year, sets.era_last_year + 1)) as year) as y
+),
+
+filled as (
+    select
+        g.*,
+        n.norm,
+        last_value(n.norm ignore nulls) over before_now as previous_norm,
+        last_value(case when n.norm is not null then g.year end ignore nulls) over before_now as previous_year,
+        first_value(n.norm ignore nulls) over after_now as next_norm,
+        first_value(case when n.norm is not null then g.year end ignore nulls) over after_now as next_year
+    from grid as g
+    left join normalised as n
+        on n.scenario = g.scenario and n.iso3 = g.iso3 and n.year = g.year and n.component = g.component
+    window
+        before_now as (partition by g.scenario, g.iso3, g.component, g.era_first_year order by g.year
+            rows between unbounded preceding and 1 preceding),
+        after_now as (partition by g.scenario, g.iso3, g.component, g.era_first_year order by g.year
+            rows between 1 following and unbounded following)
+),
+
+chosen as (
+    -- a year the component is not observed takes the country's own normalised value from the nearest observed
+    -- year of the era, at most fill_years away (the earlier one on a tie); beyond that it stays missing and the
+    -- pillar is not scored, rather than scored on a different set of components
+    select
+        *,
+        coalesce(norm, case
+            when previous_year is not null and year - previous_year <= fill_years
+                and (next_year is null or year - previous_year <= next_year - year) then previous_norm
+            when next_year is not null and next_year - year <= fill_years then next_norm
+        end) as value_scored
+    from filled
+),
+
+pillars as (
+    select
+        scenario, iso3, year,
+        min(era_first_year) as era_first_year,
+        max(era_last_year) as era_last_year,
+        count(*) filter (where pillar = 'economic') as economic_set,
+        count(norm) filter (where pillar = 'economic') as economic_observed,
+        count(value_scored) filter (where pillar = 'economic') as economic_scorable,
+        round(100 * avg(value_scored) filter (where pillar = 'economic'), 9) as economic_mean,
+        count(*) filter (where pillar = 'security') as security_set,
+        count(norm) filter (where pillar = 'security') as security_observed,
+        count(value_scored) filter (where pillar = 'security') as security_scorable,
+        round(100 * avg(value_scored) filter (where pillar = 'security'), 9) as security_mean
+    from chosen
+    group by scenario, iso3, year
+),
+
+scored as (
+    select
+        p.*,
+        partial_years.iso3 is not null as is_partial_period,
+        case when economic_set >= {{ var('score_min_components_economic') }} and economic_scorable = economic_set
+            and partial_years.iso3 is null then economic_mean end as economic_score,
+        case when security_set >= {{ var('score_min_components_security') }} and security_scorable = security_set
+            and partial_years.iso3 is null then security_mean end as security_score
+    from pillars as p
+    left join partial_years on partial_years.iso3 = p.iso3 and partial_years.year = p.year
+),
+
+labelled as (
+    select
+        sc.*,
+        s.intensity_threshold,
+        s.mix_band,
+        s.intensity_margin,
+        s.mix_margin,
+        round((economic_score + security_score) / 2, 9) as partnership_score,
+        round(security_score / nullif(economic_score + security_score, 0), 9) as security_mix
+    from scored as sc
+    inner join scenarios as s on s.scenario = sc.scenario
+),
+
+typed as (
+    select
+        *,
+        case
+            when economic_score is null or security_score is null then 'insufficient_data'
+            when greatest(economic_score, security_score) < intensity_threshold then 'limited'
+            when security_mix >= 0.5 + mix_band then 'security_led'
+            when security_mix <= 0.5 - mix_band then 'economics_led'
+            else 'security_plus_economics'
+        end as model_type,
+        -- a type resting on a score within the margin of a boundary it uses is fragile: a point of movement in
+        -- one component can change it (flagged, not altered)
+        abs(greatest(economic_score, security_score) - intensity_threshold) < intensity_margin
+            or (greatest(economic_score, security_score) >= intensity_threshold and (
+                abs(security_mix - (0.5 + mix_band)) < mix_margin or abs(security_mix - (0.5 - mix_band)) < mix_margin
+            )) as is_near_boundary
+    from labelled
+)
+{% endmacro %}
