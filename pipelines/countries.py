@@ -20,9 +20,9 @@ from functools import lru_cache
 import polars as pl
 import pycountry
 
+from data_contracts._base import ENTITY_KINDS
 from pipelines import settings
 
-ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation")
 ALIASES_FILE = settings.REFERENCE_DIR / "country_aliases.csv"
 HISTORICAL_FILE = settings.REFERENCE_DIR / "historical_countries.csv"
 COUNTRY_CODES_FILE = settings.SNAPSHOT_DIR / "country_reference" / "country-codes_LAC_USA.csv"

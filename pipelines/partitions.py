@@ -107,7 +107,6 @@ def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: 
 @asset(
     key=AssetKey(["landing", "worldbank_wdi_json_country"]),
     group_name="landing",
-    partitions_def=COUNTRY_PARTITIONS,
     kinds={"http", "polars"},
     pool=DUCKDB_POOL,
     description="World Bank API v2 JSON (NY.GDP.MKTP.KD), one partition per country of the universe: downloads and "
@@ -138,7 +137,6 @@ def worldbank_wdi_json_country(context: AssetExecutionContext, warehouse_db: War
 @asset(
     key=AssetKey(["landing", "census_intltrade_country"]),
     group_name="landing",
-    partitions_def=CENSUS_PARTITIONS,
     kinds={"http", "polars"},
     pool=DUCKDB_POOL,
     description="US Census Bureau international trade API, monthly US exports and imports with one partner country "
@@ -164,12 +162,10 @@ PARTITIONED_ASSETS = [worldbank_wdi_json_country, census_intltrade_country]
 worldbank_country_job = define_asset_job(
     "worldbank_country_job",
     selection=[AssetKey(["landing", "worldbank_wdi_json_country"])],
-    partitions_def=COUNTRY_PARTITIONS,
     executor_def=in_process_executor,
 )
 census_country_job = define_asset_job(
     "census_country_job",
     selection=[AssetKey(["landing", "census_intltrade_country"])],
-    partitions_def=CENSUS_PARTITIONS,
     executor_def=in_process_executor,
 )

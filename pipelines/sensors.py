@@ -24,9 +24,7 @@ INTERVAL = {"monthly": 6 * 3600, "quarterly": 12 * 3600, "yearly": 24 * 3600}
 
 
 def upstream_sensor(cadence: str, sources: list[str]) -> SensorDefinition:
-    files = {
-        table.fetch_key: table for source in sources for table in tables_by_source()[source] if table.live_url
-    }
+    files = {table.fetch_key: table for source in sources for table in tables_by_source()[source] if table.live_url}
 
     @sensor(
         name=f"{cadence}_upstream_sensor",

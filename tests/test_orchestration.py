@@ -1,4 +1,4 @@
-"""Schedules at each source's cadence, upstream sensors that request a run only on a new version, freshness per source."""
+"""One schedule and one upstream sensor per cadence, a run queue of one, freshness per source."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _gaps(cron: str) -> set[float]:
     """Days between consecutive firings of a cron over two years."""
     import datetime as dt
 
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
     times = []
     for fired in cron_string_iterator(start, cron, "UTC"):
         times.append(fired)
@@ -37,7 +37,7 @@ def _gaps(cron: str) -> set[float]:
 def _fire_days(cron: str) -> set[str]:
     import datetime as dt
 
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
     days = set()
     for fired in cron_string_iterator(start, cron, "UTC"):
         if (fired.timestamp() - start) > 2 * 366 * 86400:
@@ -83,13 +83,18 @@ def test_no_schedule_sensor_or_freshness_for_retired_or_hand_built_sources():
         assert live and not live & quiet, (schedule.name, live & quiet)
         assert "imf_dots_us_trade" not in schedule.description
     assert {s.name for s in defs.sensors} == {
-        "monthly_upstream_sensor", "quarterly_upstream_sensor", "yearly_upstream_sensor", "freshness_checks_sensor"
+        "monthly_upstream_sensor",
+        "quarterly_upstream_sensor",
+        "yearly_upstream_sensor",
+        "freshness_checks_sensor",
     }
 
 
 def test_a_raw_table_must_declare_its_cadence():
     aid = RAW_TABLES_BY_NAME["us_foreign_aid_summary"]
-    fields = {f: getattr(aid, f) for f in ("name", "source", "snapshot", "default_file", "vintage", "parse", "description")}
+    fields = {
+        f: getattr(aid, f) for f in ("name", "source", "snapshot", "default_file", "vintage", "parse", "description")
+    }
     with pytest.raises(TypeError, match="cadence"):
         RawTable(**fields)  # no silent default
     with pytest.raises(ValueError, match="cadence 'weekly' is not one of"):
@@ -207,42 +212,55 @@ def _published_is_valid(published) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succeed(live, tmp_path, monkeypatch):
-    """A real instance with the project's dagster.yaml (queued run coordinator, one run at a time): every schedule
-    and sensor fires at once, the runs queue, the coordinator starts one only when none is in progress, each run
-    succeeds and leaves a valid published file."""
+    """A real instance with the project's dagster.yaml (queued run coordinator, one run at a time) and the real
+    code location: every schedule and sensor fires at once, the runs are submitted and queue; each iteration of
+    the daemon's run-queue loop starts exactly one. Runs execute in this process (synchronous run launcher instead
+    of a subprocess per run); each succeeds and leaves a valid published file."""
     import shutil
 
-    from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus, Definitions, execute_run
-    from dagster._core.definitions.job_base import InMemoryJob
-    from dagster._core.run_coordinator import SubmitRunContext
+    import yaml
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
     from dagster._core.storage.dagster_run import RunsFilter
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
     from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
-    from pipelines import definitions
-    from pipelines.dbt import dbt_resource
-    from pipelines.resources import WarehouseResource
     from tests.conftest import PROJECT_ROOT
 
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    config = yaml.safe_load((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    config["run_launcher"] = {
+        "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+        "class": "SyncInMemoryRunLauncher",
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    shutil.copy(PROJECT_ROOT / "workspace.yaml", home / "workspace.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.delenv("HPW_MODE", raising=False)
-    warehouse = tmp_path / "warehouse"
+    warehouse = tmp_path / "warehouse"  # HPW_WAREHOUSE_DIR (fixture `live`): the runs' warehouse_db resolves it
     # upstream published a new FA.gov version: the quarterly runs land it, later runs must keep it (mode `landed`)
     newer = b"".join(AID.bundled_path.read_bytes().splitlines(keepends=True)[:-1])
     live.set_file(AID_PATH, newer, last_modified="Mon, 05 Jan 2026 09:00:00 GMT")
-
     defs = load_definitions()
-    job = Definitions(
-        assets=defs.assets,
-        jobs=[definitions.build_job],
-        asset_checks=defs.asset_checks,
-        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(warehouse)), "dbt": dbt_resource()},
-    ).resolve_job_def("build_warehouse")
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="pipelines.definitions", working_directory=str(PROJECT_ROOT)),
+        location_name="hemisphere_partnership",
+    )
 
-    with DagsterInstance.get() as instance:
-        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    with (
+        DagsterInstance.get() as instance,
+        create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance) as workspace_context,
+    ):
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        workspace = workspace_context.create_request_context()
+        location = workspace.get_code_location("hemisphere_partnership")
+        remote_job = next(iter(location.get_repositories().values())).get_full_job("build_warehouse")
+        job = defs.resolve_job_def("build_warehouse")
+
         requests = []
         for schedule in defs.schedules:
             with build_schedule_context(instance=instance) as context:
@@ -254,35 +272,32 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
         assert all(isinstance(r, RunRequest) for _, r in requests)
         assert len(requests) == 6  # 3 cadence schedules + 3 cadence sensors, nothing per source
 
-        for name, request in requests:
+        for name, request in requests:  # all at once, as the daemon's ticks would submit them
             run = instance.create_run_for_job(
-                job_def=job, run_config=request.run_config, tags={**request.tags, "hpw/requested_by": name}
+                job_def=job,
+                run_config=request.run_config,
+                tags={**request.tags, "hpw/requested_by": name},
+                remote_job_origin=remote_job.get_remote_origin(),
+                job_code_origin=remote_job.get_python_origin(),
             )
-            instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))
-        queued = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))
-        assert len(queued) == len(requests)
+            instance.submit_run(run.run_id, workspace)
+        assert len(instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))) == len(requests)
 
         dequeuer = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        config = instance.get_concurrency_config()
         aid_sha = None
-        for _ in range(len(requests)):  # bounded: one queued run started and finished per turn
-            startable = dequeuer._get_runs_to_dequeue(instance, config, fixed_iteration_time=None)
-            assert len(startable) == 1, [r.tags for r in startable]
-            run = startable[0]
-            instance.report_dagster_event(  # what the daemon does before it launches a run
-                DagsterEvent(event_type_value=DagsterEventType.PIPELINE_STARTING.value, job_name=run.job_name),
-                run_id=run.run_id,
+        for turn in range(1, len(requests) + 1):  # bounded: the queue must drain in exactly one run per iteration
+            list(dequeuer.run_iteration(workspace_context))
+            done = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
+            assert len(done) == turn, [(r.tags["hpw/requested_by"], r.status) for r in instance.get_runs()]
+            assert (
+                len(instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))) == len(requests) - turn
             )
-            assert dequeuer._get_runs_to_dequeue(instance, config, fixed_iteration_time=None) == []  # one at a time
-            result = execute_run(InMemoryJob(job), instance.get_run_by_id(run.run_id), instance)
-            assert result.success, run.tags
+            run = done[0]  # newest first
             loaded = _published_is_valid(warehouse / "partnership.duckdb")
-            modes = run.run_config["ops"]
-            if modes["raw__us_foreign_aid_summary"]["config"]["mode"] == "live":
+            if run.run_config["ops"]["raw__us_foreign_aid_summary"]["config"]["mode"] == "live":
                 aid_sha = loaded["us_foreign_aid_summary"]
                 assert aid_sha == hashlib.sha256(newer).hexdigest()
             elif aid_sha is not None:  # a later run of another cadence keeps the newer landed vintage
                 assert loaded["us_foreign_aid_summary"] == aid_sha, run.tags
-        statuses = [r.status for r in instance.get_runs()]
-        assert statuses == [DagsterRunStatus.SUCCESS] * len(requests)
+        assert [r.status for r in instance.get_runs()] == [DagsterRunStatus.SUCCESS] * len(requests)
         assert aid_sha is not None

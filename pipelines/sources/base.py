@@ -7,10 +7,10 @@ into a tidy polars frame (real dialect, quirks handled), and which pandera contr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
@@ -37,7 +37,7 @@ class SourceFile:
     bundled: bool
 
     @classmethod
-    def inspect(cls, path: Path, vintage: str, bundled: bool) -> "SourceFile":
+    def inspect(cls, path: Path, vintage: str, bundled: bool) -> SourceFile:
         return cls(path, file_sha256(path), path.stat().st_size, vintage, bundled)
 
 
@@ -78,7 +78,7 @@ class RawTable:
     file_key: str | None = None
     # Optional streaming path for multi-GB files: (build database, SourceFile) -> counts incl. `rows_landed`.
     # It validates and writes `raw.<name>` itself (and meta.loads) instead of `parse` + warehouse.land_raw.
-    land: Callable[[Path, "SourceFile"], dict[str, int]] | None = None
+    land: Callable[[Path, SourceFile], dict[str, int]] | None = None
     # The publisher's live address of the same file (SOURCE.md); None when the source has no stable download.
     # Defaults to LIVE_URLS[name] so source modules need not repeat it.
     live_url: str | None = None
@@ -117,7 +117,7 @@ class RawTable:
             return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
         if not path.is_file():
             raise FileNotFoundError(f"[{self.source}] {self.name}: file {path} does not exist")
-        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
         return SourceFile.inspect(path, f"user file {path.name}, modified {retrieved}", bundled=False)
 
 
