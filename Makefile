@@ -67,7 +67,7 @@ test: install manifest browser
 # itself (jinja templater with dbt builtins), so no dbt compile or database is needed.
 lint: install
 	@status=0; \
-	echo "== ruff check"; $(BIN)/ruff check . || status=1; \
+	echo "== ruff check"; $(BIN)/ruff check --output-format concise . || status=1; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || status=1; \
 	echo "== mypy"; $(BIN)/mypy || status=1; \
 	echo "== sqlfluff lint models"; $(BIN)/sqlfluff lint models --disable-progress-bar || status=1; \

@@ -31,18 +31,7 @@
         {%- endfor %}
     {%- endfor %}
 {%- endif %}
-{%- for model, entry in entries %}
-select distinct
-    '{{ entry.source }}' as source,
-    cast({{ entry.get('code', 'null') }} as varchar) as source_code,
-    cast({{ entry.get('name', 'null') }} as varchar) as source_name,
-    {{ entry.get('iso3', 'iso3') }} as iso3,
-    {{ entry.get('kind', 'entity_kind') }} as entity_kind,
-    {{ entry.get('universe', 'in_universe') }} as in_universe
-from {{ ref(model) }}
-{% if not loop.last %}union{% endif %}
-{%- else %}
--- parsing (or no declaration yet): an empty relation of the same shape
+-- The shape (and all that parsing sees); `union` also removes rows two declarations share.
 select
     cast(null as varchar) as source,
     cast(null as varchar) as source_code,
@@ -51,4 +40,14 @@ select
     cast(null as varchar) as entity_kind,
     cast(null as boolean) as in_universe
 where false
+{%- for model, entry in entries %}
+union
+select
+    '{{ entry.source }}' as source,
+    cast({{ entry.get('code', 'null') }} as varchar) as source_code,
+    cast({{ entry.get('name', 'null') }} as varchar) as source_name,
+    {{ entry.get('iso3', 'iso3') }} as iso3,
+    {{ entry.get('kind', 'entity_kind') }} as entity_kind,
+    {{ entry.get('universe', 'in_universe') }} as in_universe
+from {{ ref(model) }}
 {%- endfor %}
