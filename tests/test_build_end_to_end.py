@@ -62,7 +62,8 @@ def test_economic_split_equals_the_activity_rows(marts):
     actual = {
         (iso3, fy, cat): amount
         for iso3, fy, cat, amount in marts.execute(
-            "select iso3, fiscal_year, aid_category, amount_current_usd from marts.fct_us_aid_country_year where aid_category <> 'Total'"
+            "select iso3, fiscal_year, aid_category, amount_current_usd from marts.fct_us_aid_country_year "
+            "where aid_category <> 'Total' and source = 'us_foreign_aid'"
         ).fetchall()
     }
     assert actual == dict(expected)
@@ -159,7 +160,8 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
         for row in csv.DictReader(handle):
             military[(row["Country Code"], int(row["Fiscal Year"]))] += int(row["Current Dollar Amount"])
     actual = dict(world.execute(
-        "select (iso3, fiscal_year), amount_current_usd from marts.fct_us_aid_country_year where aid_category = 'Military'"
+        "select (iso3, fiscal_year), amount_current_usd from marts.fct_us_aid_country_year "
+        "where aid_category = 'Military' and source = 'us_foreign_aid'"
     ).fetchall())
     assert {tuple(k.values()) if isinstance(k, dict) else tuple(k): v for k, v in actual.items()} == dict(military)
 

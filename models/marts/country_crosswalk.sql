@@ -9,6 +9,8 @@
 -- `depends_on` line here: dbt refuses to compile this model when one is missing, naming the line to add, and
 -- tests/test_source_registry.py fails on a line without a declaration.
 -- depends_on: {{ ref('stg_census_intltrade') }}
+-- depends_on: {{ ref('stg_fmtr_training_html') }}
+-- depends_on: {{ ref('stg_fmtr_training_xml') }}
 -- depends_on: {{ ref('stg_imf_dots_us_trade') }}
 -- depends_on: {{ ref('stg_imf_imts_us_trade') }}
 -- depends_on: {{ ref('stg_mme_exercise_participants') }}
@@ -19,6 +21,7 @@
 -- depends_on: {{ ref('stg_sipri_tiv_imports') }}
 -- depends_on: {{ ref('stg_us_bases') }}
 -- depends_on: {{ ref('stg_us_foreign_aid_activity') }}
+-- depends_on: {{ ref('stg_us_foreign_aid_greenbook') }}
 -- depends_on: {{ ref('stg_us_foreign_aid_summary') }}
 -- depends_on: {{ ref('stg_us_troops_dmdc') }}
 -- depends_on: {{ ref('stg_worldbank_wdi_csv') }}

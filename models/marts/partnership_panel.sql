@@ -15,7 +15,7 @@ aid_coverage as (
     -- FA.gov reports every obligation it knows; inside its fiscal-year range a country with no row got none.
     select min(fiscal_year) as first_year, max(fiscal_year) as last_year
     from {{ ref('fct_us_aid_country_year') }}
-    where aid_category = 'Total' and transaction_type = 'Obligations'
+    where aid_category = 'Total' and transaction_type = 'Obligations' and source = 'us_foreign_aid'
 ),
 
 aid as (
@@ -28,7 +28,7 @@ aid as (
         sum(amount_constant_usd) filter (where aid_category = 'Military') as military_aid_constant_usd,
         bool_or(aid_category in ('Economic', 'Military')) as aid_split_is_observed
     from {{ ref('fct_us_aid_country_year') }}
-    where transaction_type = 'Obligations' and fiscal_period = 'FY'
+    where transaction_type = 'Obligations' and fiscal_period = 'FY' and source = 'us_foreign_aid'
     group by iso3, fiscal_year
 ),
 
