@@ -107,6 +107,7 @@ def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: 
 @asset(
     key=AssetKey(["landing", "worldbank_wdi_json_country"]),
     group_name="landing",
+    partitions_def=COUNTRY_PARTITIONS,
     kinds={"http", "polars"},
     pool=DUCKDB_POOL,
     description="World Bank API v2 JSON (NY.GDP.MKTP.KD), one partition per country of the universe: downloads and "
@@ -137,6 +138,7 @@ def worldbank_wdi_json_country(context: AssetExecutionContext, warehouse_db: War
 @asset(
     key=AssetKey(["landing", "census_intltrade_country"]),
     group_name="landing",
+    partitions_def=CENSUS_PARTITIONS,
     kinds={"http", "polars"},
     pool=DUCKDB_POOL,
     description="US Census Bureau international trade API, monthly US exports and imports with one partner country "
