@@ -9,6 +9,7 @@
 -- `depends_on` line here: dbt refuses to compile this model when one is missing, naming the line to add, and
 -- tests/test_source_registry.py fails on a line without a declaration.
 -- depends_on: {{ ref('stg_census_intltrade') }}
+-- depends_on: {{ ref('stg_census_trade_by_country') }}
 -- depends_on: {{ ref('stg_fmtr_training_html') }}
 -- depends_on: {{ ref('stg_fmtr_training_xml') }}
 -- depends_on: {{ ref('stg_imf_dots_us_trade') }}
@@ -19,6 +20,7 @@
 -- depends_on: {{ ref('stg_sipri_milex') }}
 -- depends_on: {{ ref('stg_sipri_tiv_exports') }}
 -- depends_on: {{ ref('stg_sipri_tiv_imports') }}
+-- depends_on: {{ ref('stg_trade_agreements_desta') }}
 -- depends_on: {{ ref('stg_us_bases') }}
 -- depends_on: {{ ref('stg_us_foreign_aid_activity') }}
 -- depends_on: {{ ref('stg_us_foreign_aid_greenbook') }}

@@ -2,8 +2,9 @@
     contract={'enforced': true}
 ) }}
 -- US goods trade with each partner and calendar year: IMF DOTS (reporter United States) through its last
--- year, then the US Census Bureau's monthly series summed by year. A NULL side stays NULL, and so do the total
--- and balance that need it.
+-- year, then the US Census Bureau's monthly series summed by year (one row per iso3 and year: the 2022 overlap
+-- keeps DOTS; marts.trade_source_reconciliation compares the two). A NULL side stays NULL, and so do the total
+-- and balance that need it. A Census year with fewer than 12 published months is a partial period.
 with dots as (
     select
         iso3, year,
@@ -22,6 +23,7 @@ census as (
         'US Census Bureau' as source,
         source_vintage
     from {{ ref('int_census_trade_country_year') }}
+    where year > (select max(year) from dots)
 ),
 
 unioned as (
@@ -38,6 +40,7 @@ select
     cast(us_exports_usd + us_imports_usd as double) as total_trade_usd,
     cast(us_exports_usd - us_imports_usd as double) as trade_balance_usd,
     cast(months_covered as integer) as months_covered,
+    cast(months_covered < 12 as boolean) as is_partial_period,
     cast(source as varchar) as source,
     cast(source_vintage as varchar) as source_vintage
 from unioned

@@ -153,7 +153,9 @@ def gather(con, iso3: str) -> Brief:
     # US trade
     trade = _rows(
         con,
-        "select year, us_exports_usd / 1e6, us_imports_usd / 1e6 from marts.fct_us_trade_country_year where iso3 = ? order by year",
+        # A year-to-date Census year (is_partial_period) would read as a collapse in a yearly chart: left out.
+        "select year, us_exports_usd / 1e6, us_imports_usd / 1e6 from marts.fct_us_trade_country_year "
+        "where iso3 = ? and not is_partial_period order by year",
         [iso3],
     )
     series = [
@@ -163,8 +165,10 @@ def gather(con, iso3: str) -> Brief:
     sections.append(Section(
         "trade", "US goods trade",
         render(Chart("chart-trade", f"US goods trade with {brief.country_name}", "US$ millions (current)", series, x_domain, events, _coverage(series))),
-        f"IMF Direction of Trade Statistics, reporter United States; exports FOB, imports CIF, current US dollars; {_span(series)}. "
-        "Gaps are years the IMF does not report (never zero).",
+        "IMF Direction of Trade Statistics (reporter United States; exports FOB, imports CIF) through its last year, then "
+        "the US Census Bureau (exports FAS, general imports at customs value); current US dollars; full calendar years "
+        "only (the year-to-date partial year is left out; monthly figures in marts.fct_us_trade_country_month); "
+        f"{_span(series)}. Gaps are years the publisher does not report (never zero).",
     ))
 
     # Arms imports with the US share

@@ -1,7 +1,8 @@
 """US Census Bureau international trade API: monthly US exports / general imports by partner country (`CTY_CODE`).
 
 Live only (the API serves 2010-01 to the latest month, so trade after the last IMF DOTS year reaches the warehouse);
-offline, the source reads a small **synthetic** fixture in the API's response shape (data/fixtures/census_intltrade/,
+its months take precedence over the Census country file (census_trade_by_country, the real offline default) in
+models/intermediate/int_census_trade_country_month.sql. Offline, the source reads a small **synthetic** fixture in the API's response shape (data/fixtures/census_intltrade/,
 see its SOURCE.md). Rows read from the fixture are `is_synthetic = true`, recognised by sha256, so they can never
 pass for Census data downstream.
 
