@@ -9,6 +9,10 @@ Reliability rules applied here, to every source (see docs/reliability.md):
 - a file with a header but no data rows breaks its contract (an empty download is never an empty table);
 - schema drift (pipelines/drift.py): a missing contract column fails with a diff of expected versus found
   columns, a column whose every value has another type fails as a type change, a new column passes with a warning;
+- every rule has a class. *Structural* rules (columns, types, keys, required values, units, sane year ranges,
+  anything a parser relies on) block the build. *Plausibility* rules (cross-column relations and ranges a publisher
+  can legitimately break) are declared with `@plausible(Plausibility(...), ...)` on the contract: a row breaking
+  one is kept as published, listed in `meta.plausibility_flags` with the rule, and reported by a WARN check;
 - a column the contract marks tolerable (`pa.Field(nullable=True, metadata={"tolerable": "<why>"})`) keeps the
   build going when one of its values does not parse: the value becomes NULL and the row goes to
   `meta.quarantine` (pipelines/quarantine.py), counted in `meta.loads.rows_rejected` — never silently dropped.
@@ -24,7 +28,52 @@ import polars as pl
 MAX_EXAMPLES = 5
 
 # What a country-mapped row describes (pipelines/countries.py resolves names to these; contracts check them).
-ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation")
+ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation", "unresolved")
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """A plausibility rule: `bad` is TRUE on a row that breaks it (NULL counts as not breaking it)."""
+
+    name: str
+    column: str  # the column whose value is shown in the flag
+    bad: pl.Expr
+
+
+_PLAUSIBILITY: dict[type, tuple[Plausibility, ...]] = {}
+
+
+def plausible(*rules: Plausibility):
+    """Class decorator declaring a contract's plausibility rules (pandera models take only fields and checks)."""
+
+    def register(model):
+        _PLAUSIBILITY[model] = rules
+        return model
+
+    return register
+
+
+def plausibility_rules(model) -> tuple[Plausibility, ...]:
+    return tuple(rule for klass in getattr(model, "__mro__", (model,)) for rule in _PLAUSIBILITY.get(klass, ()))
+
+
+def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> int:
+    """Hold the rows breaking the model's plausibility rules (pipelines/quarantine.py); return how many flags."""
+    from pipelines import quarantine
+
+    flagged = 0
+    for rule in plausibility_rules(model):
+        rows = frame.filter(rule.bad.fill_null(False))
+        if rows.height:
+            quarantine.flag(rows.select(
+                source=pl.lit(source), file=pl.lit(file),
+                source_row=(pl.col("source_row").cast(pl.Int64) if "source_row" in rows.columns
+                            else pl.lit(None, pl.Int64)),
+                column_name=pl.lit(rule.column), value=pl.col(rule.column).cast(pl.String),
+                reason=pl.lit(f"plausibility: {rule.name}"),
+            ))
+            flagged += rows.height
+    return flagged
 
 
 @dataclass
@@ -90,6 +139,9 @@ def cast_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl.
     if source_dtype == pl.String and dtype.is_numeric():
         # Surrounding spaces are formatting (SIPRI writes `0 `); anything else non-numeric is a type error.
         expr = expr.str.strip_chars()
+    if source_dtype == pl.String and dtype.is_integer():
+        # Spreadsheets re-save whole numbers as `1234.0`: the same integer. `12.5` still does not fit.
+        expr = expr.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
     if source_dtype == pl.String and dtype == pl.Boolean:
         expr = expr.str.to_lowercase().replace_strict(
             {"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean
@@ -164,7 +216,9 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
         raise ContractViolation(source, file, failures)
 
     try:
-        return model.validate(typed, lazy=True)
+        validated = model.validate(typed, lazy=True)
+        flag_implausible(validated, model, source=source, file=file)
+        return validated
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):

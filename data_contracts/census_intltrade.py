@@ -1,4 +1,10 @@
-"""Contract for the US Census Bureau international trade API, monthly country totals (exports or imports)."""
+"""Contract for the US Census Bureau international trade API, monthly country totals (exports or imports).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: every column, type and nullability, `source_row` unique, flow / variable lists, CTY_CODE and period
+  patterns, year >= 2010 (the API's start), month 1-12, value >= 0.
+- plausibility: none (the API returns exactly what the contract lists).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ class CensusIntltrade(pa.DataFrameModel):
     value_usd: int = pa.Field(nullable=True, ge=0)
     is_synthetic: bool
     iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country", "aggregate"])
+    entity_kind: str = pa.Field(isin=["country", "aggregate", "unresolved"])
     in_universe: bool
 
     class Config:

@@ -1,4 +1,9 @@
-"""Contracts for the country reference files (datasets/country-codes and World Bank country metadata)."""
+"""Contracts for the country reference files (datasets/country-codes and World Bank country metadata).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: every rule (codes unique and well-formed: this file is the reference itself).
+- plausibility: none.
+"""
 
 from __future__ import annotations
 

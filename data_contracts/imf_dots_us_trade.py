@@ -1,4 +1,10 @@
-"""Contract for IMF Direction of Trade Statistics, reporter United States (`dots_us.csv` layout)."""
+"""Contract for IMF Direction of Trade Statistics, reporter United States (`dots_us.csv` layout).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, reporter code 111, years 1948..this year, values 0..1e12 (a unit error beyond),
+  (partner code, year) unique.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ class ImfDotsUsTrade(pa.DataFrameModel):
     imports_cif_usd: float = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": ABSURD_TRADE_USD})
     imports_status: str = pa.Field(nullable=True)
     iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country", "aggregate"])
+    entity_kind: str = pa.Field(isin=["country", "aggregate", "unresolved"])
     in_universe: bool
 
     class Config:

@@ -1,4 +1,10 @@
-"""Contract for IMF IMTS (International Trade in Goods by partner country), reporter United States, SDMX-CSV 1.0."""
+"""Contract for IMF IMTS (International Trade in Goods by partner country), reporter United States, SDMX-CSV 1.0.
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, dataflow / indicator / flow / valuation lists, counterpart code pattern, year range,
+  value >= 0, (counterpart, indicator, year) keys.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ class ImfImtsUsTrade(pa.DataFrameModel):
     status: str = pa.Field(nullable=True)
     is_synthetic: bool
     iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country", "aggregate"])
+    entity_kind: str = pa.Field(isin=["country", "aggregate", "unresolved"])
     in_universe: bool
 
     class Config:

@@ -1,4 +1,10 @@
-"""Contracts for the Multinational Military Exercises (MME v7) file: exercises (wide) and participants (long)."""
+"""Contracts for the Multinational Military Exercises (MME v7) file: exercises (wide) and participants (long).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, `mmeid` pattern, years in range, months 1-12, days 1-31, lat/lon ranges,
+  participant slots.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 Curated data gets the same treatment as a publisher file: every row must cite what was read, dates must be
 real (partial) ISO dates, agreement types come from the documented list below, and the country code must
 resolve through the shared crosswalk (checked in the parser, which reports it as a contract failure).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: every rule. This table is hand-curated here, not published by anyone else: a citation-less row, an
+  unknown type, an impossible date or an in-force year before the signing year is our own mistake, so it blocks.
+- plausibility: none.
 """
 
 from __future__ import annotations

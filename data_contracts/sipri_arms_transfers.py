@@ -1,4 +1,12 @@
-"""Contracts for the SIPRI Arms Transfers Database exports: the trade register and the TIV import/export tables."""
+"""Contracts for the SIPRI Arms Transfers Database exports: the trade register and the TIV import/export tables.
+
+Rule classes (data_contracts/_base.py):
+- structural (block the build): every column's type and nullability, `source_row` unique, years within
+  1900/1950..this year, `isin` lists (status, `?` flags, TIV cell status), the absurd-size ranges (unit errors),
+  delivery-years pattern, delivery years listed exactly when something was delivered, TIV cells null exactly when
+  blank, TIV year cells adding up to the row total (a shifted or corrupted cell), (country, year) unique;
+- plausibility (WARN, rows kept): number_delivered <= number_ordered, first delivery year >= order year.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from data_contracts._base import ENTITY_KINDS
+from data_contracts._base import ENTITY_KINDS, Plausibility, plausible
 
 LAST_YEAR = date.today().year
 # Orders in the register go back to the 1940s (deliveries from 1950 on); nothing predates 1900.
@@ -24,6 +32,14 @@ ABSURD_UNITS = 1e6
 DELIVERY_YEARS_PATTERN = r"^\d{4}(; \d{4})*$"
 
 
+# Plausibility (rows kept, flagged in meta.plausibility_flags, WARN check): SIPRI really publishes deals with
+# 0 ordered and some delivered (Brazil / United Kingdom 2012 air refuel system; Peru / France 1976 PR-72P).
+@plausible(
+    Plausibility("number_delivered <= number_ordered", "number_delivered",
+                 pl.col("number_delivered") > pl.col("number_ordered")),
+    Plausibility("first delivery year >= order year", "first_delivery_year",
+                 pl.col("first_delivery_year") < pl.col("order_year")),
+)
 class SipriArmsRegister(pa.DataFrameModel):
     """One row per deal (register line). `*_flag` holds SIPRI's `?` (uncertain) or null."""
 
@@ -61,15 +77,6 @@ class SipriArmsRegister(pa.DataFrameModel):
             (pl.col("number_delivered").fill_null(0) > 0) == pl.col("delivery_years").is_not_null()
         )
 
-    @pa.dataframe_check(name="number_delivered <= number_ordered")
-    def delivered_le_ordered(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(
-            (pl.col("number_delivered") <= pl.col("number_ordered")).fill_null(True)
-        )
-
-    @pa.dataframe_check(name="first delivery year >= order year")
-    def delivered_after_order(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("first_delivery_year") >= pl.col("order_year")).fill_null(True))
 
 
 class SipriTivTable(pa.DataFrameModel):

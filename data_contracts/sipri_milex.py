@@ -3,6 +3,11 @@
 One row per (country row x year column) cell of the four sheets read, in long form. Values are NULL unless
 the cell held a number: `value_status` says why a value is missing ('unavailable' for the `...` / `. .`
 marker, 'not_existing' for `xxx`, the country did not exist or was not independent).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: sheet / measure / status lists, worksheet cell pattern, years in range, value >= 0, value present
+  exactly when reported, share_gdp a proportion (<= 2), estimate flag only on reported values.
+- plausibility: none.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ SHEET_MEASURES = {
     "Share of GDP": "share_gdp",
     "Per capita": "per_capita_usd",
 }
+# Each release names its constant-dollar sheet for its own base year (`Constant (2023) US$` in the 2025 release):
+# that sheet lands as measure `constant_<year>_usd_mn`.
+CONSTANT_SHEET = r"^Constant \((\d{4})\) US\$$"
+CONSTANT_MEASURE = r"^constant_\d{4}_usd_mn$"
 VALUE_STATUSES = ["reported", "unavailable", "not_existing"]
 FONT_COLOURS = ["blue", "red", "default"]
 ESTIMATE_FLAGS = ["sipri_estimate", "highly_uncertain", "none"]
@@ -43,8 +52,8 @@ class SipriMilex(pa.DataFrameModel):
 
     source_row: int = pa.Field(ge=1)  # worksheet row number as Excel shows it
     source_cell: str = pa.Field(str_matches=r"^[A-Z]{1,3}[0-9]+$")  # e.g. 'D12'
-    sheet: str = pa.Field(isin=list(SHEET_MEASURES))
-    measure: str = pa.Field(isin=list(SHEET_MEASURES.values()))
+    sheet: str = pa.Field(str_matches=f"{CONSTANT_SHEET}|^(Current US\\$|Share of GDP|Per capita)$")
+    measure: str = pa.Field(str_matches=f"{CONSTANT_MEASURE}|^(current_usd_mn|share_gdp|per_capita_usd)$")
     country: str
     notes: str = pa.Field(nullable=True)
     region_heading: str = pa.Field(nullable=True)
@@ -55,7 +64,7 @@ class SipriMilex(pa.DataFrameModel):
     font_colour: str = pa.Field(nullable=True, isin=FONT_COLOURS)
     estimate_flag: str = pa.Field(nullable=True, isin=ESTIMATE_FLAGS)
     iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country", "aggregate"])
+    entity_kind: str = pa.Field(isin=["country", "aggregate", "unresolved"])
     in_universe: bool
 
     class Config:
@@ -68,7 +77,8 @@ class SipriMilex(pa.DataFrameModel):
 
     @pa.check("value", name="value <= plausible maximum of its measure (share_gdp <= 2: a proportion, not percent)")
     def value_below_plausible_maximum_for_measure(cls, data: PolarsData) -> pl.LazyFrame:
-        limit = pl.col("measure").replace_strict(MAX_BY_MEASURE, return_dtype=pl.Float64)
+        measure = pl.col("measure").str.replace(CONSTANT_MEASURE, "constant_2022_usd_mn")  # same bound any base year
+        limit = measure.replace_strict(MAX_BY_MEASURE, return_dtype=pl.Float64)
         return data.lazyframe.select(pl.col("value").is_null() | (pl.col("value") <= limit))
 
     @pa.check("estimate_flag", name="estimate_flag only on reported values")

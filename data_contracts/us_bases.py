@@ -1,4 +1,10 @@
-"""Contract for the US overseas sites list (David Vine / troopdata `basedata.csv` layout)."""
+"""Contract for the US overseas sites list (David Vine / troopdata `basedata.csv` layout).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, COW code >= 1, lat/lon ranges, `source_row` unique; in the parser: the file's iso3c
+  equals the resolved ISO3, a site is flagged as something, (country, coordinates) unique.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,8 @@ class UsBases(pa.DataFrameModel):
     is_base: bool
     is_lilypad: bool
     is_funded_site: bool
-    iso3: str = pa.Field(str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country"])
+    iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})  # NULL: unresolved, outside
+    entity_kind: str = pa.Field(isin=["country", "unresolved"])
     in_universe: bool
     # Key: a site is listed once per (country, name, lat, lon). Checked by the parser (pipelines/sources/us_bases.py),
     # whose message names the duplicated site and its rows; pandera's Config.unique would print whole rows instead.

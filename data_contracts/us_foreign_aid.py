@@ -1,4 +1,10 @@
-"""Contracts for ForeignAssistance.gov files: the country summary and the activity-level ("complete") layout."""
+"""Contracts for ForeignAssistance.gov files: the country summary and the activity-level ("complete") layout.
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, transaction type lists, fiscal years 1946..this year + 5, fiscal period, amounts
+  within +-1e12 (a unit error beyond), constant-dollar base year, (country, type, year, period) unique.
+- plausibility: none.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ LAST_FISCAL_YEAR = date.today().year + 5
 # No single country-year line comes near this; a value above it is a unit or parsing error.
 ABSURD_AMOUNT_USD = 1e12
 FISCAL_PERIODS = ["FY", "TQ"]  # TQ = the July–September 1976 transition quarter
-ENTITY_KINDS = ["country", "aggregate"]
+ENTITY_KINDS = ["country", "aggregate", "unresolved"]
 
 
 class _CountryMapped(pa.DataFrameModel):
@@ -48,7 +54,9 @@ class UsForeignAidSummary(_CountryMapped):
     constant_usd_base_year: int = pa.Field(ge=1990, le=LAST_FISCAL_YEAR)
 
     class Config:
-        unique = ["country_code", "transaction_type", "fiscal_year", "fiscal_period"]
+        # The publisher writes the code `NULL` for several former entities (Berlin, West; Vietnam, former South; ...):
+        # the name completes the key.
+        unique = ["country_code", "country_name", "transaction_type", "fiscal_year", "fiscal_period"]
 
 
 class UsForeignAidActivity(_CountryMapped):

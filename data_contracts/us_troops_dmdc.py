@@ -1,10 +1,21 @@
-"""Contract for the DMDC personnel reports as compiled by troopdata (`troopdata-rebuild-reports*.csv` layout)."""
+"""Contract for the DMDC personnel reports as compiled by troopdata (`troopdata-rebuild-reports*.csv` layout).
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, counts below 10 million (unit errors), dates in range; in the parser: report label /
+  quarter consistent with month and year, one row per (country name, location) and report in the universe.
+- plausibility: every head count >= 0 (net adjustments are published negative); the compiler's derived iso3c equals
+  the ISO3 resolved from ccode and name (its Indo-China rows of 1954-55 carry CHN); one row per location and
+  report outside the universe (the full file repeats Zimbabwe, September 2013).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pandera.polars as pa
+import polars as pl
+
+from data_contracts._base import Plausibility, plausible
 
 # The compiled series starts with the June 1950 report; reports are published a few months after their date.
 FIRST_YEAR = 1950
@@ -24,7 +35,9 @@ def _count(tolerable: str | None = None) -> pa.Field:
     meta.quarantine (data_contracts/_base.py) instead of stopping the build.
     """
     metadata = {"tolerable": tolerable} if tolerable else None
-    return pa.Field(nullable=True, in_range={"min_value": 0, "max_value": ABSURD_PERSONS}, metadata=metadata)
+    # Negative counts are published (net adjustments: Marine Corps afloat -332 in a 1960s report): the lower bound
+    # is a plausibility rule (COUNT_RULES below); the upper bound catches unit and parsing errors.
+    return pa.Field(nullable=True, le=ABSURD_PERSONS, metadata=metadata)
 
 
 DETAIL_LINE = "Navy detail line of the 1950-2007 layout, read by no mart"
@@ -91,10 +104,25 @@ class UsTroopsDmdc(pa.DataFrameModel):
     total_civilian: int = _count()
     grand_total: int = _count()
     # Every DMDC location is a country or territory (Guantanamo is reported under Cuba).
-    iso3: str = pa.Field(str_length={"min_value": 3, "max_value": 3})
-    entity_kind: str = pa.Field(isin=["country"])
+    iso3: str = pa.Field(nullable=True, str_length={"min_value": 3, "max_value": 3})  # NULL: unresolved, outside
+    # Multi-territory lines of the full file (British West Indies, Leeward Islands) are aggregates.
+    entity_kind: str = pa.Field(isin=["country", "aggregate", "unresolved"])
     in_universe: bool
-    # Key: one row per (iso3, report_label). Checked by the parser (pipelines/sources/us_troops_dmdc.py), whose
-    # message names the duplicated key and its rows; pandera's Config.unique would print whole rows instead.
+    # Key: one row per (country name, location, report_label); several may share one ISO3 (Easter Island and Chile;
+    # the mart adds them up). Checked by the parser (pipelines/sources/us_troops_dmdc.py), whose message names the
+    # duplicated key and its rows; pandera's Config.unique would print whole rows instead.
 
-KEY = ["iso3", "report_label"]
+
+COUNT_COLUMNS = [name for name, field in UsTroopsDmdc.to_schema().columns.items()
+                 if field.dtype.type == pl.Int64 and name not in
+                 {"source_row", "cow_code", "year", "report_month", "quarter"}]
+KEY = ["iso3", "country_name", "location", "report_label"]
+plausible(
+    Plausibility("one row per location and report (outside the universe)", "report_label",
+                 pl.struct(KEY).is_duplicated() & ~pl.col("in_universe")),
+    *[Plausibility(f"{c} >= 0 (a head count)", c, pl.col(c) < 0) for c in COUNT_COLUMNS],
+    Plausibility("source_iso3 (the compiler's derived iso3c) equals the ISO3 resolved from ccode and name",
+                 "source_iso3", pl.col("source_iso3").is_not_null() & (pl.col("source_iso3") != pl.col("iso3"))),
+)(UsTroopsDmdc)
+
+

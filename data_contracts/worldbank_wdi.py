@@ -2,6 +2,10 @@
 
 The API_ CSV is checked twice: wide, as published, so that a bad cell is reported under its own year column
 (`column '1999' failed type Float64: value(s) 'n/a' at row(s) 12`), then long, for keys, years and ranges.
+
+Rule classes (data_contracts/_base.py: structural blocks the build, plausibility is a WARN with rows kept):
+- structural: columns, types, ISO3-like codes, indicator codes, years in range, (country, indicator, year) unique.
+- plausibility: none.
 """
 
 from __future__ import annotations

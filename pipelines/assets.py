@@ -26,7 +26,7 @@ from dagster import (
 )
 
 from data_contracts._base import ContractViolation
-from pipelines import countries, fetch, settings, warehouse
+from pipelines import countries, fetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import freshness_policy
@@ -53,7 +53,15 @@ def raw_asset(table: RawTable):
         kinds={"duckdb", "polars"},
         pool=DUCKDB_POOL,
         freshness_policy=freshness_policy(table),
-        check_specs=[AssetCheckSpec("contract", asset=key, blocking=True, description="pandera contract + country crosswalk")],
+        check_specs=[
+            AssetCheckSpec("contract", asset=key, blocking=True,
+                           description="structural contract rules + country crosswalk"),
+            AssetCheckSpec("out_of_region_unresolved", asset=key, blocking=False,
+                           description="entities no crosswalk step resolved, judged outside the universe "
+                                       "(meta.unresolved_entities)"),
+            AssetCheckSpec("plausibility", asset=key, blocking=False,
+                           description="plausibility rules of the contract; rows kept (meta.plausibility_flags)"),
+        ],
         metadata={
             "source": table.source,
             "snapshot": str(table.bundled_path.relative_to(settings.PROJECT_ROOT)),
@@ -70,6 +78,7 @@ def raw_asset(table: RawTable):
             raise Failure(description=str(err), metadata={"source": table.source}) from err
         source_file = acquired.file
         context.log.info(f"{table.name}: reading {source_file.path.name} ({source_file.bytes:,} bytes)")
+        countries.take_outcomes(table.source)  # what an earlier, failed parse of this source left behind
         try:
             if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name> itself
                 counts = table.land(warehouse_db.build_database, source_file)
@@ -97,6 +106,8 @@ def raw_asset(table: RawTable):
             else:
                 counts, rows = entity_counts(frame), frame.height
                 landed, rejected = warehouse.land_raw(con, table, frame, source_file, counts, time.perf_counter() - started)
+            unresolved = countries.unresolved_frame(countries.take_outcomes(table.source))
+            findings = quarantine.land_findings(con, table.name, table.source, source_file.path.name, unresolved)
             fetch.record(acquired, data_root, rows=rows)
             fetch.copy_log_into(con, data_root)
         ingestion = acquired.ingestion
@@ -112,10 +123,26 @@ def raw_asset(table: RawTable):
                 "url_or_path": ingestion.url_or_path,
                 "ingestion_outcome": ingestion.outcome,
                 "seconds": MetadataValue.float(round(time.perf_counter() - started, 3)),
+                **{k: MetadataValue.int(v) for k, v in findings.items()},
             },
             # Same bytes, same data version: Dagster marks downstream assets stale only when this changes.
             data_version=DataVersion(source_file.sha256),
-            check_results=[AssetCheckResult(check_name="contract", passed=True, metadata={"rows": rows})],
+            check_results=[
+                AssetCheckResult(check_name="contract", passed=True, metadata={"rows": rows}),
+                AssetCheckResult(
+                    check_name="out_of_region_unresolved", passed=not findings["unresolved_entities"],
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={"entities": findings["unresolved_entities"], "rows": findings["rows_unresolved"],
+                              "listed": MetadataValue.md("\n".join(
+                                  f"- {r['code'] or ''} / {r['name'] or ''}: {r['rows']} row(s), {r['why']}"
+                                  for r in unresolved.head(50).iter_rows(named=True)) or "none")},
+                ),
+                AssetCheckResult(
+                    check_name="plausibility", passed=not findings["plausibility_flags"],
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={"rows_flagged": findings["plausibility_flags"]},
+                ),
+            ],
         )
 
     _raw.__name__ = f"raw_{table.name}"

@@ -1,10 +1,14 @@
 """`hpw build`: one safe, serialised build of the whole warehouse, with a summary at the end.
 
-- Only one build at a time (an advisory lock on warehouse/.build.lock); a second one says so and exits.
-- The warehouse folder must be writable, checked before any work.
-- An unchanged re-run (same inputs, code and settings) returns at once without importing Dagster.
-- Everything is written to warehouse/.build/; the published file is replaced only by the final asset,
-  after every contract and dbt test passed.
+- Settings (every HPW_* variable) are checked before any work: a typo fails, naming the valid ones.
+- Only one build at a time (an OS lock on the warehouse folder, pipelines/locking.py); a second one says so and exits.
+- The warehouse folder must be writable and the published file not held read-write, checked before any work.
+- An unchanged re-run (same inputs, code and settings, and a published file that proves it) returns at once
+  without importing Dagster.
+- Everything is written to warehouse/.build/; the published file and exports are replaced only by the final
+  asset (pipelines/publish.py), after every contract, anomaly gate and dbt test passed.
+- Dagster's and dbt's own output goes to warehouse/logs/build-<time>.log (to the screen with verbose=True);
+  the screen gets one line per stage and the summary. Every failure is explained in one line per cause.
 - A failed raw file is diagnosed (empty, error page, truncated, wrong encoding, broken xlsx: pipelines/quarantine.py)
   and kept under warehouse/.rejected/<source>/ with its sha256 and the error; schema-drift warnings
   (pipelines/drift.py) and quarantined rows (meta.quarantine) are reported in the summary.
@@ -41,6 +45,7 @@ class AssetSummary:
     rows_outside_universe: int | None = None
     checks_passed: int = 0
     checks_failed: int = 0
+    checks_warned: int = 0  # WARN checks that found something (out-of-region entities, plausibility flags)
     seconds: float | None = None
 
 
@@ -55,6 +60,67 @@ class BuildResult:
     rows_quarantined: int = 0  # tolerable bad values set to NULL, rows kept in meta.quarantine
     rejected_files: list[Path] = field(default_factory=list)  # copies under <warehouse>/.rejected/<source>/
     failures: dict[str, str] = field(default_factory=dict)  # raw table -> its explained error (every failed file)
+    unresolved_entities: list[tuple] = field(default_factory=list)  # (raw_table, code, name, rows, why)
+    plausibility_flags: dict[str, int] = field(default_factory=dict)  # "raw_table: rule" -> rows kept and flagged
+    published: str | None = None  # what publishing changed, in words
+    published_changed: bool = False  # the published file or exports differ from before the build
+    log_file: Path | None = None  # Dagster's and dbt's full output of this build
+    stages: list[str] = field(default_factory=list)  # one line per finished stage
+
+    def brief_summary(self) -> str:
+        """One line per source (rows in, landed, quarantined, outside the universe, aggregates), then the totals:
+        the default `hpw build` summary. The per-asset table is `summary_table()` (--verbose)."""
+        from pipelines.sources import RAW_TABLES_BY_NAME
+
+        per_source: dict[str, list] = {}
+        for a in self.assets:
+            if not a.asset.startswith("raw/"):
+                continue
+            table = RAW_TABLES_BY_NAME.get(a.asset[4:])
+            totals = per_source.setdefault(table.source if table else a.asset[4:], [0, None, None, None, None, None])
+            for i, value in enumerate((1, a.rows_in, a.rows_landed, a.rows_rejected, a.rows_outside_universe,
+                                       a.rows_aggregate)):
+                if value is not None:  # unknown stays blank, never 0
+                    totals[i] = (totals[i] or 0) + value
+        lines = [f"{'source':<28} {'tables':>6} {'rows in':>9} {'landed':>9} {'quarant.':>8} {'outside':>8} "
+                 f"{'aggreg.':>8}"]
+        for source, (tables, *counts) in sorted(per_source.items()):
+            lines.append(f"{source:<28} {tables:>6} " + " ".join(
+                f"{'' if c is None else format(c, ','):>{w}}" for c, w in zip(counts, (9, 9, 8, 8, 8))))
+        lines.append(self.one_line())
+        lines.extend(self.findings_lines())
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        lines.extend(f"rejected file kept for inspection: {p}" for p in self.rejected_files)
+        return "\n".join(lines)
+
+    def one_line(self) -> str:
+        passed = sum(a.checks_passed for a in self.assets)
+        failed = sum(a.checks_failed for a in self.assets)
+        state = "succeeded" if self.success else "FAILED"
+        warned = sum(a.checks_warned for a in self.assets)
+        text = f"build {state} in {self.seconds:.1f} s: {passed} checks passed, {failed} failed"
+        if warned:
+            text += f", {warned} warned"
+        if self.rows_quarantined:
+            text += f", {self.rows_quarantined} row(s) quarantined (meta.quarantine)"
+        if self.log_file is not None:
+            text += f"; log: {self.log_file}"
+        return text
+
+    def findings_lines(self) -> list[str]:
+        """What the WARN checks found: out-of-region entities left unresolved and plausibility flags (rows kept)."""
+        lines = []
+        if self.unresolved_entities:
+            rows = sum(e[3] for e in self.unresolved_entities)
+            lines.append(f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), "
+                         f"{rows:,} row(s) kept as entity_kind 'unresolved' (see meta.unresolved_entities):")
+            lines.extend(f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}"
+                         for t, c, n, r, why in self.unresolved_entities[:15])
+            if len(self.unresolved_entities) > 15:
+                lines.append(f"  ... +{len(self.unresolved_entities) - 15} more")
+        for rule, count in self.plausibility_flags.items():
+            lines.append(f"plausibility: {count:,} row(s) kept and flagged by {rule} (see meta.plausibility_flags)")
+        return lines
 
     def summary_table(self) -> str:
         header = f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} {'checks':>9} {'seconds':>8}"
@@ -71,9 +137,12 @@ class BuildResult:
             )
         passed = sum(a.checks_passed for a in self.assets)
         failed = sum(a.checks_failed for a in self.assets)
-        lines.append(f"checks: {passed} passed, {failed} failed; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
+        warned = sum(a.checks_warned for a in self.assets)
+        warned_text = f", {warned} warned" if warned else ""
+        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
         if self.rows_quarantined:
             lines.append(f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)")
+        lines.extend(self.findings_lines())
         lines.extend(f"warning: {w}" for w in self.warnings)
         lines.extend(f"rejected file kept for inspection: {p}" for p in self.rejected_files)
         return "\n".join(lines)
@@ -153,6 +222,8 @@ def _summaries(result) -> list[AssetSummary]:
             summary = by_asset.setdefault(name, AssetSummary(name))
             if evaluation.passed:
                 summary.checks_passed += 1
+            elif getattr(evaluation.severity, "value", evaluation.severity) == "WARN":
+                summary.checks_warned += 1
             else:
                 summary.checks_failed += 1
     return sorted(by_asset.values(), key=lambda s: (s.asset.split("/")[0] != "raw", s.asset))
@@ -216,8 +287,14 @@ def _failed_file(path: Path | None, message: str) -> Path | None:
 
 def explain_raw_failure(table, path: Path | None, message: str) -> str:
     """One clear message for a failed raw file: source, file, and what is wrong with it (row, column, value)."""
+    if "anomaly gate stopped" in message:  # names source, file, the published vintage and what changed
+        return message
     contract = CONTRACT_FILE.match(message)
     path = _failed_file(path, message)
+    layout = _layout_problem(path) if path is not None else None
+    if layout:  # the real cause comes first; what the reader made of it is secondary
+        file_name = contract["file"] if contract else path.name
+        return f"[{table.source}] {file_name} {layout} (reader said: {one_line(message.splitlines()[0], 160)})"
     if path is None and message.startswith(f"[{table.source}]"):
         return message  # no file was read (a failed download): the message already names source and address
     file_name = contract["file"] if contract else (path.name if path else table.default_file)
@@ -231,6 +308,38 @@ def explain_raw_failure(table, path: Path | None, message: str) -> str:
     if problem:
         return f"[{table.source}] {file_name} {problem} (reader said: {first_line})"
     return f"[{table.source}] {file_name} could not be read as {table.name}: {first_line}"
+
+
+DECIMAL_COMMA = re.compile(r"(^|;)\s*\"?-?\d{1,3}(\.\d{3})*,\d+\"?\s*(?=;|$)")
+
+
+def _layout_problem(path: Path) -> str | None:
+    """A file in a layout no publisher here uses, said plainly: a zip archive, or a semicolon-separated export
+    (with decimal commas) where the publisher writes comma-separated values."""
+    import zipfile
+
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".zip"} or not path.is_file():
+        return None
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        inside = f" holding {', '.join(names[:3])}{', ...' if len(names) > 3 else ''}" if names else ""
+        return f"is a zip archive{inside}, not CSV data; unzip it and give the CSV inside"
+    with path.open("rb") as handle:
+        head = handle.read(65536).decode("utf-8", "replace").splitlines()[:20]
+    if not head or path.suffix.lower() == ".json":
+        return None
+    header = next((line for line in head if line.strip()), "")
+    if header.count(";") >= 2 and header.count(";") > header.count(","):
+        decimals = sum(bool(DECIMAL_COMMA.search(line)) for line in head[1:])
+        comma = " and ',' as the decimal mark" if decimals else ""
+        return (f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
+                "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' "
+                "separators")
+    return None
 
 
 # Publishers whose files are Latin-1 by design (their parsers decode it): not an encoding error there.
@@ -284,6 +393,217 @@ def _count_quarantine(outcome: "BuildResult", published: Path) -> None:
         if summary.asset in rejected:
             summary.rows_rejected = rejected[summary.asset]
     outcome.rows_quarantined = sum(v or 0 for v in rejected.values())
+    _count_findings(outcome, published)
+
+
+def _count_findings(outcome: "BuildResult", published: Path) -> None:
+    """Out-of-region unresolved entities and plausibility flags of the published build, for the summary."""
+    import duckdb
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
+        if "unresolved_entities" in tables:
+            outcome.unresolved_entities = con.execute(
+                "select raw_table, code, name, rows, why from meta.unresolved_entities "
+                "order by raw_table, rows desc, name"
+            ).fetchall()
+        if "plausibility_flags" in tables:
+            outcome.plausibility_flags = dict(con.execute(
+                "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1"
+            ).fetchall())
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """An error as one readable line: whitespace collapsed, cut at `limit` characters (a 10 MB cell stays short)."""
+    flat = " ".join(str(text).split())
+    # a value longer than a line (a runaway cell) keeps its start and says how long it was
+    flat = re.sub(r"(\S{60})\S{40,}", lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
+
+
+def _published_state(root: Path) -> tuple:
+    """What identifies the published file and exports (inode, size, time); compared before and after a build."""
+    state = []
+    for path in (root / "partnership.duckdb", root / "exports", root / "exports" / "datapackage.json"):
+        try:
+            stat = path.stat()
+            state.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            state.append(None)
+    return tuple(state)
+
+
+def preflight(root: Path, file_overrides: dict[str, str] | None = None) -> None:
+    """Everything that can be known wrong before any work: settings, a writable folder, exports being a folder,
+    the published file not held read-write by another process."""
+    from pipelines import warehouse
+
+    try:
+        settings.check_environment()
+    except settings.SettingsError as err:
+        raise BuildError(str(err), err.hint) from None
+    check_writable(root)
+    for name, path in (file_overrides or {}).items():
+        given = Path(path).expanduser()
+        if given.is_dir():
+            raise BuildError(f"--file {name}={path} is a folder, not a file",
+                             "name the publisher's file itself (files beside it are read where a source needs them)")
+        if not given.is_file():
+            raise BuildError(f"--file {name}={path}: no such file", "check the path")
+    exports = root / "exports"
+    if exports.exists() and (exports.is_symlink() or not exports.is_dir()):
+        raise BuildError(f"{exports} is not a folder", "move it away; the build writes the Parquet exports there")
+    pid = warehouse.writer_pid(root / warehouse.PUBLISHED_NAME)
+    if pid is not None:
+        raise BuildError(
+            f"{root / warehouse.PUBLISHED_NAME} is open read-write by process {pid}; a build cannot replace it safely",
+            "close that connection (analysts: open it read-only, e.g. duckdb -readonly, read_only=True), then build",
+        )
+
+
+LOGS_KEPT = 10
+
+
+def _log_path(root: Path) -> Path:
+    folder = root / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("build-*.log"))[:-LOGS_KEPT + 1]:
+        old.unlink(missing_ok=True)
+    return folder / f"build-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.log"
+
+
+def _write_event_log(handle, instance, run_id: str) -> None:
+    """Dagster's event log of the run (messages, and the stack trace of every failure) into the build log."""
+    handle.write("\n==== Dagster event log ====\n")
+    for entry in instance.all_logs(run_id):
+        stamp = datetime.fromtimestamp(entry.timestamp, tz=timezone.utc).strftime("%H:%M:%S")
+        handle.write(f"{stamp} {entry.step_key or '-'} {entry.message or ''}\n")
+        event = entry.dagster_event
+        error = getattr(getattr(event, "event_specific_data", None), "error", None) if event else None
+        if error is not None and hasattr(error, "to_string"):
+            handle.write(error.to_string() + "\n")
+
+
+class StageProgress:
+    """One line per stage as it finishes: sources and contracts (the raw assets), dbt, publish."""
+
+    def __init__(self, echo, raw_steps: int):
+        self.echo, self.raw_steps = echo, raw_steps
+        self.started = time.perf_counter()
+        self.raw_done, self.raw_failed, self.rows, self.checks, self.checks_failed = 0, 0, 0, 0, 0
+        self.dbt_models, self.dbt_tests, self.dbt_failed = 0, 0, 0
+        self.lines: list[str] = []
+
+    def _say(self, line: str) -> None:
+        self.lines.append(line)
+        self.echo(line)
+
+    def __call__(self, event) -> None:
+        from dagster import DagsterEventType
+
+        event = getattr(event, "dagster_event", event)
+        if event is None:
+            return
+        kind, step = event.event_type, event.step_key or ""
+        elapsed = time.perf_counter() - self.started
+        if kind == DagsterEventType.ASSET_MATERIALIZATION:
+            key = event.event_specific_data.materialization.asset_key
+            meta = event.event_specific_data.materialization.metadata
+            if key.path[0] == "raw":
+                value = meta.get("rows_landed")
+                self.rows += int(getattr(value, "value", value) or 0)
+            elif key.path[0] != "published":
+                self.dbt_models += 1
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            if step.startswith("raw__"):
+                self.checks += 1
+                self.checks_failed += not data.passed
+            else:
+                self.dbt_tests += 1
+                self.dbt_failed += not data.passed
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and step.startswith("raw__"):
+            self.raw_done += 1
+            self.raw_failed += kind == DagsterEventType.STEP_FAILURE
+            if self.raw_done == self.raw_steps:
+                self._say(f"  sources    {self.raw_steps - self.raw_failed}/{self.raw_steps} raw tables landed, "
+                          f"{self.rows:,} rows{' (' + str(self.raw_failed) + ' FAILED)' if self.raw_failed else ''}"
+                          f"   [{elapsed:.1f} s]")
+                self._say(f"  contracts  {self.checks - self.checks_failed}/{self.checks} passed   [{elapsed:.1f} s]")
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and "dbt" in step:
+            failed = " FAILED" if kind == DagsterEventType.STEP_FAILURE else ""
+            passed = self.dbt_tests - self.dbt_failed
+            self._say(f"  dbt        {self.dbt_models} models built, {passed}/{self.dbt_tests} "
+                      f"tests passed{failed}   [{elapsed:.1f} s]")
+        elif kind == DagsterEventType.STEP_FAILURE and step.startswith("published"):
+            self._say(f"  publish    REFUSED (nothing published)   [{elapsed:.1f} s]")
+        elif kind == DagsterEventType.STEP_SUCCESS and step.startswith("published"):
+            self._say(f"  publish    done   [{elapsed:.1f} s]")
+
+
+def explain_dbt_failure(build_area: Path) -> list[str]:
+    """One line per failed dbt model or test: the node, what failed, the rows at fault (a few keys), and the raw
+    tables and publisher files that feed it (from the build's meta.loads)."""
+    import json
+
+    import duckdb
+
+    target = build_area / "dbt_target"
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return []
+    nodes, sources = manifest.get("nodes", {}), manifest.get("sources", {})
+
+    def raw_tables(unique_id: str, seen=None) -> set[str]:
+        seen = seen if seen is not None else set()
+        if unique_id in seen:
+            return set()
+        seen.add(unique_id)
+        if unique_id in sources:
+            return {sources[unique_id]["name"]}
+        found = set()
+        for parent in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", []):
+            found |= raw_tables(parent, seen)
+        return found
+
+    database = build_area / "partnership.duckdb"
+    loads: dict[str, tuple[str, str]] = {}
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            rows = con.execute("select raw_table, source, file_name from meta.loads").fetchall()
+            loads = {r[0]: (r[1], r[2]) for r in rows}
+    except duckdb.Error:
+        con = None
+    lines = []
+    for result in results:
+        if result.get("status") not in ("error", "fail"):
+            continue
+        unique_id = result["unique_id"]
+        node = nodes.get(unique_id, {})
+        kind, name = node.get("resource_type", unique_id.split(".")[0]), node.get("name", unique_id)
+        parents = node.get("depends_on", {}).get("nodes", [])
+        model = next((n.split(".")[-1] for n in parents if n.startswith("model.")), None)
+        message = one_line(result.get("message") or "", 200)
+        examples = ""
+        compiled = result.get("compiled_code") or node.get("compiled_code")
+        if kind == "test" and compiled and database.is_file():
+            try:
+                with duckdb.connect(str(database), read_only=True) as con:
+                    rows = con.execute(f"select * from ({compiled}) limit 3").fetchall()
+                examples = "; e.g. " + " | ".join(one_line(", ".join(map(str, r)), 80) for r in rows) if rows else ""
+            except duckdb.Error:
+                pass
+        fed_by = sorted(raw_tables(unique_id))
+        files = [f"{t} ({loads[t][0]}: {loads[t][1]})" if t in loads else t for t in fed_by]
+        where = f" on {model}" if kind == "test" and model else ""
+        lines.append(one_line(f"dbt {kind} {name}{where} failed: {message}{examples}; fed by raw "
+                              f"{', '.join(files[:4]) or '(no raw table)'}", 600))
+    return lines
 
 
 def run_build(
@@ -294,13 +614,17 @@ def run_build(
     log_level: str = "INFO",
     echo=print,
     on_event=None,
+    verbose: bool = False,
+    accept_changes: dict[str, str] | None = None,
 ) -> BuildResult:
+    """Build and publish. `verbose`: Dagster's and dbt's output on the screen too (always in the log file).
+    `accept_changes`: raw table -> reason, letting those tables through the anomaly gate (recorded)."""
     started = time.perf_counter()
     build_started = datetime.now(timezone.utc).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
-    check_writable(root)
+    preflight(root, file_overrides)
     with build_lock(root):
-        if not force and not file_overrides and fingerprint.is_up_to_date(root):
+        if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         build_area = root / ".build"
         quarantine.reset()
@@ -309,20 +633,23 @@ def run_build(
         ensure_manifest(build_area / "partnership.duckdb")
         shutil.rmtree(build_area, ignore_errors=True)  # leftovers of a killed build are never reused
         build_area.mkdir(parents=True)
+        before = _published_state(root)
 
-        echo("loading pipeline definitions ...")
+        echo("building the warehouse ...")
+        import contextlib
         import warnings
 
         from dagster import BetaWarning, DagsterInstance, materialize
 
         warnings.filterwarnings("ignore", category=BetaWarning)
 
+        from pipelines import warehouse
         from pipelines.definitions import ALL_ASSETS
         from pipelines.dbt import dbt_resource
         from pipelines.resources import WarehouseResource
-
         from pipelines.sources import RAW_TABLES
 
+        warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
         # An override names a raw table or a shared file key; it applies to every raw table cut from that file.
         ops = {
             f"raw__{table.name}": {"config": {"path": path}}
@@ -332,35 +659,72 @@ def run_build(
         }
         run_config = {
             "ops": ops,
-            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "loggers": {"console": {"config": {"log_level": log_level if verbose else "CRITICAL"}}},
         }
+        log_file = _log_path(root)
+        stages = StageProgress(echo, raw_steps=len(RAW_TABLES) + 1)
         instance = DagsterInstance.ephemeral()
-        if on_event is not None:  # live progress: `hpw build` prints a line per asset as it finishes
-            store = instance.handle_new_event
+        store = instance.handle_new_event
+        screen = sys.stdout
 
-            def handle_new_event(event, **kwargs):
-                store(event, **kwargs)
-                on_event(event)
+        def handle_new_event(event, **kwargs):
+            store(event, **kwargs)
+            with contextlib.redirect_stdout(screen):  # progress goes to the screen, not the log file
+                stages(event)
+                if on_event is not None:
+                    on_event(event)
 
-            instance.handle_new_event = handle_new_event
-        result = materialize(
-            ALL_ASSETS,
-            resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root)), "dbt": dbt_resource()},
-            run_config=run_config,
-            instance=instance,
-            raise_on_error=False,
-        )
+        instance.handle_new_event = handle_new_event
+        accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
+        previous_accept = os.environ.get("HPW_ACCEPT_CHANGE")
+        if accepted:
+            os.environ["HPW_ACCEPT_CHANGE"] = accepted
+        try:
+            with log_file.open("w", encoding="utf-8") as log, contextlib.ExitStack() as quiet:
+                log.write(f"hpw build {build_started} warehouse {root}\n")
+                log.flush()
+                if not verbose:  # dbt's and Dagster's own lines go to the log file only
+                    quiet.enter_context(contextlib.redirect_stdout(log))
+                    quiet.enter_context(contextlib.redirect_stderr(log))
+                result = materialize(
+                    ALL_ASSETS,
+                    resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root)), "dbt": dbt_resource()},
+                    run_config=run_config,
+                    instance=instance,
+                    raise_on_error=False,
+                )
+                quiet.close()
+                _write_event_log(log, instance, result.run_id)
+                dbt_log = build_area / "dbt_target" / "dbt.log"
+                if dbt_log.is_file():
+                    log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))
+        finally:
+            if accepted:
+                if previous_accept is None:
+                    os.environ.pop("HPW_ACCEPT_CHANGE", None)
+                else:
+                    os.environ["HPW_ACCEPT_CHANGE"] = previous_accept
         outcome = BuildResult(
-            success=result.success, seconds=time.perf_counter() - started, assets=_summaries(result), warnings=drift.warnings()
+            success=result.success, seconds=time.perf_counter() - started, assets=_summaries(result),
+            warnings=drift.warnings(), log_file=log_file, stages=stages.lines,
         )
+        outcome.published_changed = _published_state(root) != before
         if result.success:
             _count_quarantine(outcome, root / "partnership.duckdb")
+            outcome.published = _publish_message(result)
         else:
-            outcome.error = _first_failure(result)
+            outcome.error = one_line(_first_failure(result), 600)
             tables = {t.name: t for t in RAW_TABLES}
             explained = []
+            file_faults = _contract_failures(result)
             for name, message in _raw_failures(result).items():
                 table = tables[name]
+                if name not in file_faults and not message.startswith(f"[{table.source}]"):
+                    # not the file's fault (a setting, the ingestion log, the disk): say so, blame no file
+                    text = f"[{table.source}] {name}: {one_line(message, 300)}"
+                    explained.append(text)
+                    outcome.failures[name] = text
+                    continue
                 path = _failed_file(_located_file(table, file_overrides, root, since=build_started), message)
                 text = explain_raw_failure(table, path, message)
                 explained.append(text)
@@ -368,9 +732,46 @@ def run_build(
                 kept = quarantine.keep_rejected(root, table.source, path, text) if path is not None else None
                 if kept is not None:
                     outcome.rejected_files.append(kept)
-            if explained:
-                outcome.error = "\n".join(explained)
+            if len(explained) > 1 and len({t.split(": ", 1)[-1] for t in explained}) == 1:
+                # one cause behind every raw table (a full disk, an unreadable log): said once
+                cause = explained[0].split(": ", 1)[-1]
+                explained = [f"{len(explained)} raw tables failed with the same error: {cause}"]
+            if not explained and _dbt_failed(result):
+                explained = explain_dbt_failure(build_area)
+                for line in explained:
+                    outcome.failures[line.split(" failed:")[0]] = line
+            if explained:  # one physical line per cause
+                outcome.error = "\n".join(" ".join(text.split()) for text in explained)
             # Drop the half-built database; keep dbt's logs (.build/dbt_target/dbt.log) for inspection.
             for leftover in build_area.glob("partnership.duckdb*"):
                 leftover.unlink(missing_ok=True)
         return outcome
+
+
+def _contract_failures(result) -> set[str]:
+    """Raw tables whose file failed its contract check (the file's fault, as opposed to a download or setting)."""
+    from dagster import DagsterEventType
+
+    failed = set()
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
+            key = event.event_specific_data.asset_key
+            if key.path[0] == "raw":
+                failed.add(key.path[-1])
+    return failed
+
+
+def _dbt_failed(result) -> bool:
+    return any(event.is_step_failure and "dbt" in (event.step_key or "") for event in result.all_events)
+
+
+def _publish_message(result) -> str | None:
+    from dagster import DagsterEventType
+
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key.path[0] == "published":
+                change = materialization.metadata.get("change")
+                return getattr(change, "value", change)
+    return None

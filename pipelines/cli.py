@@ -1,6 +1,7 @@
 """`hpw`: the command-line face of the warehouse.
 
     hpw build [--force] [--file RAW_TABLE=PATH ...]   build and publish warehouse/partnership.duckdb (a line per asset)
+    hpw check-file RAW_TABLE=PATH                      what a build would do with a file (nothing is built)
     hpw query "SQL" [--format table|csv|json]          query the published warehouse (read-only, SELECT only)
     hpw sources                                        provenance of every landed file
     hpw brief ISO3 [--out DIR] | --all                 the self-contained HTML country brief (+ index page)
@@ -94,23 +95,55 @@ def cmd_build(args: argparse.Namespace) -> int:
         if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
             return _fail(f"--file expects RAW_TABLE=PATH, got {item!r}", f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
         overrides[name] = path
-    # A line per asset as it finishes; Dagster's own log only with --verbose.
+    accepted = {}
+    for item in args.accept_change or []:
+        name, _, reason = item.partition("=")
+        if name not in RAW_TABLES_BY_NAME or not reason.strip():
+            return _fail(f"--accept-change expects RAW_TABLE=REASON, got {item!r}",
+                         "say why the change is right, e.g. "
+                         f"--accept-change us_foreign_aid_summary=\"publisher dropped "
+                         f"FY1946-1950\"; raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+        accepted[name] = reason.strip()
+    # Default: one line per stage and the summary; --verbose: a line per asset and Dagster's and dbt's own output;
+    # --quiet: errors and one summary line. The full output is always in the log file named at the end.
+    echo = (lambda *_: None) if args.quiet else print
     try:
         result = run_build(
             force=args.force,
             file_overrides=overrides,
             log_level="INFO" if args.verbose else "WARNING",
-            on_event=None if args.quiet else progress_printer(),
+            echo=echo,
+            on_event=progress_printer() if args.verbose else None,
+            verbose=args.verbose,
+            accept_changes=accepted,
         )
     except BuildError as err:
         return _fail(str(err), err.hint)
     if result.up_to_date:
-        print(f"warehouse is up to date (inputs, code and settings unchanged) — checked in {result.seconds:.2f} s; use --force to rebuild")
+        print(f"warehouse is up to date (inputs, code and settings unchanged; published file checked) — "
+              f"{result.seconds:.2f} s; use --force to rebuild")
         return 0
-    print()
-    print(result.summary_table())
+    if not args.quiet:
+        print()
+        print(result.summary_table() if args.verbose else result.brief_summary())
     if not result.success:
-        return _fail(result.error or "the build failed", "the published warehouse was left unchanged")
+        from pipelines.build import one_line
+
+        causes = (result.error or "the build failed").splitlines()
+        for cause in causes[:8] if not args.quiet else [" / ".join(causes)]:
+            print(f"error: {one_line(cause)}", file=sys.stderr)
+        if len(causes) > 8 and not args.quiet:
+            print(f"error: ... and {len(causes) - 8} more (see the log)", file=sys.stderr)
+        hint = ("the published warehouse and exports were left unchanged" if not result.published_changed
+                else "the published warehouse CHANGED although the build failed: rebuild")
+        print(f"hint: {hint}; full log: {result.log_file}", file=sys.stderr)
+        if args.quiet:
+            print(result.one_line())
+        return 1
+    if args.quiet:
+        print(result.one_line())
+    else:
+        print(result.published or "published")
     return 0
 
 
@@ -263,6 +296,21 @@ def cmd_docs(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------------- main
 
 
+def cmd_check_file(args: argparse.Namespace) -> int:
+    from pipelines.check_file import check_file
+    from pipelines.sources import RAW_TABLES_BY_NAME
+
+    name, _, path = args.assignment.partition("=")
+    file_keys = {t.file_key for t in RAW_TABLES_BY_NAME.values() if t.file_key}
+    if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
+        return _fail(f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}",
+                     f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+    try:
+        return check_file(name, path)
+    except FileNotFoundError as err:
+        return _fail(str(err), "give the path of a downloaded publisher file")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line plus a hint like every other error."""
 
@@ -277,9 +325,20 @@ def parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the warehouse and publish it atomically", description="Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it finishes.")
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     build.add_argument("--file", action="append", metavar="RAW_TABLE=PATH", help="read this file instead of the bundled snapshot")
-    build.add_argument("--quiet", action="store_true", help="only errors and the summary")
-    build.add_argument("--verbose", action="store_true", help="also Dagster's and dbt's own log lines")
+    build.add_argument("--accept-change", action="append", metavar="RAW_TABLE=REASON",
+                       help="let this raw table through the anomaly gate; the reason is recorded in meta.ingestions")
+    build.add_argument("--quiet", action="store_true", help="only errors and one summary line")
+    build.add_argument("--verbose", action="store_true",
+                       help="a line per asset, Dagster's and dbt's own output, tracebacks")
     build.set_defaults(func=cmd_build)
+
+    check = sub.add_parser(
+        "check-file", help="parse, contract and crosswalk one file without building",
+        description="Read a publisher file as RAW_TABLE would, check its contract and country crosswalk against the "
+        "published warehouse, and print what a build would do: rows, column changes, unresolved entities and their "
+        "treatment, plausibility warnings. Exit 1 only when a build would stop.")
+    check.add_argument("assignment", metavar="RAW_TABLE=PATH", help="e.g. imf_dots_us_trade=~/Downloads/dots_us.csv")
+    check.set_defaults(func=cmd_check_file)
 
     query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")
     query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')
@@ -322,6 +381,27 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        return _fail("interrupted", "nothing was published; run the command again")
+    except Exception as err:  # noqa: BLE001 - the last resort: one line, never a traceback unless asked for
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        return _fail(_unexpected(err), "rerun with --verbose for the traceback" if hasattr(args, "verbose") else
+                     "this is a bug or an environment problem; please report it with the command you ran")
+
+
+def _unexpected(err: BaseException) -> str:
+    """An unexpected error in one line: a full disk or another OS error says which file; anything else its type."""
+    import errno
+
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return f"no space left on the device writing {err.filename or 'a file'} (free space or set HPW_WAREHOUSE_DIR)"
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:300]}{'…' if len(text) > 300 else ''}"
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ INGESTION_COLUMNS = {
     "retrieved_at": "timestamptz", "sha256": "varchar", "bytes": "bigint", "rows": "bigint", "vintage": "varchar",
     "http_status": "integer", "etag": "varchar", "last_modified": "varchar", "outcome": "varchar",
     "attempts": "integer", "landed_path": "varchar", "error": "varchar", "partition": "varchar",
+    "accepted_change": "varchar",
 }
 
 
@@ -84,6 +85,23 @@ def data_dir(warehouse_root: Path | None = None) -> Path:
 
 def timeout_seconds() -> float:
     return float(os.environ.get("HPW_FETCH_TIMEOUT", "60"))
+
+
+DEFAULT_DEADLINE = 1800.0  # seconds for a whole download, retries included
+DEFAULT_MAX_BYTES = 4 << 30  # 4 GiB: the largest publisher file (FA.gov's complete activity file) is ~3 GB
+MAX_BYTES_BY_KEY = {}  # per-file defaults beyond DEFAULT_MAX_BYTES (HPW_<KEY>_MAX_BYTES overrides both)
+
+
+def deadline_seconds() -> float:
+    return float(os.environ.get("HPW_FETCH_DEADLINE", DEFAULT_DEADLINE))
+
+
+def max_bytes(table: RawTable) -> int:
+    """Largest download accepted for this file: HPW_<KEY>_MAX_BYTES, else HPW_FETCH_MAX_BYTES, else the default."""
+    own = os.environ.get(f"HPW_{settings.env_key(table.fetch_key)}_MAX_BYTES")
+    if own:
+        return int(own)
+    return int(os.environ.get("HPW_FETCH_MAX_BYTES", MAX_BYTES_BY_KEY.get(table.fetch_key, DEFAULT_MAX_BYTES)))
 
 
 def max_attempts() -> int:
@@ -142,6 +160,7 @@ class Ingestion:
     landed_path: str | None = None
     error: str | None = None
     partition: str | None = None  # country partition (ISO3) of a per-country download; null for whole files
+    accepted_change: str | None = None  # a change the anomaly gate stopped and the user let through, and why
 
 
 @dataclass
@@ -158,18 +177,34 @@ def log_path(root: Path) -> Path:
 
 
 def append_log(root: Path, ingestion: Ingestion) -> None:
+    try:
+        _append(root, ingestion)
+    except OSError as err:  # a full disk, a read-only folder: say which file, not a bare errno
+        raise OSError(err.errno, f"cannot append to the ingestion log {log_path(root)}: {err.strerror}; "
+                      "free space there or set HPW_DATA_DIR") from None
+
+
+def _append(root: Path, ingestion: Ingestion) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    with log_path(root).open("a", encoding="utf-8") as handle:
+    with log_path(root).open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            handle.write(json.dumps(asdict(ingestion)) + "\n")
+            size = handle.seek(0, os.SEEK_END) if handle.seekable() else 0
+            if size:  # a line half-written by a killed process is closed, so this entry starts on its own line
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.write((json.dumps(asdict(ingestion)) + "\n").encode("utf-8"))
             handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_log(root: Path):
-    """The ingestion log as a polars frame with the meta.ingestions columns (empty when nothing was logged)."""
+    """The ingestion log as a polars frame with the meta.ingestions columns (empty when nothing was logged).
+
+    A line that is not a JSON object (half-written by a killed build, or damaged) is skipped with a warning naming
+    its line number: the log is a record of downloads, and one bad line must not fail every raw table."""
     import polars as pl
 
     schema = {
@@ -179,7 +214,34 @@ def read_log(root: Path):
     path = log_path(root)
     if not path.is_file() or path.stat().st_size == 0:
         return pl.DataFrame(schema=schema)
-    return pl.read_ndjson(path, schema=schema)
+    rows, skipped = [], []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                skipped.append(number)
+                continue
+            rows.append({name: _typed(entry.get(name), kind) for name, kind in schema.items()})
+    if skipped:
+        numbers = ", ".join(map(str, skipped[:5]))
+        log.warning(f"{path}: skipped {len(skipped)} damaged line(s) ({numbers}) of the ingestion log")
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def _typed(value, kind):
+    """A log value as its column's type; a value of the wrong type becomes null rather than failing the log."""
+    import polars as pl
+
+    if value is None:
+        return None
+    if kind == pl.Int64:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) else str(value)
 
 
 def _previous(root: Path, table: RawTable):
@@ -313,11 +375,17 @@ def _retry_delay(attempt: int, retry_after: str | None) -> float:
     return min(delay, 300.0)
 
 
+def _hint(table: RawTable) -> str:
+    return f"check the address or set HPW_{settings.env_key(table.fetch_key)}_URL / _PATH"
+
+
 def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, logger):
-    """GET with retries. Returns (status, response headers, sha256, bytes, attempts); the body is in `scratch`."""
+    """GET with retries, within the size cap and the overall deadline. Returns (status, response headers, sha256,
+    bytes, attempts); the body is in `scratch` (deleted by the caller on failure)."""
     import httpx
 
-    attempts = max_attempts()
+    attempts, cap, deadline = max_attempts(), max_bytes(table), time.monotonic() + deadline_seconds()
+    key = settings.env_key(table.fetch_key)
     reason = ""
     for attempt in range(1, attempts + 1):
         retry_after = None
@@ -331,27 +399,62 @@ def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, l
                 elif response.status_code >= 400:
                     raise FetchError(
                         f"[{table.source}] {table.name}: {url} answered HTTP {response.status_code}; "
-                        f"hint: check the address or set HPW_{settings.env_key(table.fetch_key)}_URL / _PATH"
+                        f"hint: {_hint(table)}"
                     )
                 else:
+                    announced = response.headers.get("Content-Length", "")
+                    if announced.isdigit() and int(announced) > cap:
+                        raise FetchError(
+                            f"[{table.source}] {table.name}: {url} announces {int(announced):,} bytes, more than the "
+                            f"{cap:,}-byte cap; nothing was kept; hint: raise HPW_{key}_MAX_BYTES if the file "
+                            "really is that large"
+                        )
                     digest, size = hashlib.sha256(), 0
                     with scratch.open("wb") as out:
-                        for block in response.iter_bytes(1 << 20):
+                        for block in response.iter_bytes():  # as received: the cap and deadline hold for a trickle
+                            size += len(block)
+                            if size > cap:
+                                raise FetchError(
+                                    f"[{table.source}] {table.name}: {url} sent more than the {cap:,}-byte cap; the "
+                                    f"download was stopped and nothing was kept; hint: raise HPW_{key}_MAX_BYTES if "
+                                    "the file really is that large"
+                                )
+                            if time.monotonic() > deadline:
+                                raise FetchError(
+                                    f"[{table.source}] {table.name}: {url} did not finish within the "
+                                    f"{deadline_seconds():g}-s deadline ({size:,} bytes received); nothing was kept; "
+                                    "hint: raise HPW_FETCH_DEADLINE, or retry later"
+                                )
                             digest.update(block)
                             out.write(block)
-                            size += len(block)
                     return response.status_code, response.headers, digest.hexdigest(), size, attempt
         except httpx.TimeoutException as err:
             reason = f"timed out after {timeout_seconds():g} s ({type(err).__name__})"
+        except httpx.TooManyRedirects:
+            raise FetchError(f"[{table.source}] {table.name}: {url} redirects in a loop (more than "
+                             f"{client.max_redirects} redirects); nothing was downloaded; "
+                             f"hint: {_hint(table)}") from None
+        except httpx.DecodingError as err:
+            raise FetchError(
+                f"[{table.source}] {table.name}: {url} sent a body that cannot be decoded as its Content-Encoding "
+                f"says ({' '.join(str(err).split())[:120]}): the server's fault, not the file's; hint: retry later "
+                "or download the file by hand and use HPW_" + key + "_PATH") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
+            raise FetchError(f"[{table.source}] {table.name}: {url[:200]} is not a usable address ({err}); "
+                             f"hint: {_hint(table)}") from None
         except httpx.TransportError as err:
-            reason = f"connection error ({type(err).__name__}: {err})"
-        if attempt == attempts:
+            reason = f"connection error ({type(err).__name__}: {' '.join(str(err).split())[:160]})"
+        except OSError as err:  # the landing folder: a full disk, a read-only mount
+            raise FetchError(f"[{table.source}] {table.name}: cannot write the download of {url} to {scratch.parent}: "
+                             f"{err.strerror}; hint: free space there or set HPW_DATA_DIR") from None
+        if attempt == attempts or time.monotonic() > deadline:
             break
-        delay = _retry_delay(attempt, retry_after)
+        delay = min(_retry_delay(attempt, retry_after), max(0.0, deadline - time.monotonic()))
         logger.warning(f"[{table.source}] {table.name}: {url}: {reason}; retry {attempt}/{attempts - 1} in {delay:.2f} s")
         time.sleep(delay)
+    tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
     raise FetchError(
-        f"[{table.source}] {table.name}: could not download {url}: {reason} (gave up after {attempts} attempts); "
+        f"[{table.source}] {table.name}: could not download {url}: {reason} (gave up after {tries}); "
         "hint: retry later, raise HPW_FETCH_TIMEOUT / HPW_FETCH_ATTEMPTS, or run in snapshot mode (HPW_MODE=snapshot)"
     )
 
@@ -384,11 +487,21 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
         ingestion.attempts = max_attempts()
         append_log(root, ingestion)
         raise
+    except BaseException:
+        scratch.unlink(missing_ok=True)  # no partial copy is ever kept
+        raise
     ingestion.http_status, ingestion.attempts = status, attempts
     ingestion.etag = response_headers.get("ETag") or (last["etag"] if status == 304 and last else None)
     ingestion.last_modified = response_headers.get("Last-Modified") or (
         last["last_modified"] if status == 304 and last else None
     )
+    if status == 304 and not (last and last["landed_path"] and Path(last["landed_path"]).is_file()):
+        scratch.unlink(missing_ok=True)
+        ingestion.error = (f"[{table.source}] {table.name}: {url} answered 304 Not Modified, but no earlier vintage of "
+                           "this file is landed to reuse; hint: retry later, or download it by hand and use "
+                           f"HPW_{settings.env_key(table.fetch_key)}_PATH")
+        append_log(root, ingestion)
+        raise FetchError(ingestion.error)
     if status == 304:
         scratch.unlink(missing_ok=True)
         path = Path(last["landed_path"])
@@ -419,7 +532,10 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
 
 
 def record(acquired: Acquired, root: Path, *, rows: int | None, outcome: str | None = None, error: str | None = None) -> None:
+    from pipelines import anomaly
+
     acquired.ingestion.rows = rows
+    acquired.ingestion.accepted_change = anomaly.accepted_now(acquired.ingestion.raw_table)
     if outcome:
         acquired.ingestion.outcome = outcome
     if error:

@@ -2,6 +2,10 @@
 
 It covers the input files (path, size, modification time), the project's code and models, the reference
 tables and every HPW_* setting. Kept free of heavy imports: `hpw build` checks it before loading Dagster.
+
+"Up to date" is said only of a published file that proves it: it opens, it holds every mart the models define,
+its `meta.build` carries the same fingerprint, and every mart has its Parquet export and datapackage.json.
+A truncated file, a missing mart or export, or a file held open read-write by someone makes the next build run.
 """
 
 from __future__ import annotations
@@ -40,10 +44,52 @@ def current() -> str:
     return digest.hexdigest()
 
 
-def record(warehouse_dir: Path) -> None:
+def record(warehouse_dir: Path, value: str | None = None) -> None:
     temporary = warehouse_dir / (FILE_NAME + ".tmp")
-    temporary.write_text(json.dumps({"fingerprint": current()}))
+    temporary.write_text(json.dumps({"fingerprint": value or current()}))
     os.replace(temporary, warehouse_dir / FILE_NAME)
+
+
+def expected_marts(manifest: Path | None = None) -> set[str]:
+    """The public tables the models define (dbt manifest: models under models/marts/)."""
+    path = manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"].values()
+    return {
+        n["name"] for n in nodes
+        if n["resource_type"] == "model" and n["original_file_path"].replace("\\", "/").startswith("marts/")
+    }
+
+
+def published_problem(warehouse_dir: Path, fingerprint: str | None = None) -> str | None:
+    """Why the published warehouse in `warehouse_dir` cannot be trusted as up to date, or None if it can."""
+    import duckdb
+
+    database = warehouse_dir / "partnership.duckdb"
+    if not database.is_file():
+        return "no published file"
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            marts = {r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "and table_catalog = current_database()").fetchall()}
+            recorded = con.execute("select max(input_fingerprint) from meta.build").fetchone()[0]
+            for name in marts:  # reads every mart: a truncated file fails here
+                con.execute(f'select count(*) from marts."{name}"').fetchone()
+    except duckdb.Error as err:
+        return f"the published file does not open ({str(err).splitlines()[0][:160]})"
+    try:
+        missing = expected_marts() - marts
+    except (OSError, ValueError, KeyError):
+        return "no dbt manifest"
+    if missing:
+        return f"the published file lacks marts {sorted(missing)}"
+    if fingerprint is not None and recorded != fingerprint:
+        return "inputs, code or settings changed"
+    exports = warehouse_dir / "exports"
+    absent = [m for m in sorted(marts) if not (exports / f"{m}.parquet").is_file()]
+    if absent or not (exports / "datapackage.json").is_file():
+        return f"exports missing ({', '.join(absent[:3]) or 'datapackage.json'})"
+    return None
 
 
 def is_up_to_date(warehouse_dir: Path) -> bool:
@@ -51,6 +97,9 @@ def is_up_to_date(warehouse_dir: Path) -> bool:
     if not marker.is_file() or not (warehouse_dir / "partnership.duckdb").is_file():
         return False
     try:
-        return json.loads(marker.read_text()).get("fingerprint") == current()
+        value = current()
+        if json.loads(marker.read_text()).get("fingerprint") != value:
+            return False
     except (OSError, ValueError):
         return False
+    return published_problem(warehouse_dir, value) is None

@@ -1,7 +1,10 @@
 """One build at a time per warehouse folder, whoever starts it: `hpw build`, the Dagster UI, or a scheduled run.
 
-An advisory lock on `<warehouse>/.build.lock`. The process that holds it remembers so, so that the Dagster run
-started by `hpw build` (which already holds it) does not wait on itself. Kept free of heavy imports.
+The lock is an OS lock (`flock`) on an open descriptor of the warehouse folder itself, not on a file inside it:
+deleting `.build.lock` (or anything else) cannot release it, and it dies with its process (`kill -9` needs no
+clean-up). `.build.lock` only tells a waiting user which process holds the lock. The process that holds it
+remembers so, so that the Dagster run started by `hpw build` (which already holds it) does not wait on itself;
+`still_held()` re-checks ownership right before the published file is swapped. Kept free of heavy imports.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path
 
 from pipelines.errors import UserError
 
-_HELD_HERE: set[Path] = set()
+_HELD_HERE: dict[Path, int] = {}  # warehouse folder -> descriptor holding its lock
+INFO_FILE = ".build.lock"
 
 
 class BuildRunningError(UserError):
@@ -24,27 +28,47 @@ def held_here(warehouse_dir: Path) -> bool:
     return warehouse_dir.resolve() in _HELD_HERE
 
 
+def still_held(warehouse_dir: Path) -> bool:
+    """This process holds the lock, and the folder it locked is still the one at this path (not moved away)."""
+    descriptor = _HELD_HERE.get(warehouse_dir.resolve())
+    if descriptor is None:
+        return False
+    try:
+        locked, current = os.fstat(descriptor), os.stat(warehouse_dir)
+    except OSError:
+        return False
+    return (locked.st_dev, locked.st_ino) == (current.st_dev, current.st_ino)
+
+
+def _holder(warehouse_dir: Path) -> str:
+    try:
+        pid = (warehouse_dir / INFO_FILE).read_text().strip()
+    except OSError:
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""
+
+
 @contextmanager
 def build_lock(warehouse_dir: Path):
     warehouse_dir = warehouse_dir.resolve()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
-    handle = (warehouse_dir / ".build.lock").open("a+")
+    descriptor = os.open(warehouse_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.close()
+        os.close(descriptor)
         raise BuildRunningError(
-            "a build is already running for this warehouse",
-            f"wait for it to finish (lock: {warehouse_dir / '.build.lock'})",
+            f"a build is already running for this warehouse{_holder(warehouse_dir)}",
+            f"wait for it to finish (the lock is held on the folder {warehouse_dir})",
         ) from None
-    _HELD_HERE.add(warehouse_dir)
+    _HELD_HERE[warehouse_dir] = descriptor
     try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:  # informational only: the lock itself is on the folder's descriptor
+            (warehouse_dir / INFO_FILE).write_text(str(os.getpid()))
+        except OSError:
+            pass
         yield
     finally:
-        _HELD_HERE.discard(warehouse_dir)
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        _HELD_HERE.pop(warehouse_dir, None)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.close(descriptor)

@@ -1,45 +1,201 @@
-"""The last asset of a build: swap the finished build database in as the published warehouse, then export.
+"""The last asset of a build: publish the finished build database, its exports and data package, in one step.
 
-It runs only when every upstream asset succeeded, every blocking contract check passed and `dbt build`
-(models and tests) succeeded, so a failed build never touches `warehouse/partnership.duckdb`.
+Publishing is all-or-nothing and happens only for a complete build of this very run:
+
+1. Refused unless this run materialised every raw table and every mart, no check of the run failed, and the
+   build database holds every mart the models define. Materialising `published/partnership_warehouse` alone
+   (one click in the UI, `dagster asset materialize --select published/partnership_warehouse`) therefore
+   publishes nothing and deletes nothing.
+2. Everything that can fail is produced inside the build folder first: views over landed Parquet become tables
+   (the file is self-contained), `meta.build` is written, the file is checkpointed and then re-opened with no
+   file access to read every object (DuckDB 1.0 storage format checked), and the Parquet exports and
+   datapackage.json are written to `.build/exports/`.
+3. The swap is the final act (pipelines/warehouse.py `swap_in`): the exports folder is exchanged atomically, then
+   the database is renamed over the published one. It is refused while another process holds the published file
+   read-write (its later writes would leave a WAL beside the new file that no reader could replay), or when this
+   process no longer owns the build lock.
 """
 
-
+import shutil
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
-from pipelines import exports, fingerprint, warehouse
+from pipelines import exports, fingerprint, locking, warehouse
+from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import warehouse_dbt_assets
+from pipelines.errors import UserError
 from pipelines.resources import WarehouseResource
 
 MART_KEYS = sorted((k for k in warehouse_dbt_assets.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string())
+RAW_KEYS = sorted((a.key for a in RAW_ASSETS), key=lambda k: k.to_user_string())
+PUBLISHED_KEY = AssetKey(["published", "partnership_warehouse"])
+
+
+class PublishRefused(UserError):
+    """The build cannot be published (incomplete, a writer on the published file, the lock lost)."""
+
+
+@dataclass
+class Published:
+    marts: dict[str, int]  # mart -> rows
+    previous_marts: Optional[set[str]]  # None: there was no published file
+    exports: int
+    self_contained: list[str] = field(default_factory=list)
+
+    def message(self, database: Path) -> str:
+        """Exactly what changed."""
+        if self.previous_marts is None:
+            what = f"created {database.name} ({len(self.marts)} marts)"
+        else:
+            added = sorted(self.marts.keys() - self.previous_marts)
+            removed = sorted(self.previous_marts - self.marts.keys())
+            what = f"replaced {database.name} ({len(self.marts)} marts"
+            what += f"; added {', '.join(added)}" if added else ""
+            what += f"; removed {', '.join(removed)}" if removed else ""
+            what += ")"
+        return (f"published: {what}, {sum(self.marts.values()):,} mart rows, DuckDB 1.0 storage format; "
+                f"exports/ replaced ({self.exports} Parquet files + {exports.DATAPACKAGE})")
+
+
+def check_run_is_complete(instance, run_id: str) -> None:
+    """This run materialised every raw table and mart and no check failed, or PublishRefused."""
+    from dagster import DagsterEventType
+
+    records = instance.all_logs(
+        run_id, of_type={DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+    )
+    built, failed = set(), []
+    for record in records:
+        event = record.dagster_event
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            built.add(event.event_specific_data.materialization.asset_key)
+        elif not event.event_specific_data.passed:
+            evaluation = event.event_specific_data
+            # A WARN check reports findings the build keeps (out-of-region entities, plausibility flags): not a failure.
+            if getattr(evaluation.severity, "value", evaluation.severity) == "WARN":
+                continue
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    missing = [k.to_user_string() for k in [*RAW_KEYS, *MART_KEYS] if k not in built]
+    if missing:
+        raise PublishRefused(
+            f"publish refused: this run did not build {len(missing)} of {len(RAW_KEYS) + len(MART_KEYS)} raw tables "
+            f"and marts ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); "
+            "nothing was published or deleted",
+            "publish runs only as part of a whole build: `hpw build`, or the `build_warehouse` job in the UI",
+        )
+    if failed:
+        raise PublishRefused(
+            f"publish refused: {len(failed)} check(s) failed in this run ({', '.join(failed[:4])})",
+            "fix the failing checks and build again; the published warehouse was left unchanged",
+        )
+
+
+def _previous_marts(database: Path) -> Optional[set[str]]:
+    import duckdb
+
+    if not database.is_file():
+        return None
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            return {r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+    except duckdb.Error:
+        return set()
+
+
+def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[str], log=print) -> Published:
+    """Stage, check and swap in the build of `root` (see the module docstring). Raises PublishRefused."""
+    published_db, exports_dir = root / warehouse.PUBLISHED_NAME, root / "exports"
+    if not build_db.is_file():
+        raise PublishRefused("publish refused: there is no build database of this run", "run the whole build")
+    # Checked before staging, and again right before the swap.
+    _check_swappable(root, published_db)
+    value = fingerprint.current()
+    with warehouse.connect(build_db) as con:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE'"
+        ).fetchall()}
+        missing = sorted(expected_marts - present)
+        if missing:
+            raise PublishRefused(
+                f"publish refused: the build database lacks {len(missing)} of {len(expected_marts)} marts "
+                f"({', '.join(missing[:4])})", "run the whole build; the published warehouse was left unchanged")
+        materialised = warehouse.make_self_contained(con)
+        con.execute("create schema if not exists meta")
+        con.execute(
+            "create or replace table meta.build as select current_timestamp as published_at, "
+            "? as input_fingerprint, ? as run_id, ? as storage_version",
+            [value, run_id, warehouse.STORAGE_VERSION],
+        )
+        con.execute("checkpoint")
+    wal = build_db.with_name(build_db.name + ".wal")
+    if wal.exists():  # a checkpointed database has nothing left in its WAL
+        wal.unlink()
+    try:
+        rows = warehouse.check_published_file(build_db, expected_marts)
+    except Exception as err:  # noqa: BLE001 - any failure to read it back means it must not be published
+        raise PublishRefused(f"publish refused: the finished build does not read back: {err}",
+                             "the published warehouse was left unchanged; see the build log") from None
+    staged_exports = build_db.parent / "exports"
+    shutil.rmtree(staged_exports, ignore_errors=True)
+    written = exports.export(build_db, staged_exports)
+    if len(written) != len(rows):
+        raise PublishRefused(f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
+                             "the published warehouse was left unchanged")
+    previous = _previous_marts(published_db)
+    _check_swappable(root, published_db)
+    warehouse.swap_in(build_db, staged_exports, published_db, exports_dir)
+    fingerprint.record(root, value)
+    outcome = Published(rows, previous, len(written), materialised)
+    log(outcome.message(published_db))
+    return outcome
+
+
+def _check_swappable(root: Path, published_db: Path) -> None:
+    if locking.held_here(root) and not locking.still_held(root):
+        raise PublishRefused(
+            f"publish refused: the warehouse folder {root} was moved or replaced during the build",
+            "run the build again",
+        )
+    pid = warehouse.writer_pid(published_db)
+    if pid is not None:
+        raise PublishRefused(
+            f"publish refused: {published_db} is open read-write by process {pid}; swapping it now would leave "
+            "that connection's WAL beside the new file",
+            "close that connection (analysts: open it read-only, e.g. duckdb -readonly, read_only=True) "
+            "and build again",
+        )
 
 
 @asset(
-    key=AssetKey(["published", "partnership_warehouse"]),
+    key=PUBLISHED_KEY,
     group_name="published",
     deps=MART_KEYS,
     kinds={"duckdb", "parquet"},
-    description="warehouse/partnership.duckdb (read-only copy for analysts), warehouse/exports/*.parquet and datapackage.json.",
+    description="warehouse/partnership.duckdb (self-contained, DuckDB 1.0 storage format, for analysts), "
+    "warehouse/exports/*.parquet and datapackage.json. Publishes only a complete build of the same run.",
 )
 def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseResource) -> MaterializeResult:
     started = time.perf_counter()
-    with warehouse.connect(warehouse_db.build_database) as con:
-        con.execute("create schema if not exists meta")
-        con.execute(
-            "create or replace table meta.build as select current_timestamp as published_at, ? as input_fingerprint",
-            [fingerprint.current()],
+    try:
+        check_run_is_complete(context.instance, context.run_id)
+        outcome = publish_build(
+            warehouse_db.root, warehouse_db.build_database, context.run_id,
+            {k.path[-1] for k in MART_KEYS}, log=context.log.info,
         )
-    warehouse.publish(warehouse_db.build_database, warehouse_db.published_database)
-    # Parquet per mart and dimension (temporary name, then rename) and the Frictionless datapackage.json
-    exported = exports.export(warehouse_db.published_database, warehouse_db.exports_dir)
-    fingerprint.record(warehouse_db.root)
-    context.log.info(f"published {warehouse_db.published_database.name}; exported {len(exported)} Parquet files and {exports.DATAPACKAGE}")
+    except PublishRefused as err:
+        raise Failure(description=f"{err} (hint: {err.hint})" if err.hint else str(err)) from None
     return MaterializeResult(
         metadata={
             "published": str(warehouse_db.published_database.name),
-            "exports": MetadataValue.int(len(exported)),
+            "marts": MetadataValue.int(len(outcome.marts)),
+            "exports": MetadataValue.int(outcome.exports),
+            "change": outcome.message(warehouse_db.published_database),
             "seconds": MetadataValue.float(round(time.perf_counter() - started, 3)),
         }
     )

@@ -41,7 +41,19 @@ create table if not exists meta.quarantine (
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
+FLAGS_DDL = """
+create table if not exists meta.plausibility_flags (
+    raw_table varchar, source varchar, file varchar, source_row bigint, column_name varchar, value varchar,
+    rule varchar, flagged_at timestamptz
+)"""
+UNRESOLVED_DDL = """
+create table if not exists meta.unresolved_entities (
+    raw_table varchar, source varchar, file varchar, code varchar, name varchar, rows bigint, why varchar,
+    recorded_at timestamptz
+)"""
+
 _pending: list[pl.DataFrame] = []
+_flags: list[pl.DataFrame] = []
 
 
 def hold(rows: pl.DataFrame) -> None:
@@ -61,6 +73,47 @@ def take(source: str, file_prefix: str) -> pl.DataFrame:
 
 def reset() -> None:
     _pending.clear()
+    _flags.clear()
+
+
+def flag(rows: pl.DataFrame) -> None:
+    """Called by `enforce()`: rows kept as published that break a plausibility rule of their contract."""
+    if rows.height:
+        _flags.append(rows.select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()]))
+
+
+def take_flags(source: str, file_prefix: str) -> pl.DataFrame:
+    """Remove and return the plausibility flags held for one source file."""
+    global _flags
+    held = pl.concat(_flags) if _flags else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    mine = (pl.col("source") == source) & pl.col("file").str.starts_with(file_prefix)
+    _flags = [held.filter(~mine)] if held.filter(~mine).height else []
+    return held.filter(mine)
+
+
+def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: pl.DataFrame) -> dict[str, int]:
+    """Write this load's out-of-region unresolved entities (meta.unresolved_entities) and plausibility flags
+    (meta.plausibility_flags), and count the unresolved rows in meta.loads. Returns the counts."""
+    now = datetime.now(timezone.utc)
+    flags = take_flags(source, file_name)
+    con.execute("create schema if not exists meta")
+    con.execute(FLAGS_DDL)
+    con.execute(UNRESOLVED_DDL)
+    con.execute("delete from meta.plausibility_flags where raw_table = ?", [raw_table])
+    con.execute("delete from meta.unresolved_entities where raw_table = ?", [raw_table])
+    if flags.height:
+        rows = flags.with_columns(raw_table=pl.lit(raw_table), flagged_at=pl.lit(now)).to_arrow()  # noqa: F841
+        con.execute("insert into meta.plausibility_flags select raw_table, source, file, source_row, column_name, "
+                    "value, reason, flagged_at from rows")
+    if unresolved.height:
+        rows = unresolved.with_columns(  # noqa: F841 - scanned by name below
+            raw_table=pl.lit(raw_table), file=pl.lit(file_name), recorded_at=pl.lit(now)).to_arrow()
+        con.execute("insert into meta.unresolved_entities select raw_table, source, file, code, name, rows, why, "
+                    "recorded_at from rows")
+    unresolved_rows = int(unresolved["rows"].sum()) if unresolved.height else 0
+    con.execute("update meta.loads set rows_unresolved = ? where raw_table = ?", [unresolved_rows, raw_table])
+    return {"unresolved_entities": unresolved.height, "rows_unresolved": unresolved_rows,
+            "plausibility_flags": flags.height}
 
 
 def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> Path | None:

@@ -19,6 +19,7 @@ class WarehouseResource(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # Runs launched by the UI or a schedule take the same build lock as `hpw build`, so two writers never
         # meet on the build database; a run started by `hpw build` already holds it.
+        settings.check_environment()  # a typo in an HPW_* setting stops the run before any asset starts
         if not locking.held_here(self.root):
             self._lock = locking.build_lock(self.root)
             self._lock.__enter__()

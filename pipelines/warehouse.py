@@ -1,13 +1,19 @@
-"""DuckDB side: landing raw tables with provenance, and publishing the build by atomic swap.
+"""DuckDB side: landing raw tables with provenance, and the file-level steps of publishing a build.
 
-Builds never write the analysts' file. Every write goes to `warehouse/.build/partnership.duckdb`; only after
-all contracts and dbt tests pass does `publish()` checkpoint it and `os.replace` it over
-`warehouse/partnership.duckdb`. Readers holding the old file keep a consistent old snapshot.
+Builds never write the analysts' file. Every write goes to `warehouse/.build/partnership.duckdb`, created in the
+storage format of DuckDB 1.0 (`STORAGE_VERSION`) so every DuckDB >= 1.0 client and BI driver reads the published
+file. Only after every contract, gate and dbt test passed does pipelines/publish.py make it self-contained
+(`make_self_contained`), check it, and swap it in (`swap_in`). Readers holding the old file keep a consistent old
+snapshot.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import shutil
+import struct
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,13 +31,42 @@ LOADS_DDL = f"""
 create table if not exists {META_SCHEMA}.loads (
     raw_table varchar, source varchar, file_name varchar, bundled boolean, sha256 varchar, bytes bigint,
     vintage varchar, rows_in bigint, rows_landed bigint, rows_rejected bigint, rows_aggregate bigint,
-    rows_outside_universe bigint, rows_non_state bigint, loaded_at timestamptz, seconds double
+    rows_outside_universe bigint, rows_non_state bigint, loaded_at timestamptz, seconds double,
+    rows_unresolved bigint
 )"""
+
+
+# The oldest storage format DuckDB 2.0 writes; DuckDB >= 1.0 reads it (header version number 64). A file keeps
+# the format it was created with, so the build database is created in it and dbt's writes keep it.
+STORAGE_VERSION = "v1.0.0"
+STORAGE_NUMBER = 64
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only and not path.exists():
+        create_database(path)
     return duckdb.connect(str(path), read_only=read_only)
+
+
+def create_database(path: Path) -> None:
+    """An empty database file in the storage format every DuckDB >= 1.0 reads."""
+    target = str(path).replace("'", "''")
+    with duckdb.connect() as con:
+        con.execute(f"attach '{target}' as new_database (storage_version '{STORAGE_VERSION}')")
+        con.execute("detach new_database")
+
+
+def storage_number(path: Path) -> int | None:
+    """The storage version number in a DuckDB file's header (64 = DuckDB 1.0 format), None if not a DuckDB file."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[8:12] != b"DUCK":
+        return None
+    return struct.unpack("<Q", head[12:20])[0]
 
 
 # Streamed raw tables (multi-GB files) land as Parquet that a raw view reads, here under the warehouse folder.
@@ -105,14 +140,19 @@ def record_load(
     con: duckdb.DuckDBPyConnection, raw_table: str, source: str, source_file: SourceFile, counts: dict[str, int],
     *, landed: int, rejected: int, loaded_at: datetime, seconds: float,
 ) -> None:
-    """The one meta.loads row of `raw_table`'s latest load (replacing the previous one)."""
+    """The one meta.loads row of `raw_table`'s latest load (replacing the previous one), once the new vintage passed
+    the anomaly gate against the published one (pipelines/anomaly.py)."""
+    from pipelines import anomaly
+
+    anomaly.check(con, raw_table, source, source_file.path.name, source_file.sha256)
     con.execute(f"delete from {META_SCHEMA}.loads where raw_table = ?", [raw_table])
     con.execute(
-        f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             raw_table, source, source_file.path.name, source_file.bundled, source_file.sha256, source_file.bytes,
             source_file.vintage, counts["rows_in"], landed, rejected, counts.get("rows_aggregate", 0),
             counts.get("rows_outside_universe", 0), counts.get("rows_non_state", 0), loaded_at, seconds,
+            counts.get("rows_unresolved", 0),
         ],
     )
 
@@ -141,15 +181,123 @@ def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> i
         return con.execute(f"select count(*) from {schema}.{name}").fetchone()[0]
 
 
-def publish(build_db: Path, published_db: Path) -> None:
-    """Checkpoint the finished build and swap it in atomically over the published file."""
-    with connect(build_db) as con:
-        con.execute("checkpoint")
-    wal = build_db.with_suffix(build_db.suffix + ".wal")
-    if wal.exists():  # a checkpointed database has nothing left in its WAL
-        wal.unlink()
-    published_db.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(build_db, published_db)
+# A view that reads files (the streamed raw tables' Parquet) would tie the published file to a folder beside it.
+READS_FILES = re.compile(
+    r"\b(read_parquet|parquet_scan|read_csv\w*|read_json\w*|read_text|read_blob|read_xlsx)\s*\(", re.I)
+
+
+def make_self_contained(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Turn every view that reads files into a table with the same rows, so the database depends on nothing beside
+    it (it can be copied, mounted or mailed). Views over tables stay views. Returns the views materialised."""
+    views = con.execute(
+        "select schema_name, view_name, sql from duckdb_views() "
+        "where not internal and database_name = current_database()"
+    ).fetchall()
+    done = []
+    for schema, name, sql in views:
+        if not READS_FILES.search(sql or ""):
+            continue
+        qualified = f'"{schema}"."{name}"'
+        scratch = f'"{schema}"."{name}__materialised"'
+        con.execute(f"create or replace table {scratch} as select * from {qualified}")
+        con.execute(f"drop view {qualified}")
+        con.execute(f'alter table {scratch} rename to "{name}"')
+        done.append(f"{schema}.{name}")
+    return done
+
+
+def check_published_file(path: Path, expected_marts: set[str]) -> dict[str, int]:
+    """Open `path` read-only with no file access at all and read every table and view: proves the file opens, is in
+    the DuckDB 1.0 format, holds every expected mart and depends on nothing beside it. Returns rows per mart."""
+    number = storage_number(path)
+    if number != STORAGE_NUMBER:
+        raise ValueError(f"{path.name} has storage version {number}, expected {STORAGE_NUMBER} (DuckDB 1.0 format)")
+    with duckdb.connect(str(path), read_only=True, config={"enable_external_access": False}) as con:
+        objects = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() order by 1, 2"
+        ).fetchall()
+        rows = {}
+        for schema, name in objects:
+            count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            if schema == "marts":
+                rows[name] = count
+    missing = sorted(expected_marts - rows.keys())
+    if missing:
+        raise ValueError(f"{path.name} lacks {len(missing)} of {len(expected_marts)} marts: {', '.join(missing[:8])}")
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------- the swap
+
+def writer_pid(path: Path) -> int | None:
+    """The process holding a DuckDB read-write connection on `path` (a write lock on the file), if any.
+
+    Asked with F_GETLK, which tests for a conflicting lock without taking one (closing a descriptor that took a
+    POSIX lock would drop this process's own DuckDB locks on the file)."""
+    if not path.is_file():
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        kind, _, _, _, pid = struct.unpack("hhqqi4x", fcntl.fcntl(descriptor, fcntl.F_GETLK, query))
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return pid if kind == fcntl.F_WRLCK else None
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return done == 0
+
+
+def swap_folder(new: Path, current: Path, aside: Path) -> None:
+    """Put folder `new` at `current` in one step; the previous content ends at `aside` (removed by the caller)."""
+    if not current.exists():
+        os.rename(new, current)
+        return
+    if not current.is_dir() or current.is_symlink():
+        raise NotADirectoryError(f"{current} is not a folder")
+    if _exchange(new, current):
+        os.rename(new, aside)
+        return
+    os.rename(current, aside)  # file systems without an exchange: two renames, a moment without the folder
+    os.rename(new, current)
+
+
+def swap_in(staged_db: Path, staged_exports: Path, published_db: Path, exports_dir: Path) -> None:
+    """The last act of a build: the staged exports folder and database replace the published ones.
+
+    The exports folder is exchanged first (undone if the database cannot follow); then the database is renamed
+    over the published one. A WAL beside the old file belongs to the old file: it is removed first, so it can
+    never be replayed onto the new one. The caller has checked that no process holds the old file read-write."""
+    aside = staged_exports.with_name(staged_exports.name + ".previous")
+    shutil.rmtree(aside, ignore_errors=True)
+    swap_folder(staged_exports, exports_dir, aside)
+    try:
+        wal = published_db.with_name(published_db.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+        os.replace(staged_db, published_db)
+    except BaseException:
+        if aside.exists():  # put the previous exports back: nothing changed
+            swap_folder(aside, exports_dir, staged_exports)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def export_parquet(published_db: Path, exports_dir: Path) -> list[Path]:

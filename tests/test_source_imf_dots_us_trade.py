@@ -95,9 +95,18 @@ def test_rejects_negative_trade_and_wrong_reporter(tmp_path):
     assert "'exports_fob_usd'" in message and "-5" in message and "row(s) 7" in message
 
 
-def test_unknown_partner_fails_naming_it(tmp_path):
+def test_unknown_partner_in_the_hemisphere_block_fails_naming_it(tmp_path):
+    bad = tmp_path / "dots_us.csv"
+    # 234 is an unused code of the IMF's Western Hemisphere block (2xx-3xx): it could be a country of the universe
+    rewrite_csv_cell(DOTS_FILE, bad, data_row=1, column="Counterpart Country Code", value="234")
+    rewrite_csv_cell(bad, bad, data_row=1, column="Counterpart Country Name", value="Atlantis")
+    with pytest.raises(UnmappedCountryError, match=r"\[imf_dots_us_trade\].*234 / Atlantis"):
+        imf_dots_us_trade.parse(bad)
+
+
+def test_unknown_partner_outside_the_hemisphere_block_lands_unresolved(tmp_path):
     bad = tmp_path / "dots_us.csv"
     rewrite_csv_cell(DOTS_FILE, bad, data_row=1, column="Counterpart Country Code", value="999")
     rewrite_csv_cell(bad, bad, data_row=1, column="Counterpart Country Name", value="Atlantis")
-    with pytest.raises(UnmappedCountryError, match=r"\[imf_dots_us_trade\].*999 / Atlantis"):
-        imf_dots_us_trade.parse(bad)
+    row = imf_dots_us_trade.parse(bad).filter(pl.col("partner_imf_code") == "999")
+    assert row.select("iso3", "entity_kind", "in_universe").rows() == [(None, "unresolved", False)]

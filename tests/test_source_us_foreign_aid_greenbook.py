@@ -139,10 +139,15 @@ def test_regions_buckets_and_names_outside_the_region(parsed, xml_data):
     buckets = parsed.filter(pl.col("country").str.ends_with("(not specified)"))
     assert buckets.height > 0 and set(buckets["entity_kind"]) == {"aggregate"}
     assert buckets["iso3"].null_count() == buckets.height
-    # Names outside the region the crosswalk lacks are kept, unmapped and out of the universe, never fatal.
+    # Names outside the region are kept out of the universe, never fatal: resolved where the crosswalk knows them
+    # (Kosovo XKX, West Bank/Gaza PSE through the concordance), 'unmapped' where it does not.
+    outside = parsed.filter(pl.col("region") != LAC)
+    assert not outside.filter(pl.col("iso3").is_in(list(LAC_ISO3.values())))["in_universe"].any()
+    named = dict(outside.filter(pl.col("country").is_in(["Kosovo", "West Bank/Gaza"]))
+                 .select("country", "iso3").unique().iter_rows())
+    assert named == {"Kosovo": "XKX", "West Bank/Gaza": "PSE"}
     unmapped = parsed.filter(pl.col("entity_kind") == "unmapped")
-    assert {"Kosovo", "West Bank/Gaza"} <= set(unmapped["country"]) and not unmapped["in_universe"].any()
-    assert LAC not in set(unmapped["region"])
+    assert not unmapped["in_universe"].any() and LAC not in set(unmapped["region"])
 
 
 # ---------------------------------------------------------------- realistic corruptions of the workbook

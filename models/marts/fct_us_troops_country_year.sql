@@ -7,10 +7,15 @@
 -- quarterly reports. Where a country has no September report that year (June-only 1950-1956, Venezuela 2019),
 -- the latest report of that year is used; report_label says which one.
 -- The USA's own rows (domestic strength, not a presence abroad) are left out.
+-- Several location names of one report can share an ISO3 (Easter Island is Chile's): they are added up.
 with reports as (
-    select *
+    select
+        iso3, year, report_month, report_label, source_vintage,
+        sum(personnel_total) as personnel_total,
+        sum(active_duty) as active_duty
     from {{ ref('stg_us_troops_dmdc') }}
     where entity_kind = 'country' and in_universe and iso3 <> 'USA'
+    group by iso3, year, report_month, report_label, source_vintage
 ),
 
 ranked as (

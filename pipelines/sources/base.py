@@ -135,9 +135,15 @@ def read_text_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf8", **k
         raise_if_empty=True,
         **kwargs,
     )
-    return frame.with_row_index("source_row", offset=1).with_columns(
+    frame = frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.col(pl.String).replace("", None)
     )
+    # Blank lines after the last record (spreadsheets and some exports add them) carry no data: they end the table.
+    data = [c for c in frame.columns if c != "source_row"]
+    if data and frame.height:
+        has_data = ~pl.all_horizontal(pl.col(data).is_null())
+        frame = frame.filter(has_data.cast(pl.Int32).reverse().cum_max().reverse().cast(pl.Boolean))
+    return frame
 
 
 def snake_case(name: str) -> str:
@@ -153,7 +159,9 @@ def entity_counts(frame: pl.DataFrame) -> dict[str, int]:
     counts = {
         "rows_in": frame.height,
         "rows_country_in_universe": frame.filter((pl.col("entity_kind") == "country") & pl.col("in_universe")).height,
-        "rows_outside_universe": frame.filter((pl.col("entity_kind") == "country") & ~pl.col("in_universe")).height,
+        # Out-of-region entities no step resolved count as outside too (and are listed in meta.unresolved_entities).
+        "rows_outside_universe": frame.filter(
+            pl.col("entity_kind").is_in(["country", "unresolved"]) & ~pl.col("in_universe")).height,
         "rows_aggregate": frame.filter(pl.col("entity_kind") == "aggregate").height,
         "rows_non_state": frame.filter(pl.col("entity_kind").is_in(["non_state", "organisation"])).height,
     }

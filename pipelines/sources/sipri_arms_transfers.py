@@ -7,6 +7,8 @@ Quirks handled (see data/snapshots/sipri_arms_transfers/SOURCE.md):
   content, not by a fixed count, and a missing or unexpected header fails with the lines that were seen.
 - A stray CR inside a comment exists in SIPRI's full register: a lone CR is replaced by a space so that it can
   never split a record; CRLF files are read like LF files.
+- A line break inside a comment (unquoted) splits a record over two lines in some exports: the two halves are
+  joined back when together they make exactly one record.
 - Register: three columns whose header is a single space hold `?` (uncertain) for the column before each;
   they are named `<previous column>_flag` by position. `Year(s) of delivery` is a `; `-separated list
   (kept as text, checked, and summarised as first/last year). TIV in millions; an empty `SIPRI TIV for
@@ -94,10 +96,26 @@ def _data_generated(preamble: list[str]) -> str | None:
     return hits[0] if hits else None
 
 
+def _join_broken_records(records: pl.Series, width: int) -> pl.Series:
+    """SIPRI's exports carry line breaks inside a comment, unquoted (Oct-2024 register: the Thailand/Ukraine BTR-3
+    and United Nations/Israel Hermes-900 deals). A short line whose fields and the next line's add up to exactly
+    one record (`width` fields, the break inside one field) is one record: joined with a space."""
+    fields = (records.str.count_matches(",") + 1).to_list()
+    short = [i for i, n in enumerate(fields[:-1]) if n < width and n + fields[i + 1] - 1 == width]
+    if not short:
+        return records
+    lines, skip = records.to_list(), set()
+    for i in short:
+        if i not in skip and i + 1 not in skip:
+            lines[i] = lines[i].rstrip() + " " + lines[i + 1].lstrip()
+            skip.add(i + 1)
+    return pl.Series(records.name, [line for i, line in enumerate(lines) if i not in skip])
+
+
 def _read_data(lines: list[str], header_at: int, names: list[str], path: Path) -> pl.DataFrame:
     """Data records after the header, every column as text, blank lines dropped, field counts checked."""
     records = pl.Series("line", lines[header_at + 1 :])
-    records = records.filter(records.str.strip_chars() != "")
+    records = _join_broken_records(records.filter(records.str.strip_chars() != ""), len(names))
     # No quoting in SIPRI exports: a record with another field count has a comma inside a field (shifted columns).
     fields = records.str.count_matches(",") + 1
     bad = fields != len(names)

@@ -34,7 +34,7 @@ import fastexcel
 import polars as pl
 
 from data_contracts._base import ContractViolation, Failure, enforce
-from data_contracts.sipri_milex import SHEET_MEASURES, SipriMilex
+from data_contracts.sipri_milex import CONSTANT_SHEET, SHEET_MEASURES, SipriMilex
 from pipelines.countries import attach_iso3, resolve
 from pipelines.sources.base import RawTable
 
@@ -244,7 +244,7 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
         cells = cells.with_columns(font_colour=pl.lit(None, pl.String))
     cells = cells.with_columns(
         sheet=pl.lit(sheet),
-        measure=pl.lit(SHEET_MEASURES[sheet]),
+        measure=pl.lit(_measure(sheet)),
         source_cell=pl.col("col") + pl.col("source_row").cast(pl.String),
         font_colour=pl.when(pl.col("text").is_not_null()).then("font_colour"),
         estimate_flag=pl.when(pl.col("value_status") == "reported").then(
@@ -257,9 +257,28 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
     return SheetRead(sheet, cells, headings["country"].to_list(), body.filter(pl.col("kind") == "blank").height, rows.height, len(years))
 
 
+def _measure(sheet: str) -> str:
+    if (constant := re.match(CONSTANT_SHEET, sheet)) is not None:
+        return f"constant_{constant.group(1)}_usd_mn"
+    return SHEET_MEASURES[sheet]
+
+
+def _sheets(path: Path) -> list[str]:
+    """The four data sheets; the constant-dollar one is named for the release's base year."""
+    names = fastexcel.read_excel(path).sheet_names
+    wanted = []
+    for sheet in SHEET_MEASURES:
+        if re.match(CONSTANT_SHEET, sheet):
+            constant = [n for n in names if re.match(CONSTANT_SHEET, n)]
+            wanted.append(sheet if sheet in names or len(constant) != 1 else constant[0])
+        else:
+            wanted.append(sheet)
+    return wanted
+
+
 def parse(path: Path) -> pl.DataFrame:
     parts = []
-    for sheet in SHEET_MEASURES:
+    for sheet in _sheets(path):
         read = read_sheet(path, sheet)
         LOG.info(
             "%s [%s]: %d country rows x %d years, %d region headings, %d blank rows",

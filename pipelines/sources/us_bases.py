@@ -50,7 +50,8 @@ def parse(path: Path) -> pl.DataFrame:
     tidy = raw.rename(RENAMES, strict=False).with_columns(
         pl.col("site_name").str.replace_all(r"\s+", " ").str.strip_chars()
     )
-    mapped = attach_iso3(tidy, SOURCE, name_col="country_name")
+    mapped = attach_iso3(tidy, SOURCE, code_col="cow_code", name_col="country_name", code_system="cown",
+                         region_col="region" if "region" in tidy.columns else None)
     # Cross-column rules, on the text columns so they are reported together with any type or range failure.
     flags = ("is_base", "is_lilypad", "is_funded_site")
     failures = [

@@ -62,7 +62,10 @@ def _tidy(path: Path, renames: dict[str, str], base_year: int) -> pl.DataFrame:
         # The publisher writes the literal string NULL where a region has no income group.
         renamed = renamed.with_columns(pl.col("income_group_acronym").replace("NULL", None))
     renamed = renamed.with_columns(constant_usd_base_year=pl.lit(_base_year(base_year)))
-    return attach_iso3(renamed, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True)
+    # The publisher's `Region Name` is the proof that an entity no crosswalk step knows lies outside the region.
+    region = "region_name" if "region_name" in renamed.columns else None
+    return attach_iso3(renamed, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True,
+                       region_col=region)
 
 
 def parse_summary(path: Path) -> pl.DataFrame:
@@ -265,7 +268,7 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
     row = con.execute(
         f"""select count(*),
                count(*) filter (where entity_kind = 'country' and in_universe),
-               count(*) filter (where entity_kind = 'country' and not in_universe),
+               count(*) filter (where entity_kind in ('country', 'unresolved') and not in_universe),
                count(*) filter (where entity_kind = 'aggregate'),
                count(*) filter (where entity_kind in ('non_state', 'organisation'))
             from raw.{ACTIVITY_TABLE}"""

@@ -97,6 +97,20 @@ def _folder_files(path: Path, pattern: str) -> list[Path]:
     return sorted({p.resolve() for p in path.parent.glob(pattern) if p.is_file()} | {path.resolve()}, key=lambda p: p.name)
 
 
+API_JSON_START = re.compile(rb'^\s*\[\s*\{\s*"page"')
+
+
+def _api_json_files(path: Path) -> list[Path]:
+    """The named file, and every other *.json beside it that is an API v2 response (`[{"page": ...`): an
+    unrelated .json in the download folder (a manifest, notes) is not World Bank data and is left alone."""
+    def is_api_response(candidate: Path) -> bool:
+        with candidate.open("rb") as handle:
+            return bool(API_JSON_START.match(handle.read(256).lstrip(codecs.BOM_UTF8)))
+
+    named = path.resolve()
+    return [p for p in _folder_files(path, JSON_GLOB) if p == named or is_api_response(p)]
+
+
 def _fail(path: Path, column: str, check: str, values: list, rows: list[int] | None = None) -> ContractViolation:
     return ContractViolation(SOURCE, path.name, [Failure(column, check, values=[str(v) for v in values], rows=rows or [], count=len(values))])
 
@@ -248,7 +262,7 @@ def parse_api_json(path: Path) -> pl.DataFrame:
 
 
 def parse_json_folder(path: Path) -> pl.DataFrame:
-    return pl.concat([parse_api_json(p) for p in _folder_files(path, JSON_GLOB)], how="vertical")
+    return pl.concat([parse_api_json(p) for p in _api_json_files(path)], how="vertical")
 
 
 WDI_CSV = RawTable(

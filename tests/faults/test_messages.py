@@ -1,0 +1,151 @@
+"""Every error is one true line (plus a hint), names the source and the file or URL at fault, is cut to a readable
+length and is never a traceback: a zip given for a CSV, a semicolon/decimal-comma export, a 10 MB cell, a full disk
+(every raw table failing for one cause: said once, no publisher file blamed), a failing dbt test (test, model, rows,
+raw table and file), `hpw query` on interval and timestamp results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.build import explain_dbt_failure
+from tests.conftest import PROJECT_ROOT
+from tests.faults import corrupt as c
+from tests.faults.conftest import publish_copy
+
+pytestmark = pytest.mark.e2e
+HPW = [sys.executable, "-m", "pipelines.cli"]
+
+
+def _env(root: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "HPW_WAREHOUSE_DIR": str(root), **extra}
+
+
+def zipped_summary(tmp: Path) -> Path:
+    target = tmp / c.FA_SUMMARY.name  # the publisher's name, but the bytes of a zip archive
+    tmp.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(c.FA_SUMMARY, c.FA_SUMMARY.name)
+    return target
+
+
+def semicolon_bases(tmp: Path) -> Path:
+    """The bases file re-saved by a spreadsheet in a European locale: ';' separators, ',' decimal marks."""
+    rows = list(csv.reader(io.StringIO(c.BASES.read_bytes().decode("latin-1"), newline="")))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([cell.replace(".", ",") if cell.replace(".", "", 1).lstrip("-").isdigit() else cell
+                         for cell in row])
+    return c.write(tmp, c.BASES.name, out.getvalue().encode("latin-1"))
+
+
+def _dots_with_huge_partner(tmp: Path) -> Path:
+    """A 10 MB cell where an export value belongs (a broken export that ran a text column into the next)."""
+    return c.set_cell(c.DOTS, tmp, 5, c.DOTS_EXPORTS, "X" * 10_000_000)
+
+
+@pytest.fixture(scope="module")
+def failing_cli_build(built_warehouse, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("messages")
+    published = publish_copy(built_warehouse, tmp / "warehouse")
+    files = {"us_foreign_aid_summary": zipped_summary(tmp / "zip"), "us_bases": semicolon_bases(tmp / "semicolon"),
+             "imf_dots_us_trade": _dots_with_huge_partner(tmp / "huge")}
+    args = [arg for table, path in files.items() for arg in ("--file", f"{table}={path}")]
+    out = subprocess.run([*HPW, "build", "--force", *args], cwd=PROJECT_ROOT, env=_env(published.root),
+                         capture_output=True, text=True, timeout=900)
+    return out, published, files
+
+
+def test_failing_build_says_one_readable_line_per_cause(failing_cli_build):
+    out, published, files = failing_cli_build
+    assert out.returncode == 1
+    assert "Traceback" not in out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == len(files), out.stderr
+    assert all(len(line) <= 500 for line in out.stderr.splitlines()), [len(line) for line in out.stderr.splitlines()]
+    hint = out.stderr.strip().splitlines()[-1]
+    assert hint.startswith("hint: the published warehouse and exports were left unchanged; full log: ")
+    assert published.unchanged()
+    assert len(out.stdout.splitlines()) <= 40
+
+
+def test_zip_given_for_a_csv_is_said_so(failing_cli_build):
+    out, _, files = failing_cli_build
+    line = next(line for line in out.stderr.splitlines() if "[us_foreign_aid]" in line)
+    assert f"{files['us_foreign_aid_summary'].name} is a zip archive holding {c.FA_SUMMARY.name}" in line
+    assert "unzip it" in line
+
+
+def test_semicolon_decimal_comma_file_is_said_so(failing_cli_build):
+    out, _, _ = failing_cli_build
+    line = next(line for line in out.stderr.splitlines() if "[us_bases]" in line)
+    assert "uses ';' as the column separator and ',' as the decimal mark" in line
+
+
+def test_a_10_mb_cell_is_cut_in_the_one_line_error_and_kept_whole_in_the_log(failing_cli_build):
+    out, published, files = failing_cli_build
+    line = next(line for line in out.stderr.splitlines() if "[imf_dots_us_trade]" in line)
+    assert "XXXX" in line and " characters]" in line and len(line) <= 500 and "exports_fob_usd" in line
+    kept = list((published.root / ".rejected" / "imf_dots_us_trade").glob("*.error.txt"))
+    assert kept and "X" * 10_000 in kept[0].read_text(encoding="utf-8")
+
+
+def test_a_full_disk_fails_every_raw_table_in_one_line_and_blames_no_file(built_warehouse, tmp_path):
+    published = publish_copy(built_warehouse, tmp_path / "warehouse")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ingestions.jsonl").symlink_to("/dev/full")  # every write to it: ENOSPC, as on a full disk
+    out = subprocess.run([*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(published.root, HPW_DATA_DIR=str(data)),
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out.stderr
+    assert "raw tables failed with the same error" in errors[0] and "No space left on device" in errors[0]
+    assert str(data / "ingestions.jsonl") in errors[0]
+    assert published.unchanged() and not (published.root / ".rejected").exists()
+
+
+def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_warehouse, tmp_path):
+    """A real `dbt build` on a build database whose raw.us_bases lost two countries: the explanation is one line."""
+    build_area = tmp_path / "warehouse" / ".build"
+    build_area.mkdir(parents=True)
+    database = build_area / "partnership.duckdb"
+    shutil.copyfile(built_warehouse / "partnership.duckdb", database)
+    with duckdb.connect(str(database)) as con:
+        con.execute("update raw.us_bases set iso3 = null where source_row in (3, 7)")
+    dbt = Path(sys.executable).parent / "dbt"
+    models = str(PROJECT_ROOT / "models")
+    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--project-dir", models,
+                          "--profiles-dir", models, "--target-path", str(build_area / "dbt_target")],
+                         env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode != 0
+    lines = explain_dbt_failure(build_area)
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith("dbt test not_null_stg_us_bases_iso3 on stg_us_bases failed: Got 2 results")
+    assert "e.g. " in line and "fed by raw us_bases (us_bases: basedata_lac.csv)" in line
+    assert "\n" not in line and len(line) <= 600
+
+
+@pytest.mark.parametrize("sql", ["select interval 1 day as i",
+                                 "select timestamp '2025-12-15 10:00:00' as t, now() as n",
+                                 "select interval '2 hours' as i, date '2025-12-15' as d"])
+def test_query_on_interval_and_timestamp_results_is_never_a_traceback(built_warehouse, sql):
+    out = subprocess.run([*HPW, "query", sql], cwd=PROJECT_ROOT, env=_env(built_warehouse), capture_output=True,
+                         text=True, timeout=120)
+    assert "Traceback" not in out.stderr + out.stdout
+    if out.returncode:
+        assert len(out.stderr.strip().splitlines()) == 2 and out.stderr.startswith("error: "), out.stderr
+    json.dumps(out.stdout)  # printable
