@@ -19,13 +19,15 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 MODEL_FILES := $(shell find models -path models/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 MANIFEST := models/target/manifest.json
 
-.PHONY: install run test dev docs manifest clean help browser bench
+.PHONY: install run test dev docs manifest clean help browser bench lint lint-fix
 
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
 	@echo "make test  - install and run all tests"
 	@echo "make bench - benchmark table (cold build, no-op refresh, 1 M-row ingest, queries); BENCH_ARGS=--large adds 5 M rows"
 	@echo "make dev   - Dagster UI on http://127.0.0.1:3000"
+	@echo "make lint  - ruff (lint + format check), mypy on pipelines/ and data_contracts/, sqlfluff on models/"
+	@echo "make lint-fix - apply what the tools can fix by themselves (ruff format, ruff --fix, sqlfluff fix)"
 	@echo "make docs  - docs/data_dictionary.md and the dbt docs site (warehouse/docs/static_index.html, offline)"
 	@echo "make clean - remove the warehouse, dbt artefacts and environments"
 
@@ -59,6 +61,23 @@ browser:
 
 test: install manifest browser
 	$(BIN)/pytest
+
+# Quality gates: every tool runs and reports even when an earlier one failed; the target fails if any did.
+# Settings live in pyproject.toml ([tool.ruff], [tool.mypy], [tool.sqlfluff]); sqlfluff renders the dbt Jinja
+# itself (jinja templater with dbt builtins), so no dbt compile or database is needed.
+lint: install
+	@status=0; \
+	echo "== ruff check"; $(BIN)/ruff check --output-format concise . || status=1; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || status=1; \
+	echo "== mypy"; $(BIN)/mypy || status=1; \
+	echo "== sqlfluff lint models"; $(BIN)/sqlfluff lint models --disable-progress-bar || status=1; \
+	exit $$status
+
+# What the tools fix on their own; review the diff, then `make lint` for what is left to fix by hand.
+lint-fix: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix models --disable-progress-bar || true
 
 # Benchmark figures as a Markdown table (docs/benchmarks.md); synthetic files go to bench/out/ (git-ignored)
 BENCH_ARGS ?=

@@ -27,6 +27,9 @@ import polars as pl
 
 MAX_EXAMPLES = 5
 
+# What a country-mapped row describes (pipelines/countries.py resolves names to these; contracts check them).
+ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation", "unresolved")
+
 
 @dataclass(frozen=True)
 class Plausibility:

@@ -15,8 +15,7 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from data_contracts._base import Plausibility, plausible
-from pipelines.countries import ENTITY_KINDS
+from data_contracts._base import ENTITY_KINDS, Plausibility, plausible
 
 LAST_YEAR = date.today().year
 # Orders in the register go back to the 1940s (deliveries from 1950 on); nothing predates 1900.

@@ -43,9 +43,9 @@ from pathlib import Path
 import polars as pl
 import pycountry
 
+from data_contracts._base import ENTITY_KINDS
 from pipelines import settings
 
-ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation", "unresolved")
 ALIASES_FILE = settings.REFERENCE_DIR / "country_aliases.csv"
 HISTORICAL_FILE = settings.REFERENCE_DIR / "historical_countries.csv"
 CENSUS_CODES_FILE = settings.REFERENCE_DIR / "census_cty_codes.csv"

@@ -5,6 +5,9 @@ Modes (see README "Live mode and schedules"):
 - `live` (`HPW_MODE=live`): every raw table with a live address is downloaded; tables without one read their snapshot
   and say so in the log. One table can be sent live alone with `HPW_<KEY>_URL=https://...` (also in snapshot mode).
   `HPW_LIVE_BASE_URL=http://127.0.0.1:8000` replaces scheme and host of every built-in live address (mirrors, tests).
+- `landed`: the newest vintage this raw table already landed by a live download, without touching the network;
+  the bundled snapshot when there is none. A scheduled run refreshes its own cadence's sources live and reads
+  the others this way, so a monthly run never rolls a quarterly source back to its snapshot.
 - A file named by run config or `HPW_<KEY>_PATH` always wins.
 
 Live downloads go through one httpx client: timeouts, a User-Agent, retries with exponential backoff on 429/5xx,
@@ -44,7 +47,7 @@ from pipelines.sources.base import RawTable, SourceFile
 
 log = logging.getLogger("hpw.fetch")
 
-MODES = ("snapshot", "live")
+MODES = ("snapshot", "live", "landed")
 USER_AGENT = "hemisphere-partnership-warehouse/0.1 (open-data indicator pipeline; python-httpx)"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 LOG_NAME = "ingestions.jsonl"
@@ -130,6 +133,10 @@ def live_url(table: RawTable) -> str | None:
 
 def wants_live(table: RawTable, requested_mode: str | None = None) -> bool:
     return url_override(table) is not None or mode(requested_mode) == "live"
+
+
+def wants_landed(table: RawTable, requested_mode: str | None = None) -> bool:
+    return url_override(table) is None and mode(requested_mode) == "landed"
 
 
 # --------------------------------------------------------------------------------------------------- log
@@ -287,7 +294,12 @@ def acquire(
     """The file a raw asset reads: run-config/`HPW_<KEY>_PATH` file > live download (live mode or URL override) > snapshot."""
     logger = logger or log
     root = data_dir(warehouse_root)
-    if configured_path or settings.source_file_override(table.fetch_key) is not None or not wants_live(table, mode):
+    explicit = configured_path or settings.source_file_override(table.fetch_key) is not None
+    if not explicit and wants_landed(table, mode):
+        reused = _newest_landed(root, table)
+        if reused is not None:
+            return reused
+    if explicit or not wants_live(table, mode):
         source_file = table.locate(configured_path)
         kind = "snapshot" if source_file.bundled else "file"
         return Acquired(source_file, _local_ingestion(root, table, source_file, kind))
@@ -299,6 +311,26 @@ def acquire(
         source_file = table.locate(None)
         return Acquired(source_file, _local_ingestion(root, table, source_file, "snapshot"), [note])
     return fetch_live(table, url, root, logger)
+
+
+def _newest_landed(root: Path, table: RawTable) -> Acquired | None:
+    """The newest acquisition of this raw table when it was a live download still on disk, logged again as reused."""
+    import polars as pl
+
+    seen = _previous(root, table).filter(pl.col("partition").is_null())
+    if not seen.height:
+        return None
+    last = seen.row(0, named=True)
+    if last["mode"] not in ("live", "landed") or not last["landed_path"] or not Path(last["landed_path"]).is_file():
+        return None  # the last build read the snapshot or a user file: `snapshot` reads the same
+    ingestion = Ingestion(
+        source=table.source, raw_table=table.name, mode="landed", url_or_path=last["url_or_path"], retrieved_at=_now(),
+        sha256=last["sha256"], vintage=last["vintage"], etag=last["etag"], last_modified=last["last_modified"],
+        outcome="unchanged", landed_path=last["landed_path"],
+    )
+    source_file = SourceFile.inspect(Path(last["landed_path"]), last["vintage"], bundled=False)
+    ingestion.bytes = source_file.bytes
+    return Acquired(source_file, ingestion)
 
 
 def _local_ingestion(root: Path, table: RawTable, source_file: SourceFile, kind: str) -> Ingestion:

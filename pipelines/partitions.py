@@ -164,12 +164,10 @@ PARTITIONED_ASSETS = [worldbank_wdi_json_country, census_intltrade_country]
 worldbank_country_job = define_asset_job(
     "worldbank_country_job",
     selection=[AssetKey(["landing", "worldbank_wdi_json_country"])],
-    partitions_def=COUNTRY_PARTITIONS,
     executor_def=in_process_executor,
 )
 census_country_job = define_asset_job(
     "census_country_job",
     selection=[AssetKey(["landing", "census_intltrade_country"])],
-    partitions_def=CENSUS_PARTITIONS,
     executor_def=in_process_executor,
 )

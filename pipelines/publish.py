@@ -183,9 +183,9 @@ def _check_swappable(root: Path, published_db: Path) -> None:
 def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseResource) -> MaterializeResult:
     started = time.perf_counter()
     try:
-        check_run_is_complete(context.instance, context.run_id)
+        check_run_is_complete(context.instance, context.run.run_id)
         outcome = publish_build(
-            warehouse_db.root, warehouse_db.build_database, context.run_id,
+            warehouse_db.root, warehouse_db.build_database, context.run.run_id,
             {k.path[-1] for k in MART_KEYS}, log=context.log.info,
         )
     except PublishRefused as err:

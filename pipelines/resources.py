@@ -1,6 +1,5 @@
 """Dagster resources: where the build database and the published warehouse live."""
 
-
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,8 @@ from pipelines import locking, settings
 class WarehouseResource(ConfigurableResource):
     """Paths of the scratch build database (the only file builds write) and of the published copy."""
 
-    warehouse_dir: str
+    warehouse_dir: str | None = None
+    """Default: HPW_WAREHOUSE_DIR when the run starts (not when the code location loads), else warehouse/."""
     _lock: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -31,7 +31,7 @@ class WarehouseResource(ConfigurableResource):
 
     @property
     def root(self) -> Path:
-        return Path(self.warehouse_dir)
+        return Path(self.warehouse_dir) if self.warehouse_dir else settings.warehouse_dir()
 
     @property
     def build_database(self) -> Path:
@@ -47,4 +47,4 @@ class WarehouseResource(ConfigurableResource):
 
 
 def default_warehouse() -> WarehouseResource:
-    return WarehouseResource(warehouse_dir=str(settings.warehouse_dir()))
+    return WarehouseResource()

@@ -60,7 +60,8 @@ def _stop(process: subprocess.Popen) -> None:
 def dagster_dev(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
+    # the project's instance settings (run queue of one, DuckDB pool), so `dagster dev` proves it accepts them
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
     port = _free_port()
     env = {
         **os.environ, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",

@@ -7,10 +7,10 @@ into a tidy polars frame (real dialect, quirks handled), and which pandera contr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
@@ -37,7 +37,7 @@ class SourceFile:
     bundled: bool
 
     @classmethod
-    def inspect(cls, path: Path, vintage: str, bundled: bool) -> "SourceFile":
+    def inspect(cls, path: Path, vintage: str, bundled: bool) -> SourceFile:
         return cls(path, file_sha256(path), path.stat().st_size, vintage, bundled)
 
 
@@ -54,24 +54,10 @@ LIVE_URLS: dict[str, str] = {
     "worldbank_wdi_json": "https://api.worldbank.org/v2/country/all/indicator/NY.GDP.MKTP.KD?format=json&per_page=20000",
 }
 
-# The publishers' real update cadence, per source.
-CADENCES: dict[str, str] = {
-    "us_foreign_aid": "quarterly",
-    "us_troops_dmdc": "quarterly",
-    "worldbank_wdi": "quarterly",
-    "country_reference": "quarterly",
-    "imf_dots_us_trade": "monthly",
-    "census_intltrade": "monthly",
-    "imf_imts_us_trade": "monthly",
-    "sipri_arms_transfers": "yearly",
-    "sipri_milex": "yearly",
-    "mme_exercises": "yearly",
-    "us_bases": "yearly",
-    "security_agreements": "never",
-    "census_trade_by_country": "monthly",
-    "trade_agreements_desta": "yearly",
-    "trade_agreement_in_force_corrections": "never",
-}
+# How often a publisher updates a source, declared by every RawTable (`cadence=`). It decides the schedule,
+# the upstream sensor and the freshness check (pipelines/schedules.py): "never" is a hand-built table, "retired"
+# a series the publisher discontinued (kept for history; nothing polls it, nothing expects it to be fresh).
+CADENCES = ("monthly", "quarterly", "yearly", "never", "retired")
 
 
 @dataclass(frozen=True)
@@ -85,19 +71,17 @@ class RawTable:
     vintage: str  # the bundled file's data vintage, as given in its SOURCE.md
     parse: Callable[[Path], pl.DataFrame]  # file -> tidy frame that already meets its contract
     description: str
+    cadence: str  # one of CADENCES: required, so a new source cannot silently inherit one
     group: str = "raw"
     tags: dict[str, str] = field(default_factory=dict)
     # Raw tables cut from one publisher file share one override (`HPW_<FILE_KEY>_PATH`); default: the table name.
     file_key: str | None = None
     # Optional streaming path for multi-GB files: (build database, SourceFile) -> counts incl. `rows_landed`.
     # It validates and writes `raw.<name>` itself (and meta.loads) instead of `parse` + warehouse.land_raw.
-    land: Callable[[Path, "SourceFile"], dict[str, int]] | None = None
+    land: Callable[[Path, SourceFile], dict[str, int]] | None = None
     # The publisher's live address of the same file (SOURCE.md); None when the source has no stable download.
     # Defaults to LIVE_URLS[name] so source modules need not repeat it.
     live_url: str | None = None
-    # How often the publisher updates: "monthly", "quarterly", "yearly" or "never" (hand-built); drives the
-    # schedules, sensors and freshness checks (pipelines/schedules.py). Defaults to CADENCES[source].
-    cadence: str | None = None
     # Folder (relative to the project root) holding `<snapshot>/<default_file>` when it is not data/snapshots/:
     # e.g. data/fixtures/ for a labelled synthetic offline fixture of a live-only source.
     bundled_root: str | None = None
@@ -107,8 +91,10 @@ class RawTable:
     def __post_init__(self) -> None:
         if self.live_url is None and self.name in LIVE_URLS:
             object.__setattr__(self, "live_url", LIVE_URLS[self.name])
-        if self.cadence is None:
-            object.__setattr__(self, "cadence", CADENCES.get(self.source, "yearly"))
+        if self.cadence not in CADENCES:
+            raise ValueError(
+                f"[{self.source}] raw table {self.name}: cadence {self.cadence!r} is not one of {', '.join(CADENCES)}"
+            )
 
     @property
     def fetch_key(self) -> str:
@@ -131,7 +117,7 @@ class RawTable:
             return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
         if not path.is_file():
             raise FileNotFoundError(f"[{self.source}] {self.name}: file {path} does not exist")
-        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
         return SourceFile.inspect(path, f"user file {path.name}, modified {retrieved}", bundled=False)
 
 

@@ -319,6 +319,7 @@ def parse_world_totals(path: Path) -> pl.DataFrame:
 CENSUS_BY_COUNTRY = RawTable(
     name="census_trade_by_country",
     source=SOURCE,
+    cadence="monthly",
     snapshot="census_trade_by_country",
     default_file="census_trade_by_country_lac_2022_2026.jsonl",
     vintage="Census country workbook via corbett-hobbs/congress-ideology shards, data through 2026-08 (after the "
@@ -332,6 +333,7 @@ CENSUS_BY_COUNTRY = RawTable(
 CENSUS_WORLD_TOTALS = RawTable(
     name="census_trade_world_totals",
     source=SOURCE,
+    cadence="monthly",
     snapshot="census_trade_by_country",
     default_file="world_totals_census_basis_2022_2025.jsonl",
     vintage="corbett-hobbs/congress-ideology trade_national.json (Census basis, goods, NSA), 2022-2025",

@@ -51,6 +51,7 @@ def parse_wb_metadata(path: Path) -> pl.DataFrame:
 COUNTRY_CODES = RawTable(
     name="country_codes",
     source=SOURCE,
+    cadence="quarterly",
     snapshot="country_reference",
     default_file="country-codes_LAC_USA.csv",
     vintage="datasets/country-codes @ caa72d1 (2026-05-15)",
@@ -61,6 +62,7 @@ COUNTRY_CODES = RawTable(
 WB_COUNTRY_METADATA = RawTable(
     name="wb_country_metadata",
     source=SOURCE,
+    cadence="quarterly",
     snapshot="country_reference",
     default_file="Metadata_Country_API_RL.EST_DS2_en_csv_v2_5814_LAC_USA.csv",
     vintage="World Bank country metadata, 2026 download (FY2026 income classification)",

@@ -373,6 +373,7 @@ def parse_html(path: Path) -> pl.DataFrame:
 XML = RawTable(
     name="fmtr_training_xml",
     source=SOURCE,
+    cadence="yearly",  # the FMTR is an annual report to Congress
     snapshot=f"{SNAPSHOT}/xml",
     # Anchors the folder: parse reads every *.xml next to it (see module docstring).
     default_file="2020_2021_Western_Hemisphere_fmtrpt_dedup.xml",
@@ -385,6 +386,7 @@ XML = RawTable(
 HTML = RawTable(
     name="fmtr_training_html",
     source=SOURCE,
+    cadence="yearly",
     snapshot=f"{SNAPSHOT}/html",
     default_file="Western_Hemisphere_2006_2007.html",
     vintage="State Department FMTR FY2006-2007, Western Hemisphere page (92089.htm), as saved by SFM @ 203d73f",

@@ -69,6 +69,7 @@ def parse(path: Path) -> pl.DataFrame:
 DOTS = RawTable(
     name="imf_dots_us_trade",
     source=SOURCE,
+    cadence="retired",
     snapshot="imf_dots_us_trade",
     default_file="dots_us.csv",
     vintage="IMF DOTS legacy portal export, downloaded ~2023-24 (calendar years 1995-2022)",

@@ -75,6 +75,7 @@ def parse(path: Path) -> pl.DataFrame:
 SECURITY_AGREEMENTS = RawTable(
     name="security_agreements",
     source=SOURCE,
+    cadence="never",
     snapshot="security_agreements",
     default_file="security_agreements.csv",
     vintage="hand-curated table, compiled 2026 from cited public sources (latest recorded event 2026-03-10)",

@@ -293,6 +293,7 @@ def parse(path: Path) -> pl.DataFrame:
 MILEX = RawTable(
     name="sipri_milex",
     source=SOURCE,
+    cadence="yearly",
     snapshot="sipri_milex",
     default_file="SIPRI-Milex-data-1948-2023.xlsx",
     vintage="SIPRI Military Expenditure Database, April 2024 release (data 1948-2023, constant 2022 US$)",

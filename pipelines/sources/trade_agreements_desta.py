@@ -159,6 +159,7 @@ def parse_corrections(path: Path) -> pl.DataFrame:
 DESTA = RawTable(
     name="trade_agreements_desta",
     source=SOURCE,
+    cadence="yearly",
     snapshot="trade_agreements_desta",
     default_file="desta_dyads_us_lac_subset.csv",
     vintage="DESTA list of treaties, dyadic, version 02_01 (US x Latin America & Caribbean rows)",
@@ -172,6 +173,7 @@ DESTA = RawTable(
 CORRECTIONS = RawTable(
     name="trade_agreement_in_force_corrections",
     source=CORRECTIONS_SOURCE,
+    cadence="never",
     snapshot="reference",
     default_file="trade_agreement_in_force_corrections.csv",
     bundled_root="data",

@@ -75,6 +75,7 @@ def parse(path: Path) -> pl.DataFrame:
 US_BASES = RawTable(
     name="us_bases",
     source=SOURCE,
+    cadence="yearly",
     snapshot="us_bases",
     default_file="basedata_lac.csv",
     vintage="troopdata basedata.csv @ 3946bcf (Vine list updated by Flynn, sites known through 2018), LAC extract",

@@ -280,6 +280,7 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
 SUMMARY = RawTable(
     name="us_foreign_aid_summary",
     source=SOURCE,
+    cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="us_foreign_aid_country.csv",
     vintage="ForeignAssistance.gov country summary, downloaded ~late 2024 (FY1946-FY2024, FY2024 partial; constant FY2022 USD)",
@@ -290,6 +291,7 @@ SUMMARY = RawTable(
 ACTIVITY = RawTable(
     name="us_foreign_aid_activity",
     source=SOURCE,
+    cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="El_Salvador_2022-2002_Econ_Other.csv",
     vintage="ForeignAssistance.gov activity-level export, 2022 (El Salvador, FY2002-2022, Economic, Obligations; constant FY2021 USD)",

@@ -79,6 +79,7 @@ def parse(path: Path) -> pl.DataFrame:
 US_TROOPS = RawTable(
     name="us_troops_dmdc",
     source=SOURCE,
+    cadence="quarterly",
     snapshot="us_troops_dmdc",
     default_file="troopdata-rebuild-reports_LAC_USA.csv",
     vintage="troopdata rebuild reports @ 00c0deb (file changed 2026-04-14): DMDC reports June 1950 - December 2025",

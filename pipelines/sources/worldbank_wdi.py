@@ -268,6 +268,7 @@ def parse_json_folder(path: Path) -> pl.DataFrame:
 WDI_CSV = RawTable(
     name="worldbank_wdi_csv",
     source=SOURCE,
+    cadence="quarterly",
     snapshot=SNAPSHOT,
     # Anchors the folder: parse reads every API_*.csv next to it (see module docstring).
     default_file="API_SP.POP.TOTL_DS2_en_csv_v2_4473555_LAC_USA.csv",
@@ -279,6 +280,7 @@ WDI_CSV = RawTable(
 WDI_JSON = RawTable(
     name="worldbank_wdi_json",
     source=SOURCE,
+    cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="NY_GDP_MKTP_KD_api_v2_LAC_USA.json",
     vintage="World Bank API v2 JSON, NY.GDP.MKTP.KD, lastupdated 2026-04-08 (mirror extract: ARG, BRA, MEX, USA)",
@@ -289,6 +291,7 @@ WDI_JSON = RawTable(
 WDI_INDICATOR_METADATA = RawTable(
     name="worldbank_wdi_indicator_metadata",
     source=SOURCE,
+    cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="Metadata_Indicator_API_RL.EST_DS2_en_csv_v2_5814.csv",
     vintage="World Bank indicator metadata shipped with the API_RL.EST bulk download (2026)",
