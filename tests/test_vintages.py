@@ -258,13 +258,22 @@ def mart_fingerprints(database: Path) -> dict[str, list]:
     return out
 
 
+# Marts whose definition changed on purpose after the baseline was taken (the comparison guards the fact marts
+# against the crosswalk work, not later redesigns): the index v2 models, and the crosswalk, which since lists the
+# Census API and IMF IMTS staging models it used to miss.
+REDEFINED_SINCE_BASELINE = {
+    "partnership_index", "partnership_panel", "peer_comparison", "agreement_event_windows", "country_crosswalk",
+}
+
+
 def test_bundled_marts_unchanged_row_for_row(built_warehouse):
     """The bundled build's marts equal, row for row, a build of `main` before this crosswalk work (baseline)."""
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
     now = mart_fingerprints(built_warehouse / "partnership.duckdb")
-    compared = {k: v for k, v in now.items() if k in baseline["marts"]}
+    expected = {k: v for k, v in baseline["marts"].items() if k not in REDEFINED_SINCE_BASELINE}
+    compared = {k: v for k, v in now.items() if k in expected}
     assert len(compared) >= 14
-    assert compared == baseline["marts"]
+    assert compared == expected
 
 
 if __name__ == "__main__":  # python -m tests.test_vintages <published.duckdb> <commit>: write the baseline
