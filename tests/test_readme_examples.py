@@ -34,7 +34,8 @@ pytestmark = pytest.mark.e2e
 
 DOCUMENTS = ["README.md", *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md"))]
 RUN = {"bash": "shell", "sh": "shell", "shell": "shell", "python": "python", "sql": "sql"}
-NOT_CODE = {"text"}
+# Not commands: output samples and diagrams (`text`), configuration excerpts (`yaml`, checked to parse below).
+NOT_CODE = {"text", "yaml"}
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>```+|~~~+)(?P<lang>[^`\s]*)[^\n]*$")
 MARKER = re.compile(r"^<!--\s*readme-test:\s*(?P<body>.*?)\s*-->\s*$")
 SKIP = re.compile(r"^skip:\s*(?P<reason>\S.*)$")
@@ -101,7 +102,7 @@ def problems(block: Block) -> list[str]:
         found.append(f"{block.id}: unknown readme-test marker {block.marker!r}")
     if block.lang not in RUN and block.lang not in NOT_CODE:
         found.append(f"{block.id}: fenced block with language {block.lang or '(none)'!r} is neither run "
-                     f"({', '.join(sorted(RUN))}) nor marked as `text`")
+                     f"({', '.join(sorted(RUN))}) nor marked as `text` or `yaml`")
     if block.lang in NOT_CODE and block.marker:
         found.append(f"{block.id}: a `text` block is never run; its marker means nothing")
     for prefix in block.omitted():
@@ -190,3 +191,10 @@ def test_example_runs(block, project_view):
         assert done.stdout.strip(), f"{block.id} printed nothing"
     if runner == "sql":  # every example query returns rows
         assert all("(0 rows)" not in done.stdout for done in results), [d.stdout for d in results]
+
+
+@pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.lang == "yaml"], ids=lambda b: b.id)
+def test_yaml_examples_parse(block):
+    import yaml
+
+    assert yaml.safe_load(block.code.replace("<", "").replace(">", "")) is not None, block.id
