@@ -32,17 +32,48 @@ COUNTRIES = [
     ("484", "MEX", "Mexico", "6", "Western Hemisphere", "3", "Upper Middle Income Country", "UMIC"),
     ("332", "HTI", "Haiti", "6", "Western Hemisphere", "1", "Low Income Country", "LIC"),
 ]
-COUNTRY_COLUMNS = ["Country ID", "Country Code", "Country Name", "Region ID", "Region Name", "Income Group ID",
-                   "Income Group Name", "Income Group Acronym"]
+COUNTRY_COLUMNS = [
+    "Country ID",
+    "Country Code",
+    "Country Name",
+    "Region ID",
+    "Region Name",
+    "Income Group ID",
+    "Income Group Name",
+    "Income Group Acronym",
+]
 TRANSACTIONS = [("2", "Obligations"), ("3", "Disbursements")]
-THEMES = ["Community Resilience", "Rule of Law", "Youth, Education and Jobs", "Water and Sanitation",
-          "Clean Energy", "Citizen Security", "Health Systems", "Food Security, Nutrition"]
+THEMES = [
+    "Community Resilience",
+    "Rule of Law",
+    "Youth, Education and Jobs",
+    "Water and Sanitation",
+    "Clean Energy",
+    "Citizen Security",
+    "Health Systems",
+    "Food Security, Nutrition",
+]
 # Columns taken from a real row of the bundled file (everything but the ones synthesised below).
 SYNTHESISED = {
-    "Country ID", "Country Code", "Country Name", "Region ID", "Region Name", "Income Group ID", "Income Group Name",
-    "Income Group Acronym", "Activity ID", "Activity Name", "Activity Description", "Activity Project Number",
-    "Activity Start Date", "Activity End Date", "Transaction Type ID", "Transaction Type Name", "Fiscal Year",
-    "Current Dollar Amount", "Constant Dollar Amount",
+    "Country ID",
+    "Country Code",
+    "Country Name",
+    "Region ID",
+    "Region Name",
+    "Income Group ID",
+    "Income Group Name",
+    "Income Group Acronym",
+    "Activity ID",
+    "Activity Name",
+    "Activity Description",
+    "Activity Project Number",
+    "Activity Start Date",
+    "Activity End Date",
+    "Transaction Type ID",
+    "Transaction Type Name",
+    "Fiscal Year",
+    "Current Dollar Amount",
+    "Constant Dollar Amount",
 }
 
 
@@ -50,7 +81,9 @@ def _sql_list(values) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def generate(rows: int, out: Path, *, bad_rows: dict[int, tuple[str, str]] | None = None, threads: int | None = None) -> Path:
+def generate(
+    rows: int, out: Path, *, bad_rows: dict[int, tuple[str, str]] | None = None, threads: int | None = None
+) -> Path:
     """Write `rows` synthetic data records to `out`. `bad_rows` maps a 1-based data row to (column, value) to inject."""
     out.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -62,7 +95,8 @@ def generate(rows: int, out: Path, *, bad_rows: dict[int, tuple[str, str]] | Non
     borrowed = [c for c in header if c not in SYNTHESISED]
     con.execute(
         "create table profile as select row_number() over () - 1 as k, "
-        + ", ".join(f'"{c}"' for c in borrowed) + " from real"
+        + ", ".join(f'"{c}"' for c in borrowed)
+        + " from real"
     )
     n_profiles = con.execute("select count(*) from profile").fetchone()[0]
     country = {i: _sql_list([c[i] for c in COUNTRIES]) for i in range(8)}
@@ -92,7 +126,7 @@ def generate(rows: int, out: Path, *, bad_rows: dict[int, tuple[str, str]] | Non
         selects.append(f'{value} as "{column}"')
     query = f"""
         with numbered as (select range as i, (hash(range) >> 1)::bigint as h from range({rows}))
-        select {', '.join(selects)}
+        select {", ".join(selects)}
         from numbered join profile p on p.k = numbered.h % {n_profiles}
     """
     con.execute(f"copy ({query}) to '{out}' (format csv, header true)")

@@ -38,8 +38,11 @@ def project_ingest(path: Path, db: Path) -> int:
 
     source_file = SourceFile.inspect(path, f"benchmark file {path.name}", bundled=False)  # sha256 is part of the ingest
     counts = ACTIVITY.land(db, source_file)
-    staging_sql = re.sub(r"\{\{\s*source\('raw',\s*'us_foreign_aid_activity'\)\s*\}\}", "raw.us_foreign_aid_activity",
-                         STAGING_MODEL.read_text())
+    staging_sql = re.sub(
+        r"\{\{\s*source\('raw',\s*'us_foreign_aid_activity'\)\s*\}\}",
+        "raw.us_foreign_aid_activity",
+        STAGING_MODEL.read_text(),
+    )
     with connect(db) as con:
         con.execute("create schema if not exists staging")
         con.execute(f"create or replace view staging.stg_us_foreign_aid_activity as {staging_sql}")

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -73,22 +73,38 @@ def p95(values: list[float]) -> float:
 def machine_info() -> list[str]:
     cpu = "unknown"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     mem = "unknown"
     try:
-        kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+        kb = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         mem = f"{kb / 1024 / 1024:.1f} GB"
     except (OSError, StopIteration):
         pass
     from importlib.metadata import version
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=PROJECT_ROOT).stdout.strip()
-    versions = ", ".join(f"{p} {version(p)}" for p in ("dagster", "dbt-core", "dbt-duckdb", "duckdb", "polars", "pandera"))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    ).stdout.strip()
+    versions = ", ".join(
+        f"{p} {version(p)}" for p in ("dagster", "dbt-core", "dbt-duckdb", "duckdb", "polars", "pandera")
+    )
     return [
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; commit {commit or 'unknown'}{' + uncommitted changes' if dirty else ''}",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit or 'unknown'}{' + uncommitted changes' if dirty else ''}",
         f"- machine: {cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}; load average {os.getloadavg()[0]:.1f} at start",
         f"- Python {platform.python_version()}; {versions}",
     ]
@@ -111,7 +127,13 @@ def bench_build(repeat: int, folder: Path) -> list[tuple[str, str, str]]:
         cold_rss.append(rss)
         wall, _, _ = run_measured([str(BIN / "hpw"), "build", "--quiet"], env)
         noop.append(wall)
-    rows.append(("cold build of the bundled warehouse", f"{median(cold):.1f} s wall, {median(cold_rss):.0f} MB peak RSS", TARGETS["cold build"]))
+    rows.append(
+        (
+            "cold build of the bundled warehouse",
+            f"{median(cold):.1f} s wall, {median(cold_rss):.0f} MB peak RSS",
+            TARGETS["cold build"],
+        )
+    )
     rows.append(("no-op refresh (nothing changed)", f"{median(noop):.2f} s wall", TARGETS["no-op refresh"]))
     return rows
 
@@ -146,15 +168,23 @@ def bench_ingest(sizes: list[int], repeat: int) -> tuple[list[tuple[str, str, st
         project_rss, duck_rss = median(figures["project"][1]), median(figures["duckdb"][1])
         raw[size] = {"project_s": project_s, "duckdb_s": duck_s, "project_rss": project_rss, "duckdb_rss": duck_rss}
         label = f"{size / 1e6:g} M rows ({path.stat().st_size / 1e9:.2f} GB)"
-        rows.append((f"ingest {label}: project / plain read_csv",
-                     f"{project_s:.1f} s / {duck_s:.1f} s = **{project_s / duck_s:.2f}×**; RSS {project_rss:.0f} MB / {duck_rss:.0f} MB",
-                     TARGETS["ingest ratio"]))
+        rows.append(
+            (
+                f"ingest {label}: project / plain read_csv",
+                f"{project_s:.1f} s / {duck_s:.1f} s = **{project_s / duck_s:.2f}×**; RSS {project_rss:.0f} MB / {duck_rss:.0f} MB",
+                TARGETS["ingest ratio"],
+            )
+        )
         fresh_database(db)  # leave no multi-GB leftovers
     if len(sizes) > 1:
         small, large = raw[sizes[0]], raw[sizes[-1]]
-        rows.append((f"peak RSS {sizes[-1] / 1e6:g} M / {sizes[0] / 1e6:g} M rows: project (read_csv)",
-                     f"**{large['project_rss'] / small['project_rss']:.2f}×** ({large['duckdb_rss'] / small['duckdb_rss']:.2f}×)",
-                     TARGETS["RSS 5M/1M"]))
+        rows.append(
+            (
+                f"peak RSS {sizes[-1] / 1e6:g} M / {sizes[0] / 1e6:g} M rows: project (read_csv)",
+                f"**{large['project_rss'] / small['project_rss']:.2f}×** ({large['duckdb_rss'] / small['duckdb_rss']:.2f}×)",
+                TARGETS["RSS 5M/1M"],
+            )
+        )
     return rows, raw
 
 
@@ -178,12 +208,16 @@ def bench_queries(published: Path, runs: int = 20) -> list[tuple[str, str, str]]
                 started = time.perf_counter()
                 con.execute(sql).fetchall()
                 times.append((time.perf_counter() - started) * 1000)
-            rows.append((f"query {file.stem}", f"{median(times):.1f} ms median, {p95(times):.1f} ms p95", TARGETS["query"]))
+            rows.append(
+                (f"query {file.stem}", f"{median(times):.1f} ms median, {p95(times):.1f} ms p95", TARGETS["query"])
+            )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark the build, the no-op refresh, the large-file ingest and the example queries.")
+    parser = argparse.ArgumentParser(
+        description="Benchmark the build, the no-op refresh, the large-file ingest and the example queries."
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median); default 3")
     parser.add_argument("--large", action="store_true", help="also the 5 M-row ingest (~3.7 GB file, a few minutes)")
     parser.add_argument("--only", choices=["build", "ingest", "queries"], action="append", help="run only these parts")
@@ -191,7 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = set(args.only or ["build", "ingest", "queries"])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    lines = ["## Benchmark", "", *machine_info(), "", "| figure | measured (median of %d) | target |" % args.repeat, "|---|---|---|"]
+    lines = [
+        "## Benchmark",
+        "",
+        *machine_info(),
+        "",
+        "| figure | measured (median of %d) | target |" % args.repeat,
+        "|---|---|---|",
+    ]
     table: list[tuple[str, str, str]] = []
     built = OUT_DIR / "warehouse"
     try:
@@ -204,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines import settings
 
             published = built / "partnership.duckdb"  # the warehouse this run built, else the project's own
-            table += bench_queries(published if published.is_file() else settings.warehouse_dir() / "partnership.duckdb")
+            table += bench_queries(
+                published if published.is_file() else settings.warehouse_dir() / "partnership.duckdb"
+            )
     finally:
         shutil.rmtree(built, ignore_errors=True)
     lines += [f"| {a} | {b} | {c} |" for a, b, c in table]

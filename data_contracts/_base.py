@@ -65,13 +65,18 @@ def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> i
     for rule in plausibility_rules(model):
         rows = frame.filter(rule.bad.fill_null(False))
         if rows.height:
-            quarantine.flag(rows.select(
-                source=pl.lit(source), file=pl.lit(file),
-                source_row=(pl.col("source_row").cast(pl.Int64) if "source_row" in rows.columns
-                            else pl.lit(None, pl.Int64)),
-                column_name=pl.lit(rule.column), value=pl.col(rule.column).cast(pl.String),
-                reason=pl.lit(f"plausibility: {rule.name}"),
-            ))
+            quarantine.flag(
+                rows.select(
+                    source=pl.lit(source),
+                    file=pl.lit(file),
+                    source_row=(
+                        pl.col("source_row").cast(pl.Int64) if "source_row" in rows.columns else pl.lit(None, pl.Int64)
+                    ),
+                    column_name=pl.lit(rule.column),
+                    value=pl.col(rule.column).cast(pl.String),
+                    reason=pl.lit(f"plausibility: {rule.name}"),
+                )
+            )
             flagged += rows.height
     return flagged
 
@@ -91,7 +96,9 @@ class Failure:
         return f"column '{self.column}' failed {self.check}:{vals}{where}{more}"
 
 
-def row_failure(frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None) -> Failure | None:
+def row_failure(
+    frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None
+) -> Failure | None:
     """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and file rows, or None."""
     offending = frame.filter(bad.fill_null(False))
     if offending.is_empty():
@@ -99,7 +106,10 @@ def row_failure(frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, show
     return Failure(
         column,
         check,
-        values=offending.select((pl.col(column) if shown is None else shown).cast(pl.String)).to_series().head(MAX_EXAMPLES).to_list(),
+        values=offending.select((pl.col(column) if shown is None else shown).cast(pl.String))
+        .to_series()
+        .head(MAX_EXAMPLES)
+        .to_list(),
         rows=offending["source_row"].head(MAX_EXAMPLES).to_list(),
         count=offending.height,
     )
@@ -163,16 +173,22 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
     failures: list[Failure] = []
     missing, columns_diff = drift.check(source, file, frame.columns, list(dtypes), required_columns(model))
     for column in missing:
-        failures.append(Failure(column, "required column present (schema drift: removed or renamed)", values=[columns_diff]))
+        failures.append(
+            Failure(column, "required column present (schema drift: removed or renamed)", values=[columns_diff])
+        )
     if missing:
         raise ContractViolation(source, file, failures)
     if frame.height == 0:
         raise ContractViolation(
-            source, file, [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])]
+            source,
+            file,
+            [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])],
         )
 
     row_ids = frame["source_row"] if "source_row" in frame.columns else pl.Series(range(1, frame.height + 1))
-    casts = {c: cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t}
+    casts = {
+        c: cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t
+    }
     typed = frame.with_columns(**casts) if casts else frame
     tolerable = tolerable_columns(model)
 
@@ -191,7 +207,9 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
         if bad.any() and column in tolerable and not drift.type_change(int(bad.sum()), int(present.sum())):
             # Tolerable: the value is unknown (NULL, already so in `typed`), and the row is quarantined, not dropped.
             quarantine.hold(
-                frame.with_columns(_quarantine_row=row_ids).filter(bad).select(
+                frame.with_columns(_quarantine_row=row_ids)
+                .filter(bad)
+                .select(
                     source=pl.lit(source),
                     file=pl.lit(file),
                     source_row=pl.col("_quarantine_row").cast(pl.Int64),
@@ -206,7 +224,8 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
             failures.append(
                 Failure(
                     column,
-                    f"type {dtypes[column]}" + (" (schema drift: type changed, every value is text)" if changed else ""),
+                    f"type {dtypes[column]}"
+                    + (" (schema drift: type changed, every value is text)" if changed else ""),
                     values=frame.filter(bad)[column].head(MAX_EXAMPLES).cast(pl.String).to_list(),
                     rows=row_ids.filter(bad).head(MAX_EXAMPLES).to_list(),
                     count=int(bad.sum()),

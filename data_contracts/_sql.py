@@ -64,11 +64,17 @@ def _condition(column: str, check: pa.Check) -> str:
         return " or ".join(parts) or "false"
     if check.name == "str_matches":
         return f"not regexp_matches({col}, {literal('^(?:' + stats['pattern'] + ')')})"
-    raise NotImplementedError(f"contract check {check.name!r} on column {column!r} has no SQL translation in data_contracts/_sql.py")
+    raise NotImplementedError(
+        f"contract check {check.name!r} on column {column!r} has no SQL translation in data_contracts/_sql.py"
+    )
 
 
 def type_failures(
-    con: duckdb.DuckDBPyConnection, relation: str, bad_columns: dict[str, str], model: type[pa.DataFrameModel], row_col: str = "source_row"
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    bad_columns: dict[str, str],
+    model: type[pa.DataFrameModel],
+    row_col: str = "source_row",
 ) -> list[Failure]:
     """Cells that did not fit their contract type. `bad_columns` maps a contract column to the column of `relation`
     holding the original text where the cast failed (see data_contracts._base.unfit_expr), NULL elsewhere."""
@@ -77,7 +83,10 @@ def type_failures(
     from pipelines import drift
 
     counts = con.execute(
-        "select " + ", ".join(f"count({quote(bad)}), count({quote(bad)}) + count({quote(col)})" for col, bad in bad_columns.items())
+        "select "
+        + ", ".join(
+            f"count({quote(bad)}), count({quote(bad)}) + count({quote(col)})" for col, bad in bad_columns.items()
+        )
         + f" from {relation}"
     ).fetchall()[0]
     failures = []
@@ -90,9 +99,14 @@ def type_failures(
                 f"order by {quote(row_col)} limit {MAX_EXAMPLES}"
             ).fetchall()
             failures.append(
-                Failure(column, f"type {model.to_schema().columns[column].dtype}"
-                        + (" (schema drift: type changed, every value is text)" if changed else ""),
-                        values=[str(r[0]) for r in rows], rows=[int(r[1]) for r in rows], count=int(count))
+                Failure(
+                    column,
+                    f"type {model.to_schema().columns[column].dtype}"
+                    + (" (schema drift: type changed, every value is text)" if changed else ""),
+                    values=[str(r[0]) for r in rows],
+                    rows=[int(r[1]) for r in rows],
+                    count=int(count),
+                )
             )
     return failures
 
@@ -116,7 +130,9 @@ def sql_failures(
         if not column.nullable:
             rules.append((name, "not_nullable", f"{quote(name)} is null"))
         for check in column.checks:
-            rules.append((name, check.error or check.name, f"{quote(name)} is not null and ({_condition(name, check)})"))
+            rules.append(
+                (name, check.error or check.name, f"{quote(name)} is not null and ({_condition(name, check)})")
+            )
     if not rules:
         return []
     counts = con.execute(
@@ -129,9 +145,15 @@ def sql_failures(
                 f"select {quote(column)}::varchar, {quote(row_col)} from {relation} where {sql} "
                 f"order by {quote(row_col)} limit {MAX_EXAMPLES}"
             ).fetchall()
-            failures.append(Failure(column, label, values=[str(r[0]) for r in rows], rows=[int(r[1]) for r in rows], count=int(count)))
+            failures.append(
+                Failure(
+                    column, label, values=[str(r[0]) for r in rows], rows=[int(r[1]) for r in rows], count=int(count)
+                )
+            )
 
-    unique_sets = [[name] for name, column in schema.columns.items() if column.unique and name not in unique_by_construction]
+    unique_sets = [
+        [name] for name, column in schema.columns.items() if column.unique and name not in unique_by_construction
+    ]
     unique_sets += [list(schema.unique)] if isinstance(schema.unique, list) and schema.unique else []
     for keys in unique_sets:
         key_sql = ", ".join(quote(k) for k in keys)
@@ -142,7 +164,12 @@ def sql_failures(
         ).fetchall()
         if dupes:
             failures.append(
-                Failure(", ".join(keys), "unique" if len(keys) == 1 else f"multiple_fields_uniqueness({keys})",
-                        values=[d[1] for d in dupes[:MAX_EXAMPLES]], rows=[int(d[0]) for d in dupes[:MAX_EXAMPLES]], count=len(dupes))
+                Failure(
+                    ", ".join(keys),
+                    "unique" if len(keys) == 1 else f"multiple_fields_uniqueness({keys})",
+                    values=[d[1] for d in dupes[:MAX_EXAMPLES]],
+                    rows=[int(d[0]) for d in dupes[:MAX_EXAMPLES]],
+                    count=len(dupes),
+                )
             )
     return failures

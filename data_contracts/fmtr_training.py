@@ -22,8 +22,17 @@ MAX_COURSE_COST = 1e9
 MAX_COURSE_TRAINEES = 1_000_000
 ENTITY_KINDS = ["country", "aggregate"]
 PROGRAM_GROUPS = [
-    "imet", "fmf", "counter_drug", "ctfp", "incle", "pko_gpoi", "regional_centers", "dod_partner_capacity",
-    "exchanges_academies", "combatant_command", "other",
+    "imet",
+    "fmf",
+    "counter_drug",
+    "ctfp",
+    "incle",
+    "pko_gpoi",
+    "regional_centers",
+    "dod_partner_capacity",
+    "exchanges_academies",
+    "combatant_command",
+    "other",
 ]
 PLAUSIBILITY_ISSUES = ["negative_cost", "zero_trainees_with_cost"]
 

@@ -54,9 +54,12 @@ FIRST_YEAR = 1800
 def date_precision(text: pl.Expr) -> pl.Expr:
     """'day' | 'month' | 'year' for a well-formed partial date, null for blank or malformed text."""
     return (
-        pl.when(text.str.contains(DAY_PATTERN)).then(pl.lit("day"))
-        .when(text.str.contains(MONTH_PATTERN)).then(pl.lit("month"))
-        .when(text.str.contains(YEAR_PATTERN)).then(pl.lit("year"))
+        pl.when(text.str.contains(DAY_PATTERN))
+        .then(pl.lit("day"))
+        .when(text.str.contains(MONTH_PATTERN))
+        .then(pl.lit("month"))
+        .when(text.str.contains(YEAR_PATTERN))
+        .then(pl.lit("year"))
         .otherwise(pl.lit(None, pl.String))
     )
 
@@ -65,9 +68,12 @@ def first_day(text: pl.Expr) -> pl.Expr:
     """The first day of the period a partial date names (2015-07 -> 2015-07-01); null if not a real date."""
     precision = date_precision(text)
     padded = (
-        pl.when(precision == "day").then(text)
-        .when(precision == "month").then(text + "-01")
-        .when(precision == "year").then(text + "-01-01")
+        pl.when(precision == "day")
+        .then(text)
+        .when(precision == "month")
+        .then(text + "-01")
+        .when(precision == "year")
+        .then(text + "-01-01")
     )
     return padded.str.to_date("%Y-%m-%d", strict=False)
 
@@ -95,7 +101,8 @@ class SecurityAgreements(pa.DataFrameModel):
     in_universe: bool
 
     @pa.check(
-        "date_signed_text", "date_in_force_text",
+        "date_signed_text",
+        "date_in_force_text",
         name="partial ISO date (YYYY-MM-DD, YYYY-MM or YYYY) that exists in the calendar",
     )
     def real_partial_date(cls, data) -> pl.LazyFrame:

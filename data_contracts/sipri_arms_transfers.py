@@ -35,10 +35,12 @@ DELIVERY_YEARS_PATTERN = r"^\d{4}(; \d{4})*$"
 # Plausibility (rows kept, flagged in meta.plausibility_flags, WARN check): SIPRI really publishes deals with
 # 0 ordered and some delivered (Brazil / United Kingdom 2012 air refuel system; Peru / France 1976 PR-72P).
 @plausible(
-    Plausibility("number_delivered <= number_ordered", "number_delivered",
-                 pl.col("number_delivered") > pl.col("number_ordered")),
-    Plausibility("first delivery year >= order year", "first_delivery_year",
-                 pl.col("first_delivery_year") < pl.col("order_year")),
+    Plausibility(
+        "number_delivered <= number_ordered", "number_delivered", pl.col("number_delivered") > pl.col("number_ordered")
+    ),
+    Plausibility(
+        "first delivery year >= order year", "first_delivery_year", pl.col("first_delivery_year") < pl.col("order_year")
+    ),
 )
 class SipriArmsRegister(pa.DataFrameModel):
     """One row per deal (register line). `*_flag` holds SIPRI's `?` (uncertain) or null."""
@@ -78,7 +80,6 @@ class SipriArmsRegister(pa.DataFrameModel):
         )
 
 
-
 class SipriTivTable(pa.DataFrameModel):
     """TIV import or export table in long form: one row per table row (country/actor/total) x year column."""
 
@@ -105,7 +106,9 @@ class SipriTivTable(pa.DataFrameModel):
             pl.col("tiv_mn").is_null() == pl.col("cell_status").is_in(["no_deliveries", "not_compiled"])
         )
 
-    @pa.dataframe_check(name="year cells add up to the row's range total within rounding (0.5 per non-blank cell + 0.5)")
+    @pa.dataframe_check(
+        name="year cells add up to the row's range total within rounding (0.5 per non-blank cell + 0.5)"
+    )
     def years_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
         # Every published cell is rounded to a whole million, and so is the total: a larger gap means a
         # shifted or corrupted cell, not rounding.

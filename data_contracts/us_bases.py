@@ -30,4 +30,5 @@ class UsBases(pa.DataFrameModel):
     # Key: a site is listed once per (country, name, lat, lon). Checked by the parser (pipelines/sources/us_bases.py),
     # whose message names the duplicated site and its rows; pandera's Config.unique would print whole rows instead.
 
+
 KEY = ["source_iso3", "site_name", "lat", "lon"]

@@ -49,8 +49,12 @@ class UsForeignAidSummary(_CountryMapped):
     fiscal_year_label: str
     fiscal_year: int = pa.Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     fiscal_period: str = pa.Field(isin=FISCAL_PERIODS)
-    current_amount_usd: int = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
-    constant_amount_usd: int = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
+    current_amount_usd: int = pa.Field(
+        nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD}
+    )
+    constant_amount_usd: int = pa.Field(
+        nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD}
+    )
     constant_usd_base_year: int = pa.Field(ge=1990, le=LAST_FISCAL_YEAR)
 
     class Config:
@@ -79,6 +83,10 @@ class UsForeignAidActivity(_CountryMapped):
     fiscal_year_label: str
     fiscal_year: int = pa.Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     fiscal_period: str = pa.Field(isin=FISCAL_PERIODS)
-    current_amount_usd: int = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
-    constant_amount_usd: int = pa.Field(nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD})
+    current_amount_usd: int = pa.Field(
+        nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD}
+    )
+    constant_amount_usd: int = pa.Field(
+        nullable=True, in_range={"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_USD}
+    )
     constant_usd_base_year: int = pa.Field(ge=1990, le=LAST_FISCAL_YEAR)

@@ -23,7 +23,12 @@ PLAUSIBLE_AMOUNT = {"min_value": -ABSURD_AMOUNT_USD, "max_value": ABSURD_AMOUNT_
 # 'unmapped': a name outside the Latin America & Caribbean region the crosswalk does not know (counted, not fatal).
 ENTITY_KINDS = ["country", "aggregate", "unmapped"]
 GREENBOOK_KEY = [
-    "fiscal_year_label", "region", "country", "assistance_category", "program_line", "funding_agency",
+    "fiscal_year_label",
+    "region",
+    "country",
+    "assistance_category",
+    "program_line",
+    "funding_agency",
     "funding_account",
 ]
 

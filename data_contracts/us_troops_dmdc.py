@@ -21,8 +21,18 @@ from data_contracts._base import Plausibility, plausible
 FIRST_YEAR = 1950
 LAST_YEAR = date.today().year
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 # The whole US military plus reserves and civilians is under 3 million; a count above this is a parsing error.
 ABSURD_PERSONS = 10_000_000
@@ -113,16 +123,22 @@ class UsTroopsDmdc(pa.DataFrameModel):
     # duplicated key and its rows; pandera's Config.unique would print whole rows instead.
 
 
-COUNT_COLUMNS = [name for name, field in UsTroopsDmdc.to_schema().columns.items()
-                 if field.dtype.type == pl.Int64 and name not in
-                 {"source_row", "cow_code", "year", "report_month", "quarter"}]
+COUNT_COLUMNS = [
+    name
+    for name, field in UsTroopsDmdc.to_schema().columns.items()
+    if field.dtype.type == pl.Int64 and name not in {"source_row", "cow_code", "year", "report_month", "quarter"}
+]
 KEY = ["iso3", "country_name", "location", "report_label"]
 plausible(
-    Plausibility("one row per location and report (outside the universe)", "report_label",
-                 pl.struct(KEY).is_duplicated() & ~pl.col("in_universe")),
+    Plausibility(
+        "one row per location and report (outside the universe)",
+        "report_label",
+        pl.struct(KEY).is_duplicated() & ~pl.col("in_universe"),
+    ),
     *[Plausibility(f"{c} >= 0 (a head count)", c, pl.col(c) < 0) for c in COUNT_COLUMNS],
-    Plausibility("source_iso3 (the compiler's derived iso3c) equals the ISO3 resolved from ccode and name",
-                 "source_iso3", pl.col("source_iso3").is_not_null() & (pl.col("source_iso3") != pl.col("iso3"))),
+    Plausibility(
+        "source_iso3 (the compiler's derived iso3c) equals the ISO3 resolved from ccode and name",
+        "source_iso3",
+        pl.col("source_iso3").is_not_null() & (pl.col("source_iso3") != pl.col("iso3")),
+    ),
 )(UsTroopsDmdc)
-
-

@@ -86,8 +86,12 @@ class WorldbankWdiCell(pa.DataFrameModel):
 
     @pa.check("value", name="value within the plausible range of its indicator (e.g. homicides 0..1000 per 100k)")
     def value_plausible_for_indicator(cls, data: PolarsData) -> pl.LazyFrame:
-        low = pl.col("indicator_code").replace_strict({k: v[0] for k, v in PLAUSIBLE_RANGE.items()}, default=-ABSURD_VALUE, return_dtype=pl.Float64)
-        high = pl.col("indicator_code").replace_strict({k: v[1] for k, v in PLAUSIBLE_RANGE.items()}, default=ABSURD_VALUE, return_dtype=pl.Float64)
+        low = pl.col("indicator_code").replace_strict(
+            {k: v[0] for k, v in PLAUSIBLE_RANGE.items()}, default=-ABSURD_VALUE, return_dtype=pl.Float64
+        )
+        high = pl.col("indicator_code").replace_strict(
+            {k: v[1] for k, v in PLAUSIBLE_RANGE.items()}, default=ABSURD_VALUE, return_dtype=pl.Float64
+        )
         return data.lazyframe.select(pl.col("value").is_null() | pl.col("value").is_between(low, high))
 
 

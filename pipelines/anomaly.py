@@ -41,10 +41,24 @@ ROUND_THOUSANDS = 0.95
 # Columns that say which country a row is about (or are derived from it): the "moved" check compares the rest.
 COUNTRY_COLUMN = re.compile(
     r"(^|_)(iso[23]?|country|countries|cty|partner|recipient|supplier|cow|entity|universe|region|income|location|"
-    r"counterpart|m49)(_|$)|^code$", re.I)
+    r"counterpart|m49)(_|$)|^code$",
+    re.I,
+)
 BOOKKEEPING = re.compile(r"^(source_row|_source_\w+|_loaded_at)$")
-NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UTINYINT",
-           "USMALLINT", "UINTEGER", "UBIGINT")
+NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 
 _accepted_now: dict[str, str] = {}
 
@@ -84,13 +98,16 @@ def _profile(con, relation: str, columns: dict[str, str]) -> dict:
     parts += [f"approx_count_distinct({_quote(c)})" for c in names]
     for c in numeric:
         q = _quote(c)
-        parts += [f"count(*) filter (where {q} <> round({q}))", f"count(*) filter (where {q} <> 0)",
-                  f"count(*) filter (where {q} <> 0 and {q} % 1000 = 0)"]
+        parts += [
+            f"count(*) filter (where {q} <> round({q}))",
+            f"count(*) filter (where {q} <> 0)",
+            f"count(*) filter (where {q} <> 0 and {q} % 1000 = 0)",
+        ]
     values = con.execute(f"select {', '.join(parts)} from {relation}").fetchone()
     rows, rest = values[0], list(values[1:])
-    filled, rest = dict(zip(names, rest[:len(names)])), rest[len(names):]
-    distinct, rest = dict(zip(names, rest[:len(names)])), rest[len(names):]
-    numbers = {c: rest[i * 3:i * 3 + 3] for i, c in enumerate(numeric)}
+    filled, rest = dict(zip(names, rest[: len(names)])), rest[len(names) :]
+    distinct, rest = dict(zip(names, rest[: len(names)])), rest[len(names) :]
+    numbers = {c: rest[i * 3 : i * 3 + 3] for i, c in enumerate(numeric)}
     return {"rows": rows, "filled": filled, "distinct": distinct, "numbers": numbers}
 
 
@@ -124,8 +141,10 @@ def compare(new, old, relation_new: str, relation_old: str) -> list[str]:
     before, after = _profile(old, relation_old, common), _profile(new, relation_new, common)
     findings = []
     if before["rows"] and after["rows"] < before["rows"] * (1 - ROW_DROP):
-        findings.append(f"rows fell from {before['rows']:,} to {after['rows']:,} "
-                        f"({(after['rows'] - before['rows']) / before['rows']:+.0%})")
+        findings.append(
+            f"rows fell from {before['rows']:,} to {after['rows']:,} "
+            f"({(after['rows'] - before['rows']) / before['rows']:+.0%})"
+        )
     for c in common:
         was = before["filled"][c] / before["rows"] if before["rows"] else 0
         now = after["filled"][c] / after["rows"] if after["rows"] else 0
@@ -143,12 +162,20 @@ def compare(new, old, relation_new: str, relation_old: str) -> list[str]:
         filled_old, filled_new = before["filled"][c], after["filled"][c]
         had = frac_old / filled_old if filled_old else 0
         if filled_new and had >= DECIMALS_MIN and frac_new / filled_new < had / 4:
-            findings.append(f"column {c} lost its decimals ({frac_new / filled_new:.0%} of values have any, "
-                            f"was {frac_old / filled_old:.0%})")
-        elif (nonzero_old >= 20 and nonzero_new >= 20 and thousands_old / nonzero_old <= 0.5
-              and thousands_new / nonzero_new > ROUND_THOUSANDS):
-            findings.append(f"column {c} is rounded to thousands ({thousands_new / nonzero_new:.0%} of values, "
-                            f"was {thousands_old / nonzero_old:.0%})")
+            findings.append(
+                f"column {c} lost its decimals ({frac_new / filled_new:.0%} of values have any, "
+                f"was {frac_old / filled_old:.0%})"
+            )
+        elif (
+            nonzero_old >= 20
+            and nonzero_new >= 20
+            and thousands_old / nonzero_old <= 0.5
+            and thousands_new / nonzero_new > ROUND_THOUSANDS
+        ):
+            findings.append(
+                f"column {c} is rounded to thousands ({thousands_new / nonzero_new:.0%} of values, "
+                f"was {thousands_old / nonzero_old:.0%})"
+            )
     if "iso3" in common:
         values = [c for c in varying if not COUNTRY_COLUMN.search(c)]
         numeric = [c for c in values if common[c].split("(")[0] in NUMERIC]
@@ -173,8 +200,10 @@ def _moved(new, old, relation_new: str, relation_old: str, values: list[str], nu
         """,
         [MOVED_MIN_ROWS, MOVED_SHARE],
     ).fetchall()
-    return [f"{rows:,} of {was_rows:,} rows of {was} now appear unchanged under {now} (values moved between countries)"
-            for was, now, rows, was_rows in moved]
+    return [
+        f"{rows:,} of {was_rows:,} rows of {was} now appear unchanged under {now} (values moved between countries)"
+        for was, now, rows, was_rows in moved
+    ]
 
 
 def published_database(con) -> Path | None:
@@ -207,11 +236,13 @@ def check(con, raw_table: str, source: str, file_name: str, sha256: str) -> None
         ).fetchone()[0]
         if not exists:
             return
-        previous = old.execute(
-            "select file_name, sha256, vintage from meta.loads where raw_table = ?", [raw_table]
-        ).fetchone() if old.execute(
-            "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'loads'"
-        ).fetchone()[0] else None
+        previous = (
+            old.execute("select file_name, sha256, vintage from meta.loads where raw_table = ?", [raw_table]).fetchone()
+            if old.execute(
+                "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'loads'"
+            ).fetchone()[0]
+            else None
+        )
         if previous and previous[1] == sha256:
             return
         relation = f"raw.{_quote(raw_table)}"

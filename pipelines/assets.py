@@ -6,9 +6,7 @@ source's real dialect, enforces the pandera contract, and lands `raw.<table>` in
 A contract or crosswalk failure is reported as a failed `contract` asset check and stops the build.
 """
 
-
 import time
-from typing import Optional
 
 import polars as pl
 from dagster import (
@@ -37,9 +35,9 @@ DUCKDB_POOL = "duckdb_write"  # one writer at a time on the build database
 
 
 class RawFileConfig(Config):
-    path: Optional[str] = None
+    path: str | None = None
     """A file to read instead of the bundled snapshot (same layout as the publisher's download)."""
-    mode: Optional[str] = None
+    mode: str | None = None
     """`snapshot` or `live`; default: HPW_MODE (snapshot). Schedules and sensors request `live`."""
 
 
@@ -54,13 +52,22 @@ def raw_asset(table: RawTable):
         pool=DUCKDB_POOL,
         freshness_policy=freshness_policy(table),
         check_specs=[
-            AssetCheckSpec("contract", asset=key, blocking=True,
-                           description="structural contract rules + country crosswalk"),
-            AssetCheckSpec("out_of_region_unresolved", asset=key, blocking=False,
-                           description="entities no crosswalk step resolved, judged outside the universe "
-                                       "(meta.unresolved_entities)"),
-            AssetCheckSpec("plausibility", asset=key, blocking=False,
-                           description="plausibility rules of the contract; rows kept (meta.plausibility_flags)"),
+            AssetCheckSpec(
+                "contract", asset=key, blocking=True, description="structural contract rules + country crosswalk"
+            ),
+            AssetCheckSpec(
+                "out_of_region_unresolved",
+                asset=key,
+                blocking=False,
+                description="entities no crosswalk step resolved, judged outside the universe "
+                "(meta.unresolved_entities)",
+            ),
+            AssetCheckSpec(
+                "plausibility",
+                asset=key,
+                blocking=False,
+                description="plausibility rules of the contract; rows kept (meta.plausibility_flags)",
+            ),
         ],
         metadata={
             "source": table.source,
@@ -89,10 +96,17 @@ def raw_asset(table: RawTable):
             # page, wrong encoding, a bad xlsx): all are a failed `contract` check in the UI, logged, and stop the build.
             readable = isinstance(err, (ContractViolation, UnmappedCountryError))
             message = str(err) if readable else f"{type(err).__name__}: {err}"
-            fetch.record(acquired, data_root, rows=None, outcome="contract_failed" if readable else "unreadable",
-                         error=message.splitlines()[0] if message else type(err).__name__)
+            fetch.record(
+                acquired,
+                data_root,
+                rows=None,
+                outcome="contract_failed" if readable else "unreadable",
+                error=message.splitlines()[0] if message else type(err).__name__,
+            )
             yield AssetCheckResult(
-                check_name="contract", passed=False, severity=AssetCheckSeverity.ERROR,
+                check_name="contract",
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
                 metadata={"error": MetadataValue.md(f"```\n{message}\n```"), "file": source_file.path.name},
             )
             if readable:
@@ -105,7 +119,9 @@ def raw_asset(table: RawTable):
                 rows = counts.get("rows_in", landed)
             else:
                 counts, rows = entity_counts(frame), frame.height
-                landed, rejected = warehouse.land_raw(con, table, frame, source_file, counts, time.perf_counter() - started)
+                landed, rejected = warehouse.land_raw(
+                    con, table, frame, source_file, counts, time.perf_counter() - started
+                )
             unresolved = countries.unresolved_frame(countries.take_outcomes(table.source))
             findings = quarantine.land_findings(con, table.name, table.source, source_file.path.name, unresolved)
             fetch.record(acquired, data_root, rows=rows)
@@ -130,15 +146,24 @@ def raw_asset(table: RawTable):
             check_results=[
                 AssetCheckResult(check_name="contract", passed=True, metadata={"rows": rows}),
                 AssetCheckResult(
-                    check_name="out_of_region_unresolved", passed=not findings["unresolved_entities"],
+                    check_name="out_of_region_unresolved",
+                    passed=not findings["unresolved_entities"],
                     severity=AssetCheckSeverity.WARN,
-                    metadata={"entities": findings["unresolved_entities"], "rows": findings["rows_unresolved"],
-                              "listed": MetadataValue.md("\n".join(
-                                  f"- {r['code'] or ''} / {r['name'] or ''}: {r['rows']} row(s), {r['why']}"
-                                  for r in unresolved.head(50).iter_rows(named=True)) or "none")},
+                    metadata={
+                        "entities": findings["unresolved_entities"],
+                        "rows": findings["rows_unresolved"],
+                        "listed": MetadataValue.md(
+                            "\n".join(
+                                f"- {r['code'] or ''} / {r['name'] or ''}: {r['rows']} row(s), {r['why']}"
+                                for r in unresolved.head(50).iter_rows(named=True)
+                            )
+                            or "none"
+                        ),
+                    },
                 ),
                 AssetCheckResult(
-                    check_name="plausibility", passed=not findings["plausibility_flags"],
+                    check_name="plausibility",
+                    passed=not findings["plausibility_flags"],
                     severity=AssetCheckSeverity.WARN,
                     metadata={"rows_flagged": findings["plausibility_flags"]},
                 ),

@@ -24,7 +24,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import drift, fingerprint, locking, quarantine, settings
@@ -78,15 +78,19 @@ class BuildResult:
                 continue
             table = RAW_TABLES_BY_NAME.get(a.asset[4:])
             totals = per_source.setdefault(table.source if table else a.asset[4:], [0, None, None, None, None, None])
-            for i, value in enumerate((1, a.rows_in, a.rows_landed, a.rows_rejected, a.rows_outside_universe,
-                                       a.rows_aggregate)):
+            for i, value in enumerate(
+                (1, a.rows_in, a.rows_landed, a.rows_rejected, a.rows_outside_universe, a.rows_aggregate)
+            ):
                 if value is not None:  # unknown stays blank, never 0
                     totals[i] = (totals[i] or 0) + value
-        lines = [f"{'source':<28} {'tables':>6} {'rows in':>9} {'landed':>9} {'quarant.':>8} {'outside':>8} "
-                 f"{'aggreg.':>8}"]
+        lines = [
+            f"{'source':<28} {'tables':>6} {'rows in':>9} {'landed':>9} {'quarant.':>8} {'outside':>8} {'aggreg.':>8}"
+        ]
         for source, (tables, *counts) in sorted(per_source.items()):
-            lines.append(f"{source:<28} {tables:>6} " + " ".join(
-                f"{'' if c is None else format(c, ','):>{w}}" for c, w in zip(counts, (9, 9, 8, 8, 8))))
+            lines.append(
+                f"{source:<28} {tables:>6} "
+                + " ".join(f"{'' if c is None else format(c, ','):>{w}}" for c, w in zip(counts, (9, 9, 8, 8, 8)))
+            )
         lines.append(self.one_line())
         lines.extend(self.findings_lines())
         lines.extend(f"warning: {w}" for w in self.warnings)
@@ -112,10 +116,13 @@ class BuildResult:
         lines = []
         if self.unresolved_entities:
             rows = sum(e[3] for e in self.unresolved_entities)
-            lines.append(f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), "
-                         f"{rows:,} row(s) kept as entity_kind 'unresolved' (see meta.unresolved_entities):")
-            lines.extend(f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}"
-                         for t, c, n, r, why in self.unresolved_entities[:15])
+            lines.append(
+                f"outside the universe, unresolved: {len(self.unresolved_entities)} entit(ies), "
+                f"{rows:,} row(s) kept as entity_kind 'unresolved' (see meta.unresolved_entities):"
+            )
+            lines.extend(
+                f"  {t}: {c or ''} / {n or ''} ({r:,} rows): {why}" for t, c, n, r, why in self.unresolved_entities[:15]
+            )
             if len(self.unresolved_entities) > 15:
                 lines.append(f"  ... +{len(self.unresolved_entities) - 15} more")
         for rule, count in self.plausibility_flags.items():
@@ -130,7 +137,9 @@ class BuildResult:
             return "" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:.2f}"
 
         for a in self.assets:
-            checks = f"{a.checks_passed}/{a.checks_passed + a.checks_failed}" if a.checks_passed + a.checks_failed else ""
+            checks = (
+                f"{a.checks_passed}/{a.checks_passed + a.checks_failed}" if a.checks_passed + a.checks_failed else ""
+            )
             lines.append(
                 f"{a.asset:<42} {fmt(a.rows_in):>8} {fmt(a.rows_landed):>8} {fmt(a.rows_rejected):>8} "
                 f"{fmt(a.rows_aggregate):>8} {fmt(a.rows_outside_universe):>8} {checks:>9} {fmt(a.seconds):>8}"
@@ -139,9 +148,13 @@ class BuildResult:
         failed = sum(a.checks_failed for a in self.assets)
         warned = sum(a.checks_warned for a in self.assets)
         warned_text = f", {warned} warned" if warned else ""
-        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s")
+        lines.append(
+            f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s"
+        )
         if self.rows_quarantined:
-            lines.append(f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)")
+            lines.append(
+                f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)"
+            )
         lines.extend(self.findings_lines())
         lines.extend(f"warning: {w}" for w in self.warnings)
         lines.extend(f"rejected file kept for inspection: {p}" for p in self.rejected_files)
@@ -192,8 +205,17 @@ def ensure_manifest(build_database: Path | None = None) -> None:
     if build_database is not None:  # parse against the same profile the build uses, so partial parsing holds
         env["HPW_BUILD_DB"] = str(build_database)
     completed = subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
-        capture_output=True, text=True, env=env,
+        [
+            str(dbt),
+            "parse",
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if completed.returncode != 0:
         raise BuildError("dbt could not parse the project in models/", completed.stdout[-2000:])
@@ -241,7 +263,9 @@ def _first_failure(result) -> str:
     return "the build failed"
 
 
-EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Violation|Exception): ")  # Dagster's `module.Class: `
+EXCEPTION_PREFIX = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Violation|Exception): "
+)  # Dagster's `module.Class: `
 RAW_STEP = re.compile(r"^raw__(?P<table>\w+)$")
 CONTRACT_FILE = re.compile(r"^\[(?P<source>[^\]]+)\] (?P<file>.+?)(?: \[[^\]]+\])? breaks its contract")
 
@@ -304,7 +328,9 @@ def explain_raw_failure(table, path: Path | None, message: str) -> str:
         return message + (f"\n  - the file {problem}" if problem else "")
     if message.startswith(f"[{table.source}]") and "not in the crosswalk" in message and path is not None:
         located = _unmapped_lines(path, message)
-        return message.replace(f"[{table.source}]", f"[{table.source}] {file_name}:", 1) + f" Found in the file: {located}"
+        return (
+            message.replace(f"[{table.source}]", f"[{table.source}] {file_name}:", 1) + f" Found in the file: {located}"
+        )
     if problem:
         return f"[{table.source}] {file_name} {problem} (reader said: {first_line})"
     return f"[{table.source}] {file_name} could not be read as {table.name}: {first_line}"
@@ -336,9 +362,11 @@ def _layout_problem(path: Path) -> str | None:
     if header.count(";") >= 2 and header.count(";") > header.count(","):
         decimals = sum(bool(DECIMAL_COMMA.search(line)) for line in head[1:])
         comma = " and ',' as the decimal mark" if decimals else ""
-        return (f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
-                "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' "
-                "separators")
+        return (
+            f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
+            "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' "
+            "separators"
+        )
     return None
 
 
@@ -346,7 +374,9 @@ def _layout_problem(path: Path) -> str | None:
 LATIN1_SOURCES = {"sipri_arms_transfers", "us_bases"}
 
 
-def _located_file(table, file_overrides: dict[str, str] | None, root: Path | None = None, since: str = "") -> Path | None:
+def _located_file(
+    table, file_overrides: dict[str, str] | None, root: Path | None = None, since: str = ""
+) -> Path | None:
     """The file the failed raw asset read: its ingestion-log entry (live downloads land under <data>/landing/),
     else the file that run config / HPW_<KEY>_PATH / the snapshot resolves to."""
     if root is not None:
@@ -355,7 +385,9 @@ def _located_file(table, file_overrides: dict[str, str] | None, root: Path | Non
 
             from pipelines import fetch
 
-            log = fetch.read_log(fetch.data_dir(root)).filter((pl.col("raw_table") == table.name) & (pl.col("retrieved_at") >= since))
+            log = fetch.read_log(fetch.data_dir(root)).filter(
+                (pl.col("raw_table") == table.name) & (pl.col("retrieved_at") >= since)
+            )
             if log.height:
                 landed = log["landed_path"][-1]
                 if landed is None:  # this build's download failed: no file was read
@@ -383,7 +415,7 @@ def _located_file(table, file_overrides: dict[str, str] | None, root: Path | Non
         return None
 
 
-def _count_quarantine(outcome: "BuildResult", published: Path) -> None:
+def _count_quarantine(outcome: BuildResult, published: Path) -> None:
     """Rows quarantined per raw table (meta.loads.rows_rejected of the published build) into the summary."""
     import duckdb
 
@@ -396,22 +428,28 @@ def _count_quarantine(outcome: "BuildResult", published: Path) -> None:
     _count_findings(outcome, published)
 
 
-def _count_findings(outcome: "BuildResult", published: Path) -> None:
+def _count_findings(outcome: BuildResult, published: Path) -> None:
     """Out-of-region unresolved entities and plausibility flags of the published build, for the summary."""
     import duckdb
 
     with duckdb.connect(str(published), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'meta'"
+            ).fetchall()
+        }
         if "unresolved_entities" in tables:
             outcome.unresolved_entities = con.execute(
                 "select raw_table, code, name, rows, why from meta.unresolved_entities "
                 "order by raw_table, rows desc, name"
             ).fetchall()
         if "plausibility_flags" in tables:
-            outcome.plausibility_flags = dict(con.execute(
-                "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1"
-            ).fetchall())
+            outcome.plausibility_flags = dict(
+                con.execute(
+                    "select raw_table || ': ' || rule, count(*) from meta.plausibility_flags group by all order by 1"
+                ).fetchall()
+            )
 
 
 def one_line(text: str, limit: int = 400) -> str:
@@ -421,7 +459,7 @@ def one_line(text: str, limit: int = 400) -> str:
     flat = re.sub(r"(\S{60})\S{40,}", lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
     if len(flat) <= limit:
         return flat
-    return f"{flat[:limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
+    return f"{flat[: limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
 
 
 def _published_state(root: Path) -> tuple:
@@ -449,8 +487,10 @@ def preflight(root: Path, file_overrides: dict[str, str] | None = None) -> None:
     for name, path in (file_overrides or {}).items():
         given = Path(path).expanduser()
         if given.is_dir():
-            raise BuildError(f"--file {name}={path} is a folder, not a file",
-                             "name the publisher's file itself (files beside it are read where a source needs them)")
+            raise BuildError(
+                f"--file {name}={path} is a folder, not a file",
+                "name the publisher's file itself (files beside it are read where a source needs them)",
+            )
         if not given.is_file():
             raise BuildError(f"--file {name}={path}: no such file", "check the path")
     exports = root / "exports"
@@ -470,16 +510,16 @@ LOGS_KEPT = 10
 def _log_path(root: Path) -> Path:
     folder = root / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    for old in sorted(folder.glob("build-*.log"))[:-LOGS_KEPT + 1]:
+    for old in sorted(folder.glob("build-*.log"))[: -LOGS_KEPT + 1]:
         old.unlink(missing_ok=True)
-    return folder / f"build-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.log"
+    return folder / f"build-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.log"
 
 
 def _write_event_log(handle, instance, run_id: str) -> None:
     """Dagster's event log of the run (messages, and the stack trace of every failure) into the build log."""
     handle.write("\n==== Dagster event log ====\n")
     for entry in instance.all_logs(run_id):
-        stamp = datetime.fromtimestamp(entry.timestamp, tz=timezone.utc).strftime("%H:%M:%S")
+        stamp = datetime.fromtimestamp(entry.timestamp, tz=UTC).strftime("%H:%M:%S")
         handle.write(f"{stamp} {entry.step_key or '-'} {entry.message or ''}\n")
         event = entry.dagster_event
         error = getattr(getattr(event, "event_specific_data", None), "error", None) if event else None
@@ -529,15 +569,19 @@ class StageProgress:
             self.raw_done += 1
             self.raw_failed += kind == DagsterEventType.STEP_FAILURE
             if self.raw_done == self.raw_steps:
-                self._say(f"  sources    {self.raw_steps - self.raw_failed}/{self.raw_steps} raw tables landed, "
-                          f"{self.rows:,} rows{' (' + str(self.raw_failed) + ' FAILED)' if self.raw_failed else ''}"
-                          f"   [{elapsed:.1f} s]")
+                self._say(
+                    f"  sources    {self.raw_steps - self.raw_failed}/{self.raw_steps} raw tables landed, "
+                    f"{self.rows:,} rows{' (' + str(self.raw_failed) + ' FAILED)' if self.raw_failed else ''}"
+                    f"   [{elapsed:.1f} s]"
+                )
                 self._say(f"  contracts  {self.checks - self.checks_failed}/{self.checks} passed   [{elapsed:.1f} s]")
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and "dbt" in step:
             failed = " FAILED" if kind == DagsterEventType.STEP_FAILURE else ""
             passed = self.dbt_tests - self.dbt_failed
-            self._say(f"  dbt        {self.dbt_models} models built, {passed}/{self.dbt_tests} "
-                      f"tests passed{failed}   [{elapsed:.1f} s]")
+            self._say(
+                f"  dbt        {self.dbt_models} models built, {passed}/{self.dbt_tests} "
+                f"tests passed{failed}   [{elapsed:.1f} s]"
+            )
         elif kind == DagsterEventType.STEP_FAILURE and step.startswith("published"):
             self._say(f"  publish    REFUSED (nothing published)   [{elapsed:.1f} s]")
         elif kind == DagsterEventType.STEP_SUCCESS and step.startswith("published"):
@@ -601,8 +645,13 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         fed_by = sorted(raw_tables(unique_id))
         files = [f"{t} ({loads[t][0]}: {loads[t][1]})" if t in loads else t for t in fed_by]
         where = f" on {model}" if kind == "test" and model else ""
-        lines.append(one_line(f"dbt {kind} {name}{where} failed: {message}{examples}; fed by raw "
-                              f"{', '.join(files[:4]) or '(no raw table)'}", 600))
+        lines.append(
+            one_line(
+                f"dbt {kind} {name}{where} failed: {message}{examples}; fed by raw "
+                f"{', '.join(files[:4]) or '(no raw table)'}",
+                600,
+            )
+        )
     return lines
 
 
@@ -620,7 +669,7 @@ def run_build(
     """Build and publish. `verbose`: Dagster's and dbt's output on the screen too (always in the log file).
     `accept_changes`: raw table -> reason, letting those tables through the anomaly gate (recorded)."""
     started = time.perf_counter()
-    build_started = datetime.now(timezone.utc).isoformat(timespec="seconds")  # ingestion-log entries of this build
+    build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
     with build_lock(root):
@@ -644,8 +693,8 @@ def run_build(
         warnings.filterwarnings("ignore", category=BetaWarning)
 
         from pipelines import warehouse
-        from pipelines.definitions import ALL_ASSETS
         from pipelines.dbt import dbt_resource
+        from pipelines.definitions import ALL_ASSETS
         from pipelines.resources import WarehouseResource
         from pipelines.sources import RAW_TABLES
 
@@ -705,8 +754,12 @@ def run_build(
                 else:
                     os.environ["HPW_ACCEPT_CHANGE"] = previous_accept
         outcome = BuildResult(
-            success=result.success, seconds=time.perf_counter() - started, assets=_summaries(result),
-            warnings=drift.warnings(), log_file=log_file, stages=stages.lines,
+            success=result.success,
+            seconds=time.perf_counter() - started,
+            assets=_summaries(result),
+            warnings=drift.warnings(),
+            log_file=log_file,
+            stages=stages.lines,
         )
         outcome.published_changed = _published_state(root) != before
         if result.success:

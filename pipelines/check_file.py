@@ -61,13 +61,17 @@ def _report(table, frame: pl.DataFrame, file_name: str, echo) -> None:
         by_method = Counter(o.method for o in outcomes)
         echo("  entities resolved by: " + ", ".join(f"{m} {n}" for m, n in sorted(by_method.items())))
     for o in (o for o in outcomes if o.method == "outside"):
-        echo(f"  outside the universe, kept as 'unresolved' (meta.unresolved_entities): {o.code or ''} / {o.name or ''}"
-             f" ({o.rows:,} rows): {o.why}")
+        echo(
+            f"  outside the universe, kept as 'unresolved' (meta.unresolved_entities): {o.code or ''} / {o.name or ''}"
+            f" ({o.rows:,} rows): {o.why}"
+        )
     flags = quarantine.take_flags(table.source, file_name)
     for (rule,), group in flags.group_by(["reason"], maintain_order=True):
         rows = ", ".join(map(str, group["source_row"].head(5).to_list()))
-        echo(f"  plausibility warning, rows kept ({group.height:,}): {rule.removeprefix('plausibility: ')} "
-             f"(rows {rows}{' ...' if group.height > 5 else ''})")
+        echo(
+            f"  plausibility warning, rows kept ({group.height:,}): {rule.removeprefix('plausibility: ')} "
+            f"(rows {rows}{' ...' if group.height > 5 else ''})"
+        )
     held = quarantine.take(table.source, file_name)
     if held.height:
         echo(f"  quarantined values (set to NULL, rows kept): {held.height:,}")

@@ -100,10 +100,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     for item in args.accept_change or []:
         name, _, reason = item.partition("=")
         if name not in RAW_TABLES_BY_NAME or not reason.strip():
-            return _fail(f"--accept-change expects RAW_TABLE=REASON, got {item!r}",
-                         "say why the change is right, e.g. "
-                         f"--accept-change us_foreign_aid_summary=\"publisher dropped "
-                         f"FY1946-1950\"; raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+            return _fail(
+                f"--accept-change expects RAW_TABLE=REASON, got {item!r}",
+                "say why the change is right, e.g. "
+                f'--accept-change us_foreign_aid_summary="publisher dropped '
+                f'FY1946-1950"; raw tables: {", ".join(RAW_TABLES_BY_NAME)}',
+            )
         accepted[name] = reason.strip()
     # Default: one line per stage and the summary; --verbose: a line per asset and Dagster's and dbt's own output;
     # --quiet: errors and one summary line. The full output is always in the log file named at the end.
@@ -121,8 +123,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     except BuildError as err:
         return _fail(str(err), err.hint)
     if result.up_to_date:
-        print(f"warehouse is up to date (inputs, code and settings unchanged; published file checked) — "
-              f"{result.seconds:.2f} s; use --force to rebuild")
+        print(
+            f"warehouse is up to date (inputs, code and settings unchanged; published file checked) — "
+            f"{result.seconds:.2f} s; use --force to rebuild"
+        )
         return 0
     if not args.quiet:
         print()
@@ -135,8 +139,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"error: {one_line(cause)}", file=sys.stderr)
         if len(causes) > 8 and not args.quiet:
             print(f"error: ... and {len(causes) - 8} more (see the log)", file=sys.stderr)
-        hint = ("the published warehouse and exports were left unchanged" if not result.published_changed
-                else "the published warehouse CHANGED although the build failed: rebuild")
+        hint = (
+            "the published warehouse and exports were left unchanged"
+            if not result.published_changed
+            else "the published warehouse CHANGED although the build failed: rebuild"
+        )
         print(f"hint: {hint}; full log: {result.log_file}", file=sys.stderr)
         if args.quiet:
             print(result.one_line())
@@ -210,7 +217,9 @@ def run_query(sql: str):
                 return pl.DataFrame()
             return relation.pl()
     except duckdb.PermissionException as err:
-        raise CliError(f"hpw query is read-only: {str(err).splitlines()[0]}", "query reads the published tables only, no files") from None
+        raise CliError(
+            f"hpw query is read-only: {str(err).splitlines()[0]}", "query reads the published tables only, no files"
+        ) from None
     except duckdb.Error as err:
         raise CliError(
             str(err).splitlines()[0],
@@ -233,8 +242,10 @@ def _float_texts(values: list) -> list[str]:
     else:
         largest = max(abs(v) for v in known)
         decimals = 2 if largest >= 1 else 4 if largest >= 0.001 else 8
-    return [NULL_TEXT if v is None else f"{float(v):,.{decimals}f}" if v == v and abs(float(v)) != float("inf")
-            else str(v) for v in values]
+    return [
+        NULL_TEXT if v is None else f"{float(v):,.{decimals}f}" if v == v and abs(float(v)) != float("inf") else str(v)
+        for v in values
+    ]
 
 
 def _cell_texts(frame) -> list[tuple[str, list[str], bool]]:
@@ -274,8 +285,10 @@ def format_table(frame, width: int, max_rows: int) -> str:
     widths = [max([len(name), *map(len, texts)]) for name, texts, _ in columns]
     # the narrowest each column may get: text down to MIN_TEXT_WIDTH; a number never below its widest value (only
     # its header is shortened, to no less than 6 characters)
-    floors = [max([*map(len, texts), min(len(name), 6)]) if numeric else min(widths[i], MIN_TEXT_WIDTH)
-              for i, (name, texts, numeric) in enumerate(columns)]
+    floors = [
+        max([*map(len, texts), min(len(name), 6)]) if numeric else min(widths[i], MIN_TEXT_WIDTH)
+        for i, (name, texts, numeric) in enumerate(columns)
+    ]
 
     def total() -> int:
         return sum(widths) + 2 * (len(widths) - 1)
@@ -405,8 +418,10 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     name, _, path = args.assignment.partition("=")
     file_keys = {t.file_key for t in RAW_TABLES_BY_NAME.values() if t.file_key}
     if (name not in RAW_TABLES_BY_NAME and name not in file_keys) or not path:
-        return _fail(f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}",
-                     f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}")
+        return _fail(
+            f"check-file expects RAW_TABLE=PATH, got {args.assignment!r}",
+            f"raw tables: {', '.join(RAW_TABLES_BY_NAME)}",
+        )
     try:
         return check_file(name, path)
     except FileNotFoundError as err:
@@ -424,50 +439,87 @@ def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="hpw", description="Hemisphere Partnership Warehouse: build, query, export, country briefs")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    build = sub.add_parser("build", help="build the warehouse and publish it atomically", description="Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it finishes.")
+    build = sub.add_parser(
+        "build",
+        help="build the warehouse and publish it atomically",
+        description="Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it finishes.",
+    )
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
-    build.add_argument("--file", action="append", metavar="RAW_TABLE=PATH", help="read this file instead of the bundled snapshot")
-    build.add_argument("--accept-change", action="append", metavar="RAW_TABLE=REASON",
-                       help="let this raw table through the anomaly gate; the reason is recorded in meta.ingestions")
+    build.add_argument(
+        "--file", action="append", metavar="RAW_TABLE=PATH", help="read this file instead of the bundled snapshot"
+    )
+    build.add_argument(
+        "--accept-change",
+        action="append",
+        metavar="RAW_TABLE=REASON",
+        help="let this raw table through the anomaly gate; the reason is recorded in meta.ingestions",
+    )
     build.add_argument("--quiet", action="store_true", help="only errors and one summary line")
-    build.add_argument("--verbose", action="store_true",
-                       help="a line per asset, Dagster's and dbt's own output, tracebacks")
+    build.add_argument(
+        "--verbose", action="store_true", help="a line per asset, Dagster's and dbt's own output, tracebacks"
+    )
     build.set_defaults(func=cmd_build)
 
     check = sub.add_parser(
-        "check-file", help="parse, contract and crosswalk one file without building",
+        "check-file",
+        help="parse, contract and crosswalk one file without building",
         description="Read a publisher file as RAW_TABLE would, check its contract and country crosswalk against the "
         "published warehouse, and print what a build would do: rows, column changes, unresolved entities and their "
-        "treatment, plausibility warnings. Exit 1 only when a build would stop.")
+        "treatment, plausibility warnings. Exit 1 only when a build would stop.",
+    )
     check.add_argument("assignment", metavar="RAW_TABLE=PATH", help="e.g. imf_dots_us_trade=~/Downloads/dots_us.csv")
     check.set_defaults(func=cmd_check_file)
 
-    query = sub.add_parser("query", help="run SQL against the published warehouse (read-only)", description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.")
+    query = sub.add_parser(
+        "query",
+        help="run SQL against the published warehouse (read-only)",
+        description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.",
+    )
     query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format (-1: all)")
     query.set_defaults(func=cmd_query)
 
-    sources = sub.add_parser("sources", help="provenance of every landed file: vintage, sha256, rows", description="Every landed publisher file: vintage, sha256, rows in/landed, retrieved (loaded) at.")
+    sources = sub.add_parser(
+        "sources",
+        help="provenance of every landed file: vintage, sha256, rows",
+        description="Every landed publisher file: vintage, sha256, rows in/landed, retrieved (loaded) at.",
+    )
     sources.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sources.add_argument("--max-rows", type=int, default=100)
-    sources.add_argument("--wide", action="store_true",
-                         help="every column (file, full sha256, bytes, row counts), uncut")
+    sources.add_argument(
+        "--wide", action="store_true", help="every column (file, full sha256, bytes, row counts), uncut"
+    )
     sources.set_defaults(func=cmd_sources)
 
-    brief = sub.add_parser("brief", help="write the self-contained HTML country brief", description="Write <ISO3>.html (charts inline, no network needed to view) and index.html linking every brief.")
+    brief = sub.add_parser(
+        "brief",
+        help="write the self-contained HTML country brief",
+        description="Write <ISO3>.html (charts inline, no network needed to view) and index.html linking every brief.",
+    )
     brief.add_argument("iso3", nargs="?", help="country code, e.g. PRY")
     brief.add_argument("--all", action="store_true", help="a brief for every Latin American and Caribbean country")
     brief.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/briefs)")
     brief.set_defaults(func=cmd_brief)
 
-    export = sub.add_parser("export", help="Parquet and CSV per table + datapackage.json",
-                            description="Write warehouse/exports/<table>.parquet and .csv (temporary name, then "
-                            "rename) and the Frictionless datapackage.json describing the CSV files.")
-    export.add_argument("--dictionary", action="store_true", help="also regenerate docs/data_dictionary.md from the dbt yml")
-    export.add_argument("--dictionary-only", action="store_true", help="only regenerate docs/data_dictionary.md (needs no build)")
+    export = sub.add_parser(
+        "export",
+        help="Parquet and CSV per table + datapackage.json",
+        description="Write warehouse/exports/<table>.parquet and .csv (temporary name, then "
+        "rename) and the Frictionless datapackage.json describing the CSV files.",
+    )
+    export.add_argument(
+        "--dictionary", action="store_true", help="also regenerate docs/data_dictionary.md from the dbt yml"
+    )
+    export.add_argument(
+        "--dictionary-only", action="store_true", help="only regenerate docs/data_dictionary.md (needs no build)"
+    )
     export.set_defaults(func=cmd_export)
-    docs = sub.add_parser("docs", help="build the dbt docs site (lineage, column docs) offline", description="Run `dbt docs generate --static` against a scratch copy of the published file; open DIR/static_index.html in a browser (no network needed).")
+    docs = sub.add_parser(
+        "docs",
+        help="build the dbt docs site (lineage, column docs) offline",
+        description="Run `dbt docs generate --static` against a scratch copy of the published file; open DIR/static_index.html in a browser (no network needed).",
+    )
     docs.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/docs)")
     docs.set_defaults(func=cmd_docs)
     return root
@@ -494,8 +546,12 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        return _fail(_unexpected(err), "rerun with --verbose for the traceback" if hasattr(args, "verbose") else
-                     "this is a bug or an environment problem; please report it with the command you ran")
+        return _fail(
+            _unexpected(err),
+            "rerun with --verbose for the traceback"
+            if hasattr(args, "verbose")
+            else "this is a bug or an environment problem; please report it with the command you ran",
+        )
 
 
 def _unexpected(err: BaseException) -> str:

@@ -159,8 +159,14 @@ def _reference_countries(extra_iso3: tuple[str, ...]) -> pl.DataFrame:
         is_current=pl.lit(True),
     )
     historical = pl.read_csv(HISTORICAL_FILE, infer_schema_length=0).select(
-        "iso3", "iso2", pl.col("m49").str.zfill(3), "country_name", "official_name",
-        "subregion", "intermediate_region", is_current=pl.lit(False),
+        "iso3",
+        "iso2",
+        pl.col("m49").str.zfill(3),
+        "country_name",
+        "official_name",
+        "subregion",
+        "intermediate_region",
+        is_current=pl.lit(False),
     )
     known = set(current["iso3"]) | set(historical["iso3"])
     extra_rows = []
@@ -171,10 +177,16 @@ def _reference_countries(extra_iso3: tuple[str, ...]) -> pl.DataFrame:
         if country is None:
             raise ValueError(f"HPW_EXTRA_COUNTRIES names {iso3!r}, which is not an ISO 3166 alpha-3 code")
         extra_rows.append(
-            {"iso3": iso3, "iso2": country.alpha_2, "m49": country.numeric,
-             "country_name": getattr(country, "common_name", country.name),
-             "official_name": getattr(country, "official_name", country.name), "subregion": None,
-             "intermediate_region": None, "is_current": True}
+            {
+                "iso3": iso3,
+                "iso2": country.alpha_2,
+                "m49": country.numeric,
+                "country_name": getattr(country, "common_name", country.name),
+                "official_name": getattr(country, "official_name", country.name),
+                "subregion": None,
+                "intermediate_region": None,
+                "is_current": True,
+            }
         )
     extra = pl.DataFrame(extra_rows, schema=current.schema)
     return pl.concat([current, historical, extra])
@@ -218,10 +230,24 @@ def library() -> Library:
     """The concordance (countrycode's codelist) joined with pycountry and the project's reference files."""
     with _codelist_path().open("rb") as handle:
         raw = pickle.load(handle)  # the package's own data file, shipped in its wheel
-    table = pl.DataFrame({k: raw[k] for k in (
-        "country.name.en", "iso3c", "imf", "cown", "iso3n", "region", "country.name.en.regex",
-        "iso.name.en", "un.name.en", "cow.name",
-    )}, strict=False)
+    table = pl.DataFrame(
+        {
+            k: raw[k]
+            for k in (
+                "country.name.en",
+                "iso3c",
+                "imf",
+                "cown",
+                "iso3n",
+                "region",
+                "country.name.en.regex",
+                "iso.name.en",
+                "un.name.en",
+                "cow.name",
+            )
+        },
+        strict=False,
+    )
     historical_ref = pl.read_csv(HISTORICAL_FILE, infer_schema_length=0)
     historical = frozenset(c.alpha_3 for c in pycountry.historic_countries) | frozenset(historical_ref["iso3"])
     by_name_hist = {normalise_name(n): i for n, i in zip(historical_ref["country_name"], historical_ref["iso3"])}
@@ -249,11 +275,14 @@ def library() -> Library:
         if row["country.name.en.regex"]:
             patterns.append((re.compile(row["country.name.en.regex"], re.IGNORECASE), entry))
     # ISO 3166 (current and withdrawn) and the project's reference names complete the exact names and codes.
-    ref_region = {i: (LIBRARY_LAC_REGION if s == LAC_SUBREGION else s) for i, s in
-                  reference_countries().select("iso3", "subregion").iter_rows()}
+    ref_region = {
+        i: (LIBRARY_LAC_REGION if s == LAC_SUBREGION else s)
+        for i, s in reference_countries().select("iso3", "subregion").iter_rows()
+    }
     for country in list(pycountry.countries) + list(pycountry.historic_countries):
-        entry = (codes["iso3c"].get(country.alpha_3)
-                 or Entry(country.alpha_3, country.name, ref_region.get(country.alpha_3)))
+        entry = codes["iso3c"].get(country.alpha_3) or Entry(
+            country.alpha_3, country.name, ref_region.get(country.alpha_3)
+        )
         codes["iso3c"].setdefault(country.alpha_3, entry)
         if getattr(country, "numeric", None):
             codes["iso3n"].setdefault(str(int(country.numeric)), entry)
@@ -318,8 +347,12 @@ def _name_entry(lib: Library, name: str | None, *, patterns: bool = True) -> Ent
 
 def _pattern_only_in_region(lib: Library, name: str | None, entry: Entry | None) -> bool:
     """True when `entry` came from a name pattern (not an exact name) and lands in Latin America & the Caribbean."""
-    return (entry is not None and name is not None and normalise_name(name) not in lib.names
-            and entry.region == LIBRARY_LAC_REGION)
+    return (
+        entry is not None
+        and name is not None
+        and normalise_name(name) not in lib.names
+        and entry.region == LIBRARY_LAC_REGION
+    )
 
 
 # ------------------------------------------------------------------ what each resolution did (for reports)
@@ -358,8 +391,13 @@ def unresolved_frame(outcomes: list[Outcome]) -> pl.DataFrame:
     """The out-of-region entities let through unresolved, one row each (code, name, rows, why)."""
     rows = [o for o in outcomes if o.method == "outside"]
     return pl.DataFrame(
-        {"source": [o.source for o in rows], "code": [o.code for o in rows], "name": [o.name for o in rows],
-         "rows": [o.rows for o in rows], "why": [o.why for o in rows]},
+        {
+            "source": [o.source for o in rows],
+            "code": [o.code for o in rows],
+            "name": [o.name for o in rows],
+            "rows": [o.rows for o in rows],
+            "why": [o.why for o in rows],
+        },
         schema={"source": pl.String, "code": pl.String, "name": pl.String, "rows": pl.Int64, "why": pl.String},
     )
 
@@ -420,8 +458,11 @@ def resolve(
         suspect_name = _pattern_only_in_region(lib, name, name_entry)
         if suspect_name:
             name_entry = None  # a fuzzy match onto a country of the region: never taken (see _name_entry)
-        if (code_entry is not None and name_entry is not None
-                and _name_is_more_specific(system, code_entry, name_entry, lib)):
+        if (
+            code_entry is not None
+            and name_entry is not None
+            and _name_is_more_specific(system, code_entry, name_entry, lib)
+        ):
             code_entry = None  # e.g. COW 2 'Puerto Rico', COW 365 'Soviet Union': the name is the finer entity
 
         iso3, kind, method = None, None, None
@@ -454,8 +495,13 @@ def resolve(
 
         rows = int(row["rows"])
         if kind is None:
-            why = None if suspect_name else _outside_reason(
-                system, code_key, code_entry, lib, name, row.get(region_col) if region_col else None)
+            why = (
+                None
+                if suspect_name
+                else _outside_reason(
+                    system, code_key, code_entry, lib, name, row.get(region_col) if region_col else None
+                )
+            )
             if why is None:
                 unmapped.append(label)
                 method = "unmapped"
@@ -516,8 +562,10 @@ def _outside_reason(system, code_key, code_entry, lib: Library, name, region) ->
             return f"publisher region {str(region).strip()!r} is outside the Americas"
         return None  # the publisher places it in the Americas: it might be ours
     if code_entry is not None and code_entry.region and code_entry.region != LIBRARY_LAC_REGION:
-        return (f"{system} code {code_key} is {code_entry.name} in the concordance "
-                f"({code_entry.region}; historical, no ISO3)")
+        return (
+            f"{system} code {code_key} is {code_entry.name} in the concordance "
+            f"({code_entry.region}; historical, no ISO3)"
+        )
     entry = _name_entry(lib, name)
     if entry is not None and entry.region and entry.region != LIBRARY_LAC_REGION:
         return f"the concordance knows {name!r} as {entry.name} ({entry.region}; historical, no ISO3)"

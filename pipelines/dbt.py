@@ -4,20 +4,19 @@ The manifest is prepared ahead of time (`make manifest`, run by `make run` / `ma
 import time; `hpw` prepares it on first use if it is missing.
 """
 
-
 import hashlib
 import importlib.metadata
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
-from packaging import version
-
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
 from pipelines import settings
 from pipelines.assets import DUCKDB_POOL
@@ -36,7 +35,7 @@ class LayeredTranslator(DagsterDbtTranslator):
         layer = dbt_resource_props["original_file_path"].replace("\\", "/").split("/")[0]
         return AssetKey([layer, dbt_resource_props["name"]])
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> Optional[str]:
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props["original_file_path"].replace("\\", "/").split("/")[0]
 
 
@@ -63,10 +62,14 @@ class WarehouseDbtCliResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return WarehouseDbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    return WarehouseDbtCliResource(
+        project_dir=DBT_PROJECT, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+    )
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, pool=DUCKDB_POOL)
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, pool=DUCKDB_POOL
+)
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse_db: WarehouseResource):
     # dbt runs as a subprocess and reads its database path from the environment (models/profiles.yml).
     os.environ["HPW_BUILD_DB"] = str(warehouse_db.build_database)

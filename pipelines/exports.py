@@ -63,7 +63,10 @@ def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
             continue
         doc = ModelDoc(node["name"], _clean(node.get("description")))
         for column in node.get("columns", {}).values():
-            doc.columns[column["name"]] = {"description": _clean(column.get("description")), "data_type": column.get("data_type")}
+            doc.columns[column["name"]] = {
+                "description": _clean(column.get("description")),
+                "data_type": column.get("data_type"),
+            }
         docs[doc.name] = doc
     # the grain of each table, from its unique_combination / unique tests
     for node in manifest["nodes"].values():
@@ -91,7 +94,18 @@ def frictionless_type(duckdb_type: str) -> str:
         return "array"
     if t.startswith(("STRUCT", "MAP", "JSON", "UNION")):
         return "object"
-    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}:
+    if t in {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }:
         return "integer"
     if t in {"FLOAT", "DOUBLE", "REAL"} or t.startswith("DECIMAL"):
         return "number"
@@ -189,15 +203,23 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
             }
             if parquet.is_file():
                 resource["parquet"] = {
-                    "path": parquet.name, "bytes": parquet.stat().st_size, "hash": f"sha256:{file_sha256(parquet)}"
+                    "path": parquet.name,
+                    "bytes": parquet.stat().st_size,
+                    "hash": f"sha256:{file_sha256(parquet)}",
                 }
             if doc.description:
                 resource["description"] = doc.description
             resources.append(resource)
-        sources = con.execute(
-            "select raw_table, file_name, vintage, sha256 from meta.loads order by raw_table"
-        ).fetchall() if _has_table(con, "meta", "loads") else []
-        published = con.execute("select published_at::varchar from meta.build").fetchone() if _has_table(con, "meta", "build") else None
+        sources = (
+            con.execute("select raw_table, file_name, vintage, sha256 from meta.loads order by raw_table").fetchall()
+            if _has_table(con, "meta", "loads")
+            else []
+        )
+        published = (
+            con.execute("select published_at::varchar from meta.build").fetchone()
+            if _has_table(con, "meta", "build")
+            else None
+        )
     package = {
         "profile": "tabular-data-package",
         "name": "hemisphere-partnership-warehouse",
@@ -221,9 +243,11 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -306,13 +330,30 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
         copy = Path(scratch) / published_db.name
         shutil.copyfile(published_db, copy)
         completed = subprocess.run(
-            [str(dbt), "docs", "generate", "--static", "--target-path", str(out_dir),
-             "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
-            capture_output=True, text=True, env={**os.environ, "HPW_BUILD_DB": str(copy), "DO_NOT_TRACK": "1"},
+            [
+                str(dbt),
+                "docs",
+                "generate",
+                "--static",
+                "--target-path",
+                str(out_dir),
+                "--project-dir",
+                str(settings.DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(settings.DBT_PROJECT_DIR),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HPW_BUILD_DB": str(copy), "DO_NOT_TRACK": "1"},
         )
     if completed.returncode != 0:
-        lines = [line for line in completed.stdout.splitlines() if "error" in line.lower()] or completed.stdout.splitlines()[-1:]
-        raise ExportError(f"dbt docs generate failed: {lines[0].strip() if lines else 'no output'}", "run `make manifest` and check models/")
+        lines = [
+            line for line in completed.stdout.splitlines() if "error" in line.lower()
+        ] or completed.stdout.splitlines()[-1:]
+        raise ExportError(
+            f"dbt docs generate failed: {lines[0].strip() if lines else 'no output'}",
+            "run `make manifest` and check models/",
+        )
     page = out_dir / "static_index.html"
     if not page.is_file():
         raise ExportError(f"dbt docs generate wrote no {page.name}", "dbt >= 1.7 is needed for --static")

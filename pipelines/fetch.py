@@ -38,7 +38,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,10 +54,23 @@ LOG_NAME = "ingestions.jsonl"
 
 # Column order and types of meta.ingestions (and of every line of ingestions.jsonl).
 INGESTION_COLUMNS = {
-    "source": "varchar", "raw_table": "varchar", "mode": "varchar", "url_or_path": "varchar",
-    "retrieved_at": "timestamptz", "sha256": "varchar", "bytes": "bigint", "rows": "bigint", "vintage": "varchar",
-    "http_status": "integer", "etag": "varchar", "last_modified": "varchar", "outcome": "varchar",
-    "attempts": "integer", "landed_path": "varchar", "error": "varchar", "partition": "varchar",
+    "source": "varchar",
+    "raw_table": "varchar",
+    "mode": "varchar",
+    "url_or_path": "varchar",
+    "retrieved_at": "timestamptz",
+    "sha256": "varchar",
+    "bytes": "bigint",
+    "rows": "bigint",
+    "vintage": "varchar",
+    "http_status": "integer",
+    "etag": "varchar",
+    "last_modified": "varchar",
+    "outcome": "varchar",
+    "attempts": "integer",
+    "landed_path": "varchar",
+    "error": "varchar",
+    "partition": "varchar",
     "accepted_change": "varchar",
 }
 
@@ -67,6 +80,7 @@ class FetchError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------------- settings
+
 
 def mode(requested: str | None = None) -> str:
     value = (requested or os.environ.get("HPW_MODE", "snapshot")).strip().lower()
@@ -141,6 +155,7 @@ def wants_landed(table: RawTable, requested_mode: str | None = None) -> bool:
 
 # --------------------------------------------------------------------------------------------------- log
 
+
 @dataclass
 class Ingestion:
     source: str
@@ -180,8 +195,11 @@ def append_log(root: Path, ingestion: Ingestion) -> None:
     try:
         _append(root, ingestion)
     except OSError as err:  # a full disk, a read-only folder: say which file, not a bare errno
-        raise OSError(err.errno, f"cannot append to the ingestion log {log_path(root)}: {err.strerror}; "
-                      "free space there or set HPW_DATA_DIR") from None
+        raise OSError(
+            err.errno,
+            f"cannot append to the ingestion log {log_path(root)}: {err.strerror}; "
+            "free space there or set HPW_DATA_DIR",
+        ) from None
 
 
 def _append(root: Path, ingestion: Ingestion) -> None:
@@ -250,7 +268,8 @@ def _previous(root: Path, table: RawTable):
 
     frame = read_log(root)
     return frame.filter(
-        (pl.col("raw_table") == table.name) & pl.col("sha256").is_not_null()
+        (pl.col("raw_table") == table.name)
+        & pl.col("sha256").is_not_null()
         & pl.col("outcome").is_in(["new_vintage", "unchanged", "not_modified"])
     ).reverse()
 
@@ -277,8 +296,9 @@ def copy_log_into(con, root: Path) -> int:
 
 # --------------------------------------------------------------------------------------------------- acquire
 
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _relative(path: Path) -> str:
@@ -305,8 +325,10 @@ def acquire(
         return Acquired(source_file, _local_ingestion(root, table, source_file, kind))
     url = live_url(table)
     if url is None:
-        note = (f"{table.name}: no live address for this source; reading the bundled snapshot "
-                f"(set HPW_{settings.env_key(table.fetch_key)}_URL or _PATH to use another)")
+        note = (
+            f"{table.name}: no live address for this source; reading the bundled snapshot "
+            f"(set HPW_{settings.env_key(table.fetch_key)}_URL or _PATH to use another)"
+        )
         logger.warning(note)
         source_file = table.locate(None)
         return Acquired(source_file, _local_ingestion(root, table, source_file, "snapshot"), [note])
@@ -324,9 +346,17 @@ def _newest_landed(root: Path, table: RawTable) -> Acquired | None:
     if last["mode"] not in ("live", "landed") or not last["landed_path"] or not Path(last["landed_path"]).is_file():
         return None  # the last build read the snapshot or a user file: `snapshot` reads the same
     ingestion = Ingestion(
-        source=table.source, raw_table=table.name, mode="landed", url_or_path=last["url_or_path"], retrieved_at=_now(),
-        sha256=last["sha256"], vintage=last["vintage"], etag=last["etag"], last_modified=last["last_modified"],
-        outcome="unchanged", landed_path=last["landed_path"],
+        source=table.source,
+        raw_table=table.name,
+        mode="landed",
+        url_or_path=last["url_or_path"],
+        retrieved_at=_now(),
+        sha256=last["sha256"],
+        vintage=last["vintage"],
+        etag=last["etag"],
+        last_modified=last["last_modified"],
+        outcome="unchanged",
+        landed_path=last["landed_path"],
     )
     source_file = SourceFile.inspect(Path(last["landed_path"]), last["vintage"], bundled=False)
     ingestion.bytes = source_file.bytes
@@ -337,9 +367,16 @@ def _local_ingestion(root: Path, table: RawTable, source_file: SourceFile, kind:
     seen = _previous(root, table)
     known = seen.filter(seen["sha256"] == source_file.sha256).height > 0
     return Ingestion(
-        source=table.source, raw_table=table.name, mode=kind, url_or_path=_relative(source_file.path),
-        retrieved_at=_now(), sha256=source_file.sha256, bytes=source_file.bytes, vintage=source_file.vintage,
-        outcome="unchanged" if known else "new_vintage", landed_path=_relative(source_file.path),
+        source=table.source,
+        raw_table=table.name,
+        mode=kind,
+        url_or_path=_relative(source_file.path),
+        retrieved_at=_now(),
+        sha256=source_file.sha256,
+        bytes=source_file.bytes,
+        vintage=source_file.vintage,
+        outcome="unchanged" if known else "new_vintage",
+        landed_path=_relative(source_file.path),
     )
 
 
@@ -431,26 +468,34 @@ def _download(client, table: RawTable, url: str, headers: dict, scratch: Path, l
         except httpx.TimeoutException as err:
             reason = f"timed out after {timeout_seconds():g} s ({type(err).__name__})"
         except httpx.TooManyRedirects:
-            raise FetchError(f"[{table.source}] {table.name}: {url} redirects in a loop (more than "
-                             f"{client.max_redirects} redirects); nothing was downloaded; "
-                             f"hint: {_hint(table)}") from None
+            raise FetchError(
+                f"[{table.source}] {table.name}: {url} redirects in a loop (more than "
+                f"{client.max_redirects} redirects); nothing was downloaded; "
+                f"hint: {_hint(table)}"
+            ) from None
         except httpx.DecodingError as err:
             raise FetchError(
                 f"[{table.source}] {table.name}: {url} sent a body that cannot be decoded as its Content-Encoding "
                 f"says ({' '.join(str(err).split())[:120]}): the server's fault, not the file's; hint: retry later "
-                "or download the file by hand and use HPW_" + key + "_PATH") from None
+                "or download the file by hand and use HPW_" + key + "_PATH"
+            ) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
-            raise FetchError(f"[{table.source}] {table.name}: {url[:200]} is not a usable address ({err}); "
-                             f"hint: {_hint(table)}") from None
+            raise FetchError(
+                f"[{table.source}] {table.name}: {url[:200]} is not a usable address ({err}); hint: {_hint(table)}"
+            ) from None
         except httpx.TransportError as err:
             reason = f"connection error ({type(err).__name__}: {' '.join(str(err).split())[:160]})"
         except OSError as err:  # the landing folder: a full disk, a read-only mount
-            raise FetchError(f"[{table.source}] {table.name}: cannot write the download of {url} to {scratch.parent}: "
-                             f"{err.strerror}; hint: free space there or set HPW_DATA_DIR") from None
+            raise FetchError(
+                f"[{table.source}] {table.name}: cannot write the download of {url} to {scratch.parent}: "
+                f"{err.strerror}; hint: free space there or set HPW_DATA_DIR"
+            ) from None
         if attempt == attempts or time.monotonic() > deadline:
             break
         delay = min(_retry_delay(attempt, retry_after), max(0.0, deadline - time.monotonic()))
-        logger.warning(f"[{table.source}] {table.name}: {url}: {reason}; retry {attempt}/{attempts - 1} in {delay:.2f} s")
+        logger.warning(
+            f"[{table.source}] {table.name}: {url}: {reason}; retry {attempt}/{attempts - 1} in {delay:.2f} s"
+        )
         time.sleep(delay)
     tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
     raise FetchError(
@@ -473,7 +518,12 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
     landing = root / "landing" / table.fetch_key
     landing.mkdir(parents=True, exist_ok=True)
     ingestion = Ingestion(
-        source=table.source, raw_table=table.name, mode="live", url_or_path=url, retrieved_at=_now(), partition=partition
+        source=table.source,
+        raw_table=table.name,
+        mode="live",
+        url_or_path=url,
+        retrieved_at=_now(),
+        partition=partition,
     )
     handle, scratch_name = tempfile.mkstemp(prefix=".download-", dir=landing)
     os.close(handle)
@@ -497,9 +547,11 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
     )
     if status == 304 and not (last and last["landed_path"] and Path(last["landed_path"]).is_file()):
         scratch.unlink(missing_ok=True)
-        ingestion.error = (f"[{table.source}] {table.name}: {url} answered 304 Not Modified, but no earlier vintage of "
-                           "this file is landed to reuse; hint: retry later, or download it by hand and use "
-                           f"HPW_{settings.env_key(table.fetch_key)}_PATH")
+        ingestion.error = (
+            f"[{table.source}] {table.name}: {url} answered 304 Not Modified, but no earlier vintage of "
+            "this file is landed to reuse; hint: retry later, or download it by hand and use "
+            f"HPW_{settings.env_key(table.fetch_key)}_PATH"
+        )
         append_log(root, ingestion)
         raise FetchError(ingestion.error)
     if status == 304:
@@ -531,7 +583,9 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
     return Acquired(source_file, ingestion)
 
 
-def record(acquired: Acquired, root: Path, *, rows: int | None, outcome: str | None = None, error: str | None = None) -> None:
+def record(
+    acquired: Acquired, root: Path, *, rows: int | None, outcome: str | None = None, error: str | None = None
+) -> None:
     from pipelines import anomaly
 
     acquired.ingestion.rows = rows
@@ -544,6 +598,7 @@ def record(acquired: Acquired, root: Path, *, rows: int | None, outcome: str | N
 
 
 # --------------------------------------------------------------------------------------------------- probe
+
 
 def probe(table: RawTable, root: Path) -> tuple[bool, str]:
     """Cheap upstream check for sensors: HEAD with the last validators. (changed?, reason). Never downloads."""
@@ -577,4 +632,3 @@ def probe(table: RawTable, root: Path) -> tuple[bool, str]:
     if (etag and etag != last["etag"]) or (modified and modified != last["last_modified"]):
         return True, f"{table.name}: new version upstream (ETag {etag}, Last-Modified {modified})"
     return False, f"{table.name}: same ETag/Last-Modified as the landed vintage"
-

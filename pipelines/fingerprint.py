@@ -55,7 +55,8 @@ def expected_marts(manifest: Path | None = None) -> set[str]:
     path = manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json"
     nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"].values()
     return {
-        n["name"] for n in nodes
+        n["name"]
+        for n in nodes
         if n["resource_type"] == "model" and n["original_file_path"].replace("\\", "/").startswith("marts/")
     }
 
@@ -69,9 +70,13 @@ def published_problem(warehouse_dir: Path, fingerprint: str | None = None) -> st
         return "no published file"
     try:
         with duckdb.connect(str(database), read_only=True) as con:
-            marts = {r[0] for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' "
-                "and table_catalog = current_database()").fetchall()}
+            marts = {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts' "
+                    "and table_catalog = current_database()"
+                ).fetchall()
+            }
             recorded = con.execute("select max(input_fingerprint) from meta.build").fetchone()[0]
             for name in marts:  # reads every mart: a truncated file fails here
                 con.execute(f'select count(*) from marts."{name}"').fetchone()

@@ -21,7 +21,6 @@ the USA itself and the US territories are not trade partners and have no partiti
 in that CSV (plus `HPW_EXTRA_COUNTRIES` when it is outside Latin America & Caribbean).
 """
 
-
 import dataclasses
 
 import polars as pl
@@ -55,8 +54,10 @@ def census_cty_codes() -> dict[str, str]:
     table = pl.read_csv(CENSUS_CODES_FILE, schema_overrides={"cty_code": pl.String, "is_partner": pl.Boolean})
     bad = table.filter(~pl.col("cty_code").str.contains(r"^[1-9][0-9]{3}$") | pl.col("iso3").is_duplicated())
     if bad.height:
-        raise ValueError(f"{CENSUS_CODES_FILE.name}: bad or duplicated rows {bad.select('iso3', 'cty_code').rows()}; "
-                         "hint: one row per ISO3 with a 4-digit Schedule C code")
+        raise ValueError(
+            f"{CENSUS_CODES_FILE.name}: bad or duplicated rows {bad.select('iso3', 'cty_code').rows()}; "
+            "hint: one row per ISO3 with a 4-digit Schedule C code"
+        )
     partners = table.filter(pl.col("is_partner"))
     return dict(zip(partners["iso3"], partners["cty_code"]))
 
@@ -80,12 +81,16 @@ def census_country_url(table: RawTable, iso3: str) -> str:
     url = fetch.live_url(table)
     code = census_cty_codes().get(iso3)
     if url is None or code is None:
-        raise ValueError(f"[{table.source}] {table.name}: no live address or no CTY_CODE for {iso3}; "
-                         f"hint: add a row to {CENSUS_CODES_FILE.name}")
+        raise ValueError(
+            f"[{table.source}] {table.name}: no live address or no CTY_CODE for {iso3}; "
+            f"hint: add a row to {CENSUS_CODES_FILE.name}"
+        )
     return f"{url}{'&' if '?' in url else '?'}CTY_CODE={code}"
 
 
-def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: str | None = None) -> tuple[fetch.Acquired, pl.DataFrame]:
+def fetch_country(
+    table: RawTable, iso3: str, warehouse_root, logger=None, url: str | None = None
+) -> tuple[fetch.Acquired, pl.DataFrame]:
     narrowed = country_table(table, iso3)
     root = fetch.data_dir(warehouse_root)
     acquired = fetch.fetch_live(narrowed, url or country_url(table, iso3), root, logger, partition=iso3)
@@ -96,8 +101,10 @@ def fetch_country(table: RawTable, iso3: str, warehouse_root, logger=None, url: 
         raise
     foreign = frame.filter(pl.col("iso3").is_null() | (pl.col("iso3") != iso3))
     if foreign.height:
-        message = (f"[{table.source}] {table.name}: the slice for {iso3} holds rows of "
-                   f"{sorted(set(foreign['iso3'].drop_nulls()))}; hint: check HPW_LIVE_BASE_URL / the address")
+        message = (
+            f"[{table.source}] {table.name}: the slice for {iso3} holds rows of "
+            f"{sorted(set(foreign['iso3'].drop_nulls()))}; hint: check HPW_LIVE_BASE_URL / the address"
+        )
         fetch.record(acquired, root, rows=frame.height, outcome="contract_failed", error=message)
         raise ValueError(message)
     fetch.record(acquired, root, rows=frame.height)
@@ -151,7 +158,9 @@ def census_intltrade_country(context: AssetExecutionContext, warehouse_db: Wareh
     metadata = {"iso3": iso3, "cty_code": census_cty_codes()[iso3]}
     for table in CENSUS_TABLES:
         try:
-            acquired, frame = fetch_country(table, iso3, warehouse_db.root, context.log, url=census_country_url(table, iso3))
+            acquired, frame = fetch_country(
+                table, iso3, warehouse_db.root, context.log, url=census_country_url(table, iso3)
+            )
         except fetch.FetchError as err:
             raise Failure(description=str(err)) from err
         metadata[f"{table.name}_rows"] = MetadataValue.int(frame.height)

@@ -20,7 +20,6 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
@@ -42,7 +41,7 @@ class PublishRefused(UserError):
 @dataclass
 class Published:
     marts: dict[str, int]  # mart -> rows
-    previous_marts: Optional[set[str]]  # None: there was no published file
+    previous_marts: set[str] | None  # None: there was no published file
     exports: int
     self_contained: list[str] = field(default_factory=list)
 
@@ -57,8 +56,10 @@ class Published:
             what += f"; added {', '.join(added)}" if added else ""
             what += f"; removed {', '.join(removed)}" if removed else ""
             what += ")"
-        return (f"published: {what}, {sum(self.marts.values()):,} mart rows, DuckDB 1.0 storage format; "
-                f"exports/ replaced ({self.exports} Parquet files + {exports.DATAPACKAGE})")
+        return (
+            f"published: {what}, {sum(self.marts.values()):,} mart rows, DuckDB 1.0 storage format; "
+            f"exports/ replaced ({self.exports} Parquet files + {exports.DATAPACKAGE})"
+        )
 
 
 def check_run_is_complete(instance, run_id: str) -> None:
@@ -94,15 +95,19 @@ def check_run_is_complete(instance, run_id: str) -> None:
         )
 
 
-def _previous_marts(database: Path) -> Optional[set[str]]:
+def _previous_marts(database: Path) -> set[str] | None:
     import duckdb
 
     if not database.is_file():
         return None
     try:
         with duckdb.connect(str(database), read_only=True) as con:
-            return {r[0] for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+            return {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts'"
+                ).fetchall()
+            }
     except duckdb.Error:
         return set()
 
@@ -116,15 +121,20 @@ def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[s
     _check_swappable(root, published_db)
     value = fingerprint.current()
     with warehouse.connect(build_db) as con:
-        present = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'marts' and table_type = 'BASE TABLE'"
-        ).fetchall()}
+        present = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' and table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
         missing = sorted(expected_marts - present)
         if missing:
             raise PublishRefused(
                 f"publish refused: the build database lacks {len(missing)} of {len(expected_marts)} marts "
-                f"({', '.join(missing[:4])})", "run the whole build; the published warehouse was left unchanged")
+                f"({', '.join(missing[:4])})",
+                "run the whole build; the published warehouse was left unchanged",
+            )
         materialised = warehouse.make_self_contained(con)
         con.execute("create schema if not exists meta")
         con.execute(
@@ -139,14 +149,18 @@ def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[s
     try:
         rows = warehouse.check_published_file(build_db, expected_marts)
     except Exception as err:  # noqa: BLE001 - any failure to read it back means it must not be published
-        raise PublishRefused(f"publish refused: the finished build does not read back: {err}",
-                             "the published warehouse was left unchanged; see the build log") from None
+        raise PublishRefused(
+            f"publish refused: the finished build does not read back: {err}",
+            "the published warehouse was left unchanged; see the build log",
+        ) from None
     staged_exports = build_db.parent / "exports"
     shutil.rmtree(staged_exports, ignore_errors=True)
     written = exports.export(build_db, staged_exports)
     if len(written) != len(rows):
-        raise PublishRefused(f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
-                             "the published warehouse was left unchanged")
+        raise PublishRefused(
+            f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
+            "the published warehouse was left unchanged",
+        )
     previous = _previous_marts(published_db)
     _check_swappable(root, published_db)
     warehouse.swap_in(build_db, staged_exports, published_db, exports_dir)
@@ -185,8 +199,11 @@ def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseR
     try:
         check_run_is_complete(context.instance, context.run.run_id)
         outcome = publish_build(
-            warehouse_db.root, warehouse_db.build_database, context.run.run_id,
-            {k.path[-1] for k in MART_KEYS}, log=context.log.info,
+            warehouse_db.root,
+            warehouse_db.build_database,
+            context.run.run_id,
+            {k.path[-1] for k in MART_KEYS},
+            log=context.log.info,
         )
     except PublishRefused as err:
         raise Failure(description=f"{err} (hint: {err.hint})" if err.hint else str(err)) from None

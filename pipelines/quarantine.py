@@ -18,7 +18,7 @@ import csv
 import re
 import shutil
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -94,7 +94,7 @@ def take_flags(source: str, file_prefix: str) -> pl.DataFrame:
 def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: pl.DataFrame) -> dict[str, int]:
     """Write this load's out-of-region unresolved entities (meta.unresolved_entities) and plausibility flags
     (meta.plausibility_flags), and count the unresolved rows in meta.loads. Returns the counts."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     flags = take_flags(source, file_name)
     con.execute("create schema if not exists meta")
     con.execute(FLAGS_DDL)
@@ -103,17 +103,25 @@ def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: 
     con.execute("delete from meta.unresolved_entities where raw_table = ?", [raw_table])
     if flags.height:
         rows = flags.with_columns(raw_table=pl.lit(raw_table), flagged_at=pl.lit(now)).to_arrow()  # noqa: F841
-        con.execute("insert into meta.plausibility_flags select raw_table, source, file, source_row, column_name, "
-                    "value, reason, flagged_at from rows")
+        con.execute(
+            "insert into meta.plausibility_flags select raw_table, source, file, source_row, column_name, "
+            "value, reason, flagged_at from rows"
+        )
     if unresolved.height:
         rows = unresolved.with_columns(  # noqa: F841 - scanned by name below
-            raw_table=pl.lit(raw_table), file=pl.lit(file_name), recorded_at=pl.lit(now)).to_arrow()
-        con.execute("insert into meta.unresolved_entities select raw_table, source, file, code, name, rows, why, "
-                    "recorded_at from rows")
+            raw_table=pl.lit(raw_table), file=pl.lit(file_name), recorded_at=pl.lit(now)
+        ).to_arrow()
+        con.execute(
+            "insert into meta.unresolved_entities select raw_table, source, file, code, name, rows, why, "
+            "recorded_at from rows"
+        )
     unresolved_rows = int(unresolved["rows"].sum()) if unresolved.height else 0
     con.execute("update meta.loads set rows_unresolved = ? where raw_table = ?", [unresolved_rows, raw_table])
-    return {"unresolved_entities": unresolved.height, "rows_unresolved": unresolved_rows,
-            "plausibility_flags": flags.height}
+    return {
+        "unresolved_entities": unresolved.height,
+        "rows_unresolved": unresolved_rows,
+        "plausibility_flags": flags.height,
+    }
 
 
 def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> Path | None:
@@ -123,7 +131,7 @@ def keep_rejected(warehouse_dir: Path, source: str, path: Path, error: str) -> P
     if not path.is_file():
         return None
     digest = file_sha256(path)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = warehouse_dir / ".rejected" / source
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{stamp}_{digest[:12]}_{path.name}"
@@ -159,7 +167,9 @@ def diagnose(path: Path, latin1_ok: bool = False) -> str | None:
     if text_head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
         title = ""
         if b"<title>" in text_head:
-            title = " titled " + repr(head[head.lower().index(b"<title>") + 7 :].split(b"<")[0].decode("utf-8", "replace").strip())
+            title = " titled " + repr(
+                head[head.lower().index(b"<title>") + 7 :].split(b"<")[0].decode("utf-8", "replace").strip()
+            )
         return f"is an HTML page{title}, not {expected} (an error page was saved in place of the download)"
     if text_head.startswith((b"{", b"[")) and path.suffix.lower() != ".json":
         return f"is a JSON body {head[:80].decode('utf-8', 'replace')!r}, not {expected} (an API error was saved in place of the download)"

@@ -56,6 +56,7 @@ def source_file_override(raw_table: str) -> Path | None:
 
 # ------------------------------------------------------------------------------------------ checking settings
 
+
 class SettingsError(ValueError):
     """A setting that is unknown or malformed; message and hint are each one line."""
 
@@ -85,9 +86,15 @@ SETTINGS: dict[str, str] = {
     "HPW_TEST_ARTIFACTS": "tests only: folder for test artefacts",
 }
 PER_FILE_SUFFIXES = ("_PATH", "_URL", "_MAX_BYTES")
-NUMBERS = {"HPW_FETCH_TIMEOUT": float, "HPW_FETCH_BACKOFF": float, "HPW_FETCH_DEADLINE": float,
-           "HPW_FETCH_ATTEMPTS": int, "HPW_FETCH_MAX_BYTES": int, "HPW_US_FOREIGN_AID_CONSTANT_BASE_YEAR": int,
-           "HPW_US_FOREIGN_AID_GREENBOOK_CONSTANT_BASE_YEAR": int}
+NUMBERS = {
+    "HPW_FETCH_TIMEOUT": float,
+    "HPW_FETCH_BACKOFF": float,
+    "HPW_FETCH_DEADLINE": float,
+    "HPW_FETCH_ATTEMPTS": int,
+    "HPW_FETCH_MAX_BYTES": int,
+    "HPW_US_FOREIGN_AID_CONSTANT_BASE_YEAR": int,
+    "HPW_US_FOREIGN_AID_GREENBOOK_CONSTANT_BASE_YEAR": int,
+}
 
 
 def _file_keys() -> set[str]:
@@ -103,8 +110,9 @@ def _number(name: str, value: str, kind) -> None:
         number = None
     if number is None or number <= 0 or (kind is float and number != number):
         what = "a whole number" if kind is int else "a number"
-        raise SettingsError(f"{name}={value[:60]!r} is not {what} greater than 0",
-                            f"{name}: {SETTINGS.get(name, 'bytes')}")
+        raise SettingsError(
+            f"{name}={value[:60]!r} is not {what} greater than 0", f"{name}: {SETTINGS.get(name, 'bytes')}"
+        )
 
 
 def check_environment(environ: dict[str, str] | None = None) -> None:
@@ -138,8 +146,10 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
         elif name.endswith("_PATH") and name not in SETTINGS and env[name]:
             path = Path(env[name]).expanduser()
             if path.is_dir():
-                raise SettingsError(f"{name}={str(path)[:200]} is a folder, not a file",
-                                    "name the publisher's file itself (the folder's other files are read beside it)")
+                raise SettingsError(
+                    f"{name}={str(path)[:200]} is a folder, not a file",
+                    "name the publisher's file itself (the folder's other files are read beside it)",
+                )
             if not path.is_file():
                 raise SettingsError(f"{name}={str(path)[:200]}: no such file", f"check the path, or unset {name}")
         elif name.endswith("_URL") and env[name] and not env[name].lower().startswith(("http://", "https://")):
@@ -151,8 +161,10 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
         historical = _historical_iso3()
         bad = [c for c in extra if pycountry.countries.get(alpha_3=c) is None and c not in historical]
         if bad:
-            raise SettingsError(f"HPW_EXTRA_COUNTRIES names unknown ISO 3166 alpha-3 code(s): {', '.join(bad[:5])}",
-                                "use three-letter codes such as CAN,ESP (comma-separated)")
+            raise SettingsError(
+                f"HPW_EXTRA_COUNTRIES names unknown ISO 3166 alpha-3 code(s): {', '.join(bad[:5])}",
+                "use three-letter codes such as CAN,ESP (comma-separated)",
+            )
 
 
 def _historical_iso3() -> set[str]:

@@ -14,13 +14,12 @@ import os
 import re
 import shutil
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines import settings
 from pipelines.sources.base import RawTable, SourceFile
 
 RAW_SCHEMA = "raw"
@@ -97,7 +96,9 @@ def prune_raw_parquet(database: Path, keep: Path) -> list[Path]:
     if published.is_file() and published.resolve() != database.resolve():
         try:
             with duckdb.connect(str(published), read_only=True) as con:
-                views = [r[0] or "" for r in con.execute("select sql from duckdb_views() where not internal").fetchall()]
+                views = [
+                    r[0] or "" for r in con.execute("select sql from duckdb_views() where not internal").fetchall()
+                ]
         except duckdb.Error:
             return []
         referenced |= {f.name for f in keep.parent.glob(f"{table}-*.parquet") if any(f.name in sql for sql in views)}
@@ -117,7 +118,7 @@ def land_raw(
 ) -> tuple[int, int]:
     """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads.
     Returns (rows landed, rows quarantined to meta.quarantine)."""
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
     stamped = frame.with_columns(
         _source_file=pl.lit(source_file.path.name),
         _source_sha256=pl.lit(source_file.sha256),
@@ -131,14 +132,31 @@ def land_raw(
     con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
     landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
     rejected = _land_quarantine(con, table, source_file, loaded_at)
-    record_load(con, table.name, table.source, source_file, {"rows_in": frame.height, **counts},
-                landed=landed, rejected=rejected, loaded_at=loaded_at, seconds=seconds)
+    record_load(
+        con,
+        table.name,
+        table.source,
+        source_file,
+        {"rows_in": frame.height, **counts},
+        landed=landed,
+        rejected=rejected,
+        loaded_at=loaded_at,
+        seconds=seconds,
+    )
     return landed, rejected
 
 
 def record_load(
-    con: duckdb.DuckDBPyConnection, raw_table: str, source: str, source_file: SourceFile, counts: dict[str, int],
-    *, landed: int, rejected: int, loaded_at: datetime, seconds: float,
+    con: duckdb.DuckDBPyConnection,
+    raw_table: str,
+    source: str,
+    source_file: SourceFile,
+    counts: dict[str, int],
+    *,
+    landed: int,
+    rejected: int,
+    loaded_at: datetime,
+    seconds: float,
 ) -> None:
     """The one meta.loads row of `raw_table`'s latest load (replacing the previous one), once the new vintage passed
     the anomaly gate against the published one (pipelines/anomaly.py)."""
@@ -149,9 +167,21 @@ def record_load(
     con.execute(
         f"insert into {META_SCHEMA}.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            raw_table, source, source_file.path.name, source_file.bundled, source_file.sha256, source_file.bytes,
-            source_file.vintage, counts["rows_in"], landed, rejected, counts.get("rows_aggregate", 0),
-            counts.get("rows_outside_universe", 0), counts.get("rows_non_state", 0), loaded_at, seconds,
+            raw_table,
+            source,
+            source_file.path.name,
+            source_file.bundled,
+            source_file.sha256,
+            source_file.bytes,
+            source_file.vintage,
+            counts["rows_in"],
+            landed,
+            rejected,
+            counts.get("rows_aggregate", 0),
+            counts.get("rows_outside_universe", 0),
+            counts.get("rows_non_state", 0),
+            loaded_at,
+            seconds,
             counts.get("rows_unresolved", 0),
         ],
     )
@@ -183,7 +213,8 @@ def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> i
 
 # A view that reads files (the streamed raw tables' Parquet) would tie the published file to a folder beside it.
 READS_FILES = re.compile(
-    r"\b(read_parquet|parquet_scan|read_csv\w*|read_json\w*|read_text|read_blob|read_xlsx)\s*\(", re.I)
+    r"\b(read_parquet|parquet_scan|read_csv\w*|read_json\w*|read_text|read_blob|read_xlsx)\s*\(", re.I
+)
 
 
 def make_self_contained(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -229,6 +260,7 @@ def check_published_file(path: Path, expected_marts: set[str]) -> dict[str, int]
 
 
 # ------------------------------------------------------------------------------------------------- the swap
+
 
 def writer_pid(path: Path) -> int | None:
     """The process holding a DuckDB read-write connection on `path` (a write lock on the file), if any.

@@ -19,14 +19,64 @@ DOTS_FILE = SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv"
 
 # Other regions' FA.gov summary rows: (code, name, region id, region name, income acronym, income name, fiscal year, current, constant)
 FA_WORLD_ROWS = [
-    ("AFG", "Afghanistan", "2", "South and Central Asia", "LIC", "Low Income Country", "2019", "4600000000", "5100000000"),
+    (
+        "AFG",
+        "Afghanistan",
+        "2",
+        "South and Central Asia",
+        "LIC",
+        "Low Income Country",
+        "2019",
+        "4600000000",
+        "5100000000",
+    ),
     ("KOR", "Korea, South", "1", "East Asia and Oceania", "HIC", "High Income Country", "2019", "1200000", "1300000"),
-    ("COD", "Congo (Kinshasa)", "4", "Sub-Saharan Africa", "LIC", "Low Income Country", "2019", "780000000", "850000000"),
-    ("MMR", "Burma (Myanmar)", "1", "East Asia and Oceania", "LMIC", "Lower Middle Income Country", "1976tq", "100000", "400000"),
-    ("UKR", "Ukraine", "3", "Europe and Eurasia", "LMIC", "Lower Middle Income Country", "2022", "12000000000", "12000000000"),
+    (
+        "COD",
+        "Congo (Kinshasa)",
+        "4",
+        "Sub-Saharan Africa",
+        "LIC",
+        "Low Income Country",
+        "2019",
+        "780000000",
+        "850000000",
+    ),
+    (
+        "MMR",
+        "Burma (Myanmar)",
+        "1",
+        "East Asia and Oceania",
+        "LMIC",
+        "Lower Middle Income Country",
+        "1976tq",
+        "100000",
+        "400000",
+    ),
+    (
+        "UKR",
+        "Ukraine",
+        "3",
+        "Europe and Eurasia",
+        "LMIC",
+        "Lower Middle Income Country",
+        "2022",
+        "12000000000",
+        "12000000000",
+    ),
 ]
 FA_WORLD_AGGREGATES = [
-    ("EAN", "East Asia and Oceania Region", "1", "East Asia and Oceania", "NULL", "NULL", "2019", "52000000", "56000000"),
+    (
+        "EAN",
+        "East Asia and Oceania Region",
+        "1",
+        "East Asia and Oceania",
+        "NULL",
+        "NULL",
+        "2019",
+        "52000000",
+        "56000000",
+    ),
     ("WLD", "World", "7", "World", "NULL", "NULL", "2019", "9000000000", "9800000000"),
 ]
 
@@ -75,7 +125,10 @@ def fa_activity_military(tmp: Path, rows: int = 40) -> Path:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    objective_id, objective = header.index("Foreign Assistance Objective ID"), header.index("Foreign Assistance Objective Name")
+    objective_id, objective = (
+        header.index("Foreign Assistance Objective ID"),
+        header.index("Foreign Assistance Objective Name"),
+    )
     agency = header.index("Managing Agency Acronym")
     for i, row in enumerate(reader):
         if i >= rows:

@@ -66,25 +66,36 @@ def _isolated_python(folder: Path, *requirements: str) -> Path:
 def _mart_shape(con) -> dict[str, dict]:
     shape = {}
     tables = con.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+    ).fetchall()
     for (table,) in tables:
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
-            "order by ordinal_position", [table]).fetchall()]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
+                "order by ordinal_position",
+                [table],
+            ).fetchall()
+        ]
         shape[table] = {"columns": columns, "rows": con.execute(f"select count(*) from marts.{table}").fetchone()[0]}
     return shape
 
 
 def _superset(python: Path, database: Path) -> dict:
-    probe = subprocess.run([str(python), "-c", SUPERSET_PROBE, str(database)], capture_output=True, text=True,
-                           timeout=300)
+    probe = subprocess.run(
+        [str(python), "-c", SUPERSET_PROBE, str(database)], capture_output=True, text=True, timeout=300
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     return json.loads(probe.stdout.strip().splitlines()[-1])
 
 
 def test_superset_route_reads_every_mart_with_the_pinned_sqlalchemy(built_warehouse, marts, tmp_path):
-    python = _isolated_python(tmp_path / "venv", f"sqlalchemy=={SQLALCHEMY_WORKS}", f"duckdb-engine=={DUCKDB_ENGINE}",
-                              f"duckdb=={duckdb.__version__}")
+    python = _isolated_python(
+        tmp_path / "venv",
+        f"sqlalchemy=={SQLALCHEMY_WORKS}",
+        f"duckdb-engine=={DUCKDB_ENGINE}",
+        f"duckdb=={duckdb.__version__}",
+    )
     found = _superset(python, built_warehouse / "partnership.duckdb")
     assert found["error"] is None
     assert "partnership.marts" in found["schemas"]  # duckdb-engine names schemas <catalog>.<schema>
@@ -93,8 +104,12 @@ def test_superset_route_reads_every_mart_with_the_pinned_sqlalchemy(built_wareho
 
 def test_superset_route_with_sqlalchemy_2_1_fails_as_the_readme_warns(built_warehouse, tmp_path):
     # Documents the limitation: when a later duckdb-engine fixes it this test fails, and README.md's pin can go.
-    python = _isolated_python(tmp_path / "venv", f"sqlalchemy=={SQLALCHEMY_FAILS}", f"duckdb-engine=={DUCKDB_ENGINE}",
-                              f"duckdb=={duckdb.__version__}")
+    python = _isolated_python(
+        tmp_path / "venv",
+        f"sqlalchemy=={SQLALCHEMY_FAILS}",
+        f"duckdb-engine=={DUCKDB_ENGINE}",
+        f"duckdb=={duckdb.__version__}",
+    )
     found = _superset(python, built_warehouse / "partnership.duckdb")
     assert found["error"] and "pg_collation" in found["error"]
 
@@ -115,7 +130,15 @@ def test_polars_and_pyarrow_read_every_parquet_export(built_warehouse, marts):
         frame = pl.read_parquet(exports / f"{table}.parquet")
         assert (frame.columns, frame.height) == (expected["columns"], expected["rows"]), table
     # a lazy scan with a filter (what a notebook does) agrees with the warehouse
-    lazy = (pl.scan_parquet(exports / "fct_us_trade_country_year.parquet")
-            .filter(pl.col("iso3") == "PRY").select(pl.col("us_exports_usd").sum()).collect().item())
-    assert lazy == pytest.approx(marts.execute(
-        "select sum(us_exports_usd) from marts.fct_us_trade_country_year where iso3 = 'PRY'").fetchone()[0])
+    lazy = (
+        pl.scan_parquet(exports / "fct_us_trade_country_year.parquet")
+        .filter(pl.col("iso3") == "PRY")
+        .select(pl.col("us_exports_usd").sum())
+        .collect()
+        .item()
+    )
+    assert lazy == pytest.approx(
+        marts.execute("select sum(us_exports_usd) from marts.fct_us_trade_country_year where iso3 = 'PRY'").fetchone()[
+            0
+        ]
+    )

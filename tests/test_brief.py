@@ -27,9 +27,11 @@ def _svgs(html: str) -> dict[str, str]:
 
 
 def _has_table(con, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [name]
+        ).fetchone()[0]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,8 @@ def test_aid_and_trade_points_are_the_known_mart_values(paraguay, marts):
     assert {int(k): v for k, v in tooltips.items()} == {year: f"{amount / 1e6:,.0f}" for year, amount in aid}
     known_imports = marts.execute(
         "select count(*) from marts.fct_us_trade_country_year where iso3 = 'PRY' and us_imports_usd is not null "
-        "and not is_partial_period and year >= ?", [X_START]
+        "and not is_partial_period and year >= ?",
+        [X_START],
     ).fetchone()[0]
     assert len(re.findall(r"<title>US imports from the country, \d{4}:", svgs["chart-trade"])) == known_imports
     # the year-to-date Census year (2026, January-August) is not drawn as a yearly point
@@ -81,7 +84,7 @@ def test_agreements_are_marked_and_listed(paraguay, marts):
         "from marts.fct_security_agreements where iso3 = 'PRY'",
         [X_START],
     ).fetchone()
-    table = html[html.index('id="section-agreements"'):html.index('id="section-sources"')]
+    table = html[html.index('id="section-agreements"') : html.index('id="section-sources"')]
     assert table.count("<tr><td>") == agreements[0]
     assert "United States-Paraguay Status of Forces Agreement" in table and "signed 2025-12-15" in table
     assert _svgs(html)["chart-aid"].count('<g class="event">') == agreements[1] > 0
@@ -89,11 +92,13 @@ def test_agreements_are_marked_and_listed(paraguay, marts):
 
 def test_sources_table_lists_every_load_and_coverage_ends_are_noted(paraguay, marts):
     html = paraguay.read_text(encoding="utf-8")
-    sources = html[html.index('id="section-sources"'):]
+    sources = html[html.index('id="section-sources"') :]
     loads = marts.execute("select raw_table, left(sha256, 12) from meta.loads").fetchall()
     assert sources.count("<tr><td>") == len(loads)
     assert all(f"<td>{name}</td>" in sources and sha in sources for name, sha in loads)
-    coverage = marts.execute("select max(coverage_ends_year) from marts.fct_exercises_country_year where iso3 = 'PRY'").fetchone()[0]
+    coverage = marts.execute(
+        "select max(coverage_ends_year) from marts.fct_exercises_country_year where iso3 = 'PRY'"
+    ).fetchone()[0]
     assert f"data end {coverage} (shaded: no data)" in _svgs(html)["chart-exercises"]
 
 
@@ -137,7 +142,8 @@ def test_a_country_without_data_gets_no_brief_in_all_and_a_one_line_page_by_name
     write_briefs(built_warehouse / "partnership.duckdb", tmp_path / "one", ["BVT"])
     page = (tmp_path / "one" / "BVT.html").read_text(encoding="utf-8")
     assert re.findall(r"<p[^>]*>(.*?)</p>", page) == [
-        "No data: no source of this warehouse has a row for Bouvet Island (BVT), so there is no brief."]
+        "No data: no source of this warehouse has a row for Bouvet Island (BVT), so there is no brief."
+    ]
     assert "<svg" not in page and "BVT" not in (tmp_path / "one" / "index.html").read_text(encoding="utf-8")
 
 
@@ -153,11 +159,19 @@ def test_first_paragraph_answers_in_words_from_the_data(paraguay, built_warehous
         year, model_type = marts.execute(
             "select year, model_type from marts.partnership_index where iso3 = 'PRY' and model_type not in "
             "('insufficient_data') and economic_score is not null and security_score is not null "
-            + ("and not coalesce(is_partial_period, false) "
-               if "is_partial_period" in _columns(marts, "partnership_index") else "")
-            + "order by year desc limit 1").fetchone()
-        words = {"security_led": "security-led", "economics_led": "economics-led",
-                 "security_plus_economics": "security plus economics", "limited": "limited"}[model_type]
+            + (
+                "and not coalesce(is_partial_period, false) "
+                if "is_partial_period" in _columns(marts, "partnership_index")
+                else ""
+            )
+            + "order by year desc limit 1"
+        ).fetchone()
+        words = {
+            "security_led": "security-led",
+            "economics_led": "economics-led",
+            "security_plus_economics": "security plus economics",
+            "limited": "limited",
+        }[model_type]
         assert f"In {year}, the latest scored year, it was {words}" in summary
     # the SOFA signed 2025-12-15 is the latest agreement; nothing after it is observed yet
     assert "Status of Forces Agreement\u201d (signed 2025-12-15)" in summary
@@ -182,14 +196,19 @@ def test_first_paragraph_answers_in_words_from_the_data(paraguay, built_warehous
         + one_source
     ).fetchone()
     assert "Major Non-NATO Ally" in colombia and "(signed 2022-05-23)" in colombia
-    assert (f"US aid obligations ${before / 1e6:,.1f} million a year before, ${after / 1e6:,.1f} million after"
-            in colombia)
+    assert (
+        f"US aid obligations ${before / 1e6:,.1f} million a year before, ${after / 1e6:,.1f} million after" in colombia
+    )
 
 
 def _columns(con, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?", [table]
-    ).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
+            [table],
+        ).fetchall()
+    }
 
 
 def _badges(svg: str) -> list[tuple[float, float]]:
@@ -206,7 +225,7 @@ def test_agreement_badges_never_overlap(built_warehouse, tmp_path, marts):
             assert len(badges) == svg.count('<g class="event">'), (iso3, chart)
             for i, (x, y) in enumerate(badges):
                 assert BADGE_R <= x <= WIDTH - BADGE_R, (iso3, chart, x)
-                for x2, y2 in badges[i + 1:]:
+                for x2, y2 in badges[i + 1 :]:
                     assert (x - x2) ** 2 + (y - y2) ** 2 >= (2 * BADGE_R) ** 2, (iso3, chart, (x, y), (x2, y2))
             checked += len(badges)
     assert checked > 0
@@ -217,8 +236,11 @@ def test_agreement_badges_never_overlap(built_warehouse, tmp_path, marts):
         svg = render(Chart("dense", "t", "u", [Series("s", [(2000, 1.0), (2025, 2.0)], "#000")], (1990, 2026), events))
         badges = _badges(svg)
         assert len(badges) == len(events)
-        assert all((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 >= (2 * BADGE_R) ** 2 for i, a in enumerate(badges)
-                   for b in badges[i + 1:])
+        assert all(
+            (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 >= (2 * BADGE_R) ** 2
+            for i, a in enumerate(badges)
+            for b in badges[i + 1 :]
+        )
 
 
 def test_spread_keeps_each_badge_near_its_date():
@@ -227,15 +249,25 @@ def test_spread_keeps_each_badge_near_its_date():
 
 
 def test_partial_years_are_marked_and_labelled(paraguay, marts):
-    svg = render(Chart("p", "t", "u", [Series("s", [(2022, 1.0), (2023, 2.0), (2024, 0.5)], "#000")], (1990, 2025),
-                       partial=[2024]))
+    svg = render(
+        Chart(
+            "p", "t", "u", [Series("s", [(2022, 1.0), (2023, 2.0), (2024, 0.5)], "#000")], (1990, 2025), partial=[2024]
+        )
+    )
     assert re.findall(r'class="partial-period" data-year="(\d+)"', svg) == ["2024"]
     assert "partial year (incomplete data)" in svg
     # in the brief: every partial fiscal year the aid mart flags is marked on the aid chart
     if "is_partial_period" in _columns(marts, "fct_us_aid_country_year"):
-        flagged = sorted({r[0] for r in marts.execute(
-            "select fiscal_year from marts.fct_us_aid_country_year where iso3 = 'PRY' and is_partial_period "
-            "and aid_category = 'Total' and fiscal_period = 'FY' and fiscal_year >= ?", [X_START]).fetchall()})
+        flagged = sorted(
+            {
+                r[0]
+                for r in marts.execute(
+                    "select fiscal_year from marts.fct_us_aid_country_year where iso3 = 'PRY' and is_partial_period "
+                    "and aid_category = 'Total' and fiscal_period = 'FY' and fiscal_year >= ?",
+                    [X_START],
+                ).fetchall()
+            }
+        )
         aid = _svgs(paraguay.read_text(encoding="utf-8"))["chart-aid"]
         assert [int(y) for y in re.findall(r'class="partial-period" data-year="(\d+)"', aid)] == flagged
 
@@ -274,10 +306,14 @@ def test_paraguay_brief_in_headless_chromium(paraguay, tmp_path, tmp_path_factor
     # the console check itself can fail: a page with a script error is caught
     broken = tmp_path / "broken.html"
     broken.write_text('<html><body><script>console.error("broken page");</script></body></html>', encoding="utf-8")
-    probe = subprocess.run([chromium, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", broken.as_uri()], **run)
+    probe = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", broken.as_uri()], **run
+    )
     assert any("broken page" in line for line in _console_messages(probe.stderr))
 
-    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", paraguay.as_uri()], **run)
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", paraguay.as_uri()], **run
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert _console_messages(dom.stderr) == []
     svgs = _svgs(dom.stdout)
@@ -290,7 +326,15 @@ def test_paraguay_brief_in_headless_chromium(paraguay, tmp_path, tmp_path_factor
     png = artifacts / "brief_PRY.png"
     png.unlink(missing_ok=True)
     shot = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, "--hide-scrollbars", "--window-size=900,4400", f"--screenshot={png}", paraguay.as_uri()], **run
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            "--hide-scrollbars",
+            "--window-size=900,4400",
+            f"--screenshot={png}",
+            paraguay.as_uri(),
+        ],
+        **run,
     )
     assert shot.returncode == 0, shot.stderr[-2000:]
     header = png.read_bytes()[:24]

@@ -41,7 +41,12 @@ def test_every_aid_amount_equals_the_summed_raw_rows(marts):
             if row["Country Code"] not in universe:
                 continue  # regional pseudo-codes and countries outside LAC + USA
             label = row["Fiscal Year"]
-            key = (row["Country Code"], int(label[:4]), "TQ" if label.endswith("tq") else "FY", row["Transaction Type Name"])
+            key = (
+                row["Country Code"],
+                int(label[:4]),
+                "TQ" if label.endswith("tq") else "FY",
+                row["Transaction Type Name"],
+            )
             expected[key][0] += int(row["current_amount"])
             expected[key][1] += int(row["constant_amount"])
     actual = {
@@ -57,9 +62,13 @@ def test_every_aid_amount_equals_the_summed_raw_rows(marts):
 
 def test_economic_split_equals_the_activity_rows(marts):
     expected = defaultdict(int)
-    with (SNAPSHOTS / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv").open(encoding="utf-8", newline="") as handle:
+    with (SNAPSHOTS / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv").open(
+        encoding="utf-8", newline=""
+    ) as handle:
         for row in csv.DictReader(handle):
-            expected[(row["Country Code"], int(row["Fiscal Year"]), row["Foreign Assistance Objective Name"])] += int(row["Current Dollar Amount"])
+            expected[(row["Country Code"], int(row["Fiscal Year"]), row["Foreign Assistance Objective Name"])] += int(
+                row["Current Dollar Amount"]
+            )
     actual = {
         (iso3, fy, cat): amount
         for iso3, fy, cat, amount in marts.execute(
@@ -71,7 +80,12 @@ def test_economic_split_equals_the_activity_rows(marts):
 
 
 def test_regional_aggregates_never_reach_country_facts(marts):
-    assert marts.execute("select count(*) from marts.fct_us_aid_country_year where iso3 in ('WHN','LCN','CAN')").fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.fct_us_aid_country_year where iso3 in ('WHN','LCN','CAN')"
+        ).fetchone()[0]
+        == 0
+    )
     loads = dict(marts.execute("select raw_table, rows_aggregate from meta.loads").fetchall())
     with SUMMARY_FILE.open(encoding="utf-8", newline="") as handle:
         regional = sum(1 for r in csv.DictReader(handle) if r["Country Name"].endswith(" Region"))
@@ -112,13 +126,21 @@ def test_every_dots_value_equals_the_file_and_blanks_stay_null(marts):
         "select count(*) from marts.fct_us_trade_country_year where iso3='CUB' and us_imports_usd is null and source = 'IMF DOTS'"
     ).fetchone()[0]
     assert cuba_blank == 14
-    assert marts.execute("select count(*) from marts.fct_us_trade_country_year where us_imports_usd is null and total_trade_usd is not null").fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.fct_us_trade_country_year where us_imports_usd is null and total_trade_usd is not null"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_dim_country_flags_focus_countries(marts):
     focus = {r[0] for r in marts.execute("select iso3 from marts.dim_country where is_focus").fetchall()}
     assert focus == {"PRY", "COL", "BRA", "ARG", "BOL", "HND", "GTM", "SLV"}
-    assert marts.execute("select wb_income_group from marts.dim_country where iso3='PRY'").fetchone()[0] == "Upper middle income"
+    assert (
+        marts.execute("select wb_income_group from marts.dim_country where iso3='PRY'").fetchone()[0]
+        == "Upper middle income"
+    )
 
 
 def test_provenance_is_recorded_per_raw_table(marts):
@@ -127,16 +149,24 @@ def test_provenance_is_recorded_per_raw_table(marts):
     summary = by_name["us_foreign_aid_summary"]
     assert summary[1] == hashlib.sha256(SUMMARY_FILE.read_bytes()).hexdigest()
     assert summary[2] == SUMMARY_FILE.stat().st_size and summary[3] == summary[4] == 4649 and summary[5]
-    vintages = {r[0] for r in marts.execute("select distinct source_vintage from marts.fct_us_trade_country_year").fetchall()}
+    vintages = {
+        r[0] for r in marts.execute("select distinct source_vintage from marts.fct_us_trade_country_year").fetchall()
+    }
     assert vintages == {by_name["imf_dots_us_trade"][5], by_name["census_trade_by_country"][5]}
 
 
 def test_exports_one_parquet_per_mart(built_warehouse, marts):
-    tables = {r[0] for r in marts.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()}
+    tables = {
+        r[0]
+        for r in marts.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()
+    }
     exported = {p.stem for p in (built_warehouse / "exports").glob("*.parquet")}
     assert tables == exported
     with duckdb.connect() as scratch:
-        rows = scratch.execute("select count(*) from read_parquet(?)", [str(built_warehouse / "exports" / "fct_us_aid_country_year.parquet")]).fetchall()[0][0]
+        rows = scratch.execute(
+            "select count(*) from read_parquet(?)",
+            [str(built_warehouse / "exports" / "fct_us_aid_country_year.parquet")],
+        ).fetchall()[0][0]
     assert rows == marts.execute("select count(*) from marts.fct_us_aid_country_year").fetchone()[0]
 
 
@@ -146,22 +176,36 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
     activity_file, military_only = fa_activity_with_military(tmp_path)
     monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_PATH", str(fa_world))  # the documented environment variable
     root = tmp_path / "warehouse"
-    result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None,
-                       file_overrides={"imf_dots_us_trade": str(dots_file),  # the documented --file route
-                                       "us_foreign_aid_activity": str(activity_file)})
+    result = run_build(
+        force=True,
+        warehouse_dir=root,
+        log_level="WARNING",
+        echo=lambda *_: None,
+        file_overrides={
+            "imf_dots_us_trade": str(dots_file),  # the documented --file route
+            "us_foreign_aid_activity": str(activity_file),
+        },
+    )
     assert result.success, result.error
     summary = {a.asset: a for a in result.assets}
     base = duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True)
     base_loads = dict(base.execute("select raw_table, rows_outside_universe from meta.loads").fetchall())
     base_aggregates = dict(base.execute("select raw_table, rows_aggregate from meta.loads").fetchall())
-    assert summary["raw/us_foreign_aid_summary"].rows_outside_universe == base_loads["us_foreign_aid_summary"] + fa_outside_added
-    assert summary["raw/us_foreign_aid_summary"].rows_aggregate == base_aggregates["us_foreign_aid_summary"] + fa_aggregates_added
-    assert summary["raw/imf_dots_us_trade"].rows_outside_universe == base_loads["imf_dots_us_trade"] + dots_outside_added
+    assert (
+        summary["raw/us_foreign_aid_summary"].rows_outside_universe
+        == base_loads["us_foreign_aid_summary"] + fa_outside_added
+    )
+    assert (
+        summary["raw/us_foreign_aid_summary"].rows_aggregate
+        == base_aggregates["us_foreign_aid_summary"] + fa_aggregates_added
+    )
+    assert (
+        summary["raw/imf_dots_us_trade"].rows_outside_universe == base_loads["imf_dots_us_trade"] + dots_outside_added
+    )
     assert summary["raw/imf_dots_us_trade"].rows_aggregate == dots_aggregates_added
     world = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     for table, columns in {
-        "fct_us_aid_country_year where aid_category <> 'Military'":
-            "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
+        "fct_us_aid_country_year where aid_category <> 'Military'": "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
         "fct_us_trade_country_year": "iso3, year, us_exports_usd, us_imports_usd, total_trade_usd, trade_balance_usd",
         "dim_country": "*",
     }.items():
@@ -172,10 +216,12 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
     with military_only.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             military[(row["Country Code"], int(row["Fiscal Year"]))] += int(row["Current Dollar Amount"])
-    actual = dict(world.execute(
-        "select (iso3, fiscal_year), amount_current_usd from marts.fct_us_aid_country_year "
-        "where aid_category = 'Military' and source = 'us_foreign_aid'"
-    ).fetchall())
+    actual = dict(
+        world.execute(
+            "select (iso3, fiscal_year), amount_current_usd from marts.fct_us_aid_country_year "
+            "where aid_category = 'Military' and source = 'us_foreign_aid'"
+        ).fetchall()
+    )
     assert {tuple(k.values()) if isinstance(k, dict) else tuple(k): v for k, v in actual.items()} == dict(military)
 
 
@@ -186,10 +232,20 @@ def test_failed_build_leaves_published_warehouse_byte_identical(tmp_path, built_
     before = hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest()
     bad = tmp_path / "dots_us.csv"
     rewrite_csv_cell(DOTS_FILE, bad, data_row=12, column="Time Period", value="2999")
-    result = run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None,
-                       file_overrides={"imf_dots_us_trade": str(bad)})
+    result = run_build(
+        force=True,
+        warehouse_dir=root,
+        log_level="CRITICAL",
+        echo=lambda *_: None,
+        file_overrides={"imf_dots_us_trade": str(bad)},
+    )
     assert not result.success
-    assert "imf_dots_us_trade" in result.error and "'year'" in result.error and "2999" in result.error and "row(s) 12" in result.error
+    assert (
+        "imf_dots_us_trade" in result.error
+        and "'year'" in result.error
+        and "2999" in result.error
+        and "row(s) 12" in result.error
+    )
     # the failure shows as a failed Dagster asset check on the raw asset
     assert {a.asset: a.checks_failed for a in result.assets}["raw/imf_dots_us_trade"] == 1
     assert hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest() == before

@@ -50,7 +50,11 @@ def test_query_refuses_writes_with_one_clear_line(sql, refused, published, tmp_p
     assert code == 1
     assert len(err) == 2 and err[0].startswith("error: ") and refused in err[0] and err[1].startswith("hint: ")
     assert _sha(published) == before
-    assert not (tmp_path / "stolen.csv").exists() and not (tmp_path / "other.duckdb").exists() and not (tmp_path / "dump").exists()
+    assert (
+        not (tmp_path / "stolen.csv").exists()
+        and not (tmp_path / "other.duckdb").exists()
+        and not (tmp_path / "dump").exists()
+    )
 
 
 def test_query_connection_cannot_touch_files_even_inside_a_select(published, tmp_path, capsys):
@@ -62,7 +66,9 @@ def test_query_connection_cannot_touch_files_even_inside_a_select(published, tmp
 
 
 def test_query_runs_the_text_as_given_and_formats_csv_and_json(published, capsys):
-    sql = "select iso3, country_name, 'it''s' as quoted from marts.dim_country where iso3 in ('PRY', 'COL') order by iso3"
+    sql = (
+        "select iso3, country_name, 'it''s' as quoted from marts.dim_country where iso3 in ('PRY', 'COL') order by iso3"
+    )
     with duckdb.connect(str(published), read_only=True) as con:
         expected = con.execute(sql).fetchall()
     assert cli.main(["query", sql, "--format", "csv"]) == 0
@@ -84,8 +90,10 @@ def test_query_error_and_missing_warehouse_are_one_line_with_hint(published, tmp
     for argv in (["query", "select 1"], ["sources"], ["brief", "PRY"], ["export"], ["docs"]):
         assert cli.main(argv) == 1, argv
         err = capsys.readouterr().err.splitlines()
-        assert err == [f"error: no published warehouse at {tmp_path / 'empty' / 'partnership.duckdb'}",
-                       "hint: run `make run` (or `hpw build`) first"], argv
+        assert err == [
+            f"error: no published warehouse at {tmp_path / 'empty' / 'partnership.duckdb'}",
+            "hint: run `make run` (or `hpw build`) first",
+        ], argv
 
 
 def test_sources_lists_every_landed_file(published, capsys):
@@ -128,7 +136,12 @@ def test_export_command_writes_parquet_and_datapackage(published, capsys):
     exports_dir = published.parent / "exports"
     package = json.loads((exports_dir / "datapackage.json").read_text(encoding="utf-8"))
     with duckdb.connect(str(published), read_only=True) as con:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema='marts'"
+            ).fetchall()
+        }
     assert {r["name"] for r in package["resources"]} == tables == {p.stem for p in exports_dir.glob("*.parquet")}
     assert tables == {p.stem for p in exports_dir.glob("*.csv")}
     assert f"exported {len(tables)} tables as Parquet and CSV" in capsys.readouterr().out
@@ -162,9 +175,9 @@ def test_progress_lines_come_from_real_dagster_events():
 
 def test_readme_example_queries_run_on_the_build(published):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## For analysts"):]
-    block = section[section.index("**Three example queries**"):]
-    sql_block = block[block.index("```sql") + len("```sql"):block.index("```", block.index("```sql") + 6)]
+    section = readme[readme.index("## For analysts") :]
+    block = section[section.index("**Three example queries**") :]
+    sql_block = block[block.index("```sql") + len("```sql") : block.index("```", block.index("```sql") + 6)]
     queries = [q.strip() for q in sql_block.split(";") if q.strip()]
     assert len(queries) == 3
     for query in queries:
@@ -181,7 +194,9 @@ def test_query_reads_the_landed_parquet_of_raw_views_and_no_other_file(built_war
     activity = SNAPSHOTS / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv"
     with activity.open(encoding="utf-8", newline="") as handle:
         records = sum(1 for _ in csv.reader(handle)) - 1
-    assert cli.main(["query", "select count(*) as landed_rows from raw.us_foreign_aid_activity", "--format", "csv"]) == 0
+    assert (
+        cli.main(["query", "select count(*) as landed_rows from raw.us_foreign_aid_activity", "--format", "csv"]) == 0
+    )
     assert capsys.readouterr().out.split() == ["landed_rows", str(records)]
 
     elsewhere = tmp_path / "elsewhere.parquet"
@@ -208,8 +223,10 @@ def test_query_prints_whole_dollars_with_separators_and_no_scientific_notation(p
 
 
 def test_query_table_fits_the_terminal_and_never_cuts_a_number(published, capsys, monkeypatch):
-    sql = ("select * from marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 "
-           "order by transaction_type")
+    sql = (
+        "select * from marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 "
+        "order by transaction_type"
+    )
     with duckdb.connect(str(published), read_only=True) as con:
         amounts = [r[0] for r in con.execute(f"select amount_current_usd from ({sql})").fetchall()]
     for width in (200, 120, 80, 50):
@@ -224,8 +241,12 @@ def test_query_table_fits_the_terminal_and_never_cuts_a_number(published, capsys
 
 def test_show_tables_lists_the_public_tables(published, capsys):
     with duckdb.connect(str(published), read_only=True) as con:
-        public = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        public = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
     assert len(public) > 5
     assert cli.main(["query", "show tables", "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["name", *public]
@@ -250,4 +271,7 @@ def test_float_columns_share_their_decimals_and_unknown_is_null():
     frame = pl.DataFrame({"share": [0.5, 0.000123, None], "usd": [4.6282e9, 1234.5, 7.0]})
     lines = cli.format_table(frame, 120, 50).splitlines()
     assert [line.split() for line in lines[2:5]] == [
-        ["0.5000", "4,628,200,000.00"], ["0.0001", "1,234.50"], ["NULL", "7.00"]]
+        ["0.5000", "4,628,200,000.00"],
+        ["0.0001", "1,234.50"],
+        ["NULL", "7.00"],
+    ]

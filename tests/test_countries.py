@@ -52,7 +52,13 @@ def test_source_aliases_apply_only_to_their_source():
 def test_world_and_regions_are_aggregates():
     out = names(["World"])
     assert out["entity_kind"].item() == "aggregate" and out["iso3"].item() is None
-    fa = resolve(pl.DataFrame({"code": ["WHN"], "name": ["Western Hemisphere Region"]}), "us_foreign_aid", code_col="code", name_col="name", code_is_iso3=True)
+    fa = resolve(
+        pl.DataFrame({"code": ["WHN"], "name": ["Western Hemisphere Region"]}),
+        "us_foreign_aid",
+        code_col="code",
+        name_col="name",
+        code_is_iso3=True,
+    )
     assert fa["entity_kind"].item() == "aggregate"
 
 

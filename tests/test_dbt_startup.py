@@ -33,8 +33,17 @@ def test_the_dbt_version_without_running_dbt_is_the_executables():
 def _parse(build_database: Path, target: Path) -> str:
     env = {**os.environ, "HPW_BUILD_DB": str(build_database), "DBT_TARGET_PATH": str(target), "DO_NOT_TRACK": "1"}
     completed = subprocess.run(
-        [str(DBT), "parse", "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
-        capture_output=True, text=True, env=env,
+        [
+            str(DBT),
+            "parse",
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert completed.returncode == 0, completed.stdout[-2000:]
     return completed.stdout

@@ -20,7 +20,12 @@ pytestmark = pytest.mark.e2e
 
 
 def _mart_tables(con) -> list[str]:
-    return [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+    ]
 
 
 def _mart_columns(con, table: str) -> list[tuple[str, str]]:
@@ -38,7 +43,9 @@ def _yml_descriptions() -> dict[str, dict]:
         for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
             found[model["name"]] = {
                 "description": " ".join((model.get("description") or "").split()),
-                "columns": {c["name"]: " ".join((c.get("description") or "").split()) for c in model.get("columns", [])},
+                "columns": {
+                    c["name"]: " ".join((c.get("description") or "").split()) for c in model.get("columns", [])
+                },
             }
     return found
 
@@ -51,7 +58,9 @@ def test_every_mart_and_dimension_has_a_parquet_with_the_same_rows_and_types(bui
     for table in tables:
         path = built_warehouse / "exports" / f"{table}.parquet"
         reader = duckdb.connect()
-        parquet_columns = [(r[0], r[1]) for r in reader.execute(f"describe select * from read_parquet('{path}')").fetchall()]
+        parquet_columns = [
+            (r[0], r[1]) for r in reader.execute(f"describe select * from read_parquet('{path}')").fetchall()
+        ]
         assert parquet_columns == _mart_columns(marts, table), table
         parquet_rows = reader.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
         assert parquet_rows == marts.execute(f"select count(*) from marts.{table}").fetchone()[0], table
@@ -80,7 +89,9 @@ def test_datapackage_validates_and_lists_every_column_with_its_yml_description(b
             assert entry["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     aid = {f["name"]: f["type"] for f in resources["fct_us_aid_country_year"]["schema"]["fields"]}
     assert aid["iso3"] == "string" and aid["fiscal_year"] == "integer" and aid["amount_current_usd"] == "integer"
-    assert {f["name"]: f["type"] for f in resources["fct_us_trade_country_year"]["schema"]["fields"]}["us_exports_usd"] == "number"
+    assert {f["name"]: f["type"] for f in resources["fct_us_trade_country_year"]["schema"]["fields"]}[
+        "us_exports_usd"
+    ] == "number"
     assert resources["fct_us_trade_country_year"]["schema"]["primaryKey"] == ["iso3", "year"]
     loads = marts.execute("select count(*) from meta.loads").fetchone()[0]
     assert len(descriptor["sources"]) == loads
@@ -107,8 +118,10 @@ def test_the_csv_resources_carry_the_parquet_values(built_warehouse):
                 decoded = text[column].map_elements(lambda v: None if v is None else json.loads(v), return_dtype=dtype)
                 assert decoded.to_list() == parquet[column].to_list(), (table, column)
             elif dtype == polars.Boolean:
-                assert text[column].replace_strict({"true": True, "false": False}, default=None).to_list() == \
-                    parquet[column].to_list(), (table, column)
+                assert (
+                    text[column].replace_strict({"true": True, "false": False}, default=None).to_list()
+                    == parquet[column].to_list()
+                ), (table, column)
             elif dtype == polars.Date:
                 assert text[column].str.to_date("%Y-%m-%d").to_list() == parquet[column].to_list(), (table, column)
             elif dtype in (polars.Int64, polars.Int32, polars.String):
@@ -151,7 +164,9 @@ def test_every_mart_column_is_documented_in_the_yml(marts):
 def test_committed_data_dictionary_equals_a_fresh_generation(built_warehouse):
     # built_warehouse guarantees a manifest parsed from the current models/ (run_build refreshes a stale one)
     committed = (PROJECT_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
-    assert committed == exports.data_dictionary(), "docs/data_dictionary.md is stale: run `.venv/bin/hpw export --dictionary-only`"
+    assert committed == exports.data_dictionary(), (
+        "docs/data_dictionary.md is stale: run `.venv/bin/hpw export --dictionary-only`"
+    )
     yml = _yml_descriptions()
     for table, doc in yml.items():
         assert f"## {table}\n" in committed

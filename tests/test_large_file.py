@@ -38,7 +38,9 @@ def ingest_in_subprocess(path: Path, db: Path) -> int:
     """Run the project's ingest of `path` in a fresh process; return its peak RSS in KB (wait4)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.ingest", "project", str(path), str(db)],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -70,7 +72,9 @@ def test_million_row_file_lands_every_row_exactly(big):
         n, distinct_rows, first, last = con.execute(
             "select count(*), count(distinct source_row), min(source_row), max(source_row) from raw.us_foreign_aid_activity"
         ).fetchall()[0]
-        loads = con.execute("select rows_in, rows_landed, sha256 from meta.loads where raw_table = 'us_foreign_aid_activity'").fetchall()
+        loads = con.execute(
+            "select rows_in, rows_landed, sha256 from meta.loads where raw_table = 'us_foreign_aid_activity'"
+        ).fetchall()
         amounts = con.execute(
             "select sum(current_amount_usd), count(current_amount_usd), count(distinct iso3) from raw.us_foreign_aid_activity"
         ).fetchall()[0]
@@ -108,8 +112,10 @@ def test_million_row_file_lands_every_row_exactly(big):
 def test_landed_columns_are_the_ones_the_small_path_produces(big):
     small = us_foreign_aid.parse_activity(ACTIVITY_FILE)
     with duckdb.connect(str(big["db"]), read_only=True) as con:
-        landed = con.execute("select column_name, data_type from information_schema.columns "
-                             "where table_schema = 'raw' and table_name = 'us_foreign_aid_activity' order by ordinal_position").fetchall()
+        landed = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'us_foreign_aid_activity' order by ordinal_position"
+        ).fetchall()
     provenance = ["_source_file", "_source_sha256", "_source_vintage", "_loaded_at"]
     assert [c for c, _ in landed] == small.columns + provenance
     dtypes = dict(landed)
@@ -123,8 +129,9 @@ def test_peak_memory_stays_flat_as_the_file_grows(big):
 
 
 def test_contract_catches_an_injected_bad_row_and_leaves_the_database_unchanged(big, tmp_path):
-    bad = generate(ROWS, tmp_path / "fa_activity_SYNTHETIC_bad.csv",
-                   bad_rows={BAD_ROW: ("Constant Dollar Amount", "12,5O0")})
+    bad = generate(
+        ROWS, tmp_path / "fa_activity_SYNTHETIC_bad.csv", bad_rows={BAD_ROW: ("Constant Dollar Amount", "12,5O0")}
+    )
     db = big["folder"] / "large.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         before = con.execute("select count(*), max(_loaded_at) from raw.us_foreign_aid_activity").fetchall()
@@ -146,7 +153,12 @@ def test_rule_failures_name_value_and_row_on_the_streaming_path(tmp_path):
     with pytest.raises(ContractViolation) as err:
         us_foreign_aid.ACTIVITY.land(tmp_path / "build.duckdb", SourceFile.inspect(bad, "synthetic", bundled=False))
     message = str(err.value)
-    assert "column 'foreign_assistance_objective_name' failed isin(['Economic', 'Military']): value(s) 'Humanitarian' at row(s) 4" in message
+    assert (
+        "column 'foreign_assistance_objective_name' failed isin(['Economic', 'Military']): value(s) 'Humanitarian' at row(s) 4"
+        in message
+    )
     assert "column 'fiscal_year' failed greater_than_or_equal_to(1946): value(s) '1800' at row(s) 9" in message
     with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*) from information_schema.tables where table_name = 'us_foreign_aid_activity'").fetchall() == [(0,)]
+        assert con.execute(
+            "select count(*) from information_schema.tables where table_name = 'us_foreign_aid_activity'"
+        ).fetchall() == [(0,)]

@@ -48,8 +48,10 @@ def materialize_raw(root: Path):
     from pipelines.resources import WarehouseResource
 
     result = materialize(
-        RAW_ASSETS, resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root))},
-        instance=DagsterInstance.ephemeral(), raise_on_error=False,
+        RAW_ASSETS,
+        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root))},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
     assert result.success
     return root / ".build" / "partnership.duckdb"
@@ -72,7 +74,9 @@ def test_every_built_in_live_address_is_https_and_named_in_its_source_md():
         # An address found after vendoring (the snapshot folder stays byte-identical) is documented in the README.
         readme = (folder.parents[2] / "README.md").read_text()
         file_name = urlsplit(table.live_url).path.rsplit("/", 1)[-1]
-        assert file_name in text or table.live_url in readme, f"{table.name}: {table.live_url} not in SOURCE.md or README"
+        assert file_name in text or table.live_url in readme, (
+            f"{table.name}: {table.live_url} not in SOURCE.md or README"
+        )
 
 
 def test_snapshot_mode_never_opens_a_connection(tmp_path, monkeypatch):
@@ -178,8 +182,13 @@ def test_304_and_same_sha256_do_not_make_a_new_vintage(server, live_env, tmp_pat
 def test_same_bytes_without_validators_are_unchanged(server, live_env, tmp_path, monkeypatch):
     first = _fetch_and_record(AID, tmp_path)
     # forget the validators: the download happens, and the sha256 shows it is the vintage already landed
-    monkeypatch.setattr(fetch, "_previous", lambda root, table, real=fetch._previous: real(root, table).with_columns(
-        etag=pl.lit(None, pl.String), last_modified=pl.lit(None, pl.String)))
+    monkeypatch.setattr(
+        fetch,
+        "_previous",
+        lambda root, table, real=fetch._previous: real(root, table).with_columns(
+            etag=pl.lit(None, pl.String), last_modified=pl.lit(None, pl.String)
+        ),
+    )
     second = _fetch_and_record(AID, tmp_path)
     assert second.ingestion.http_status == 200 and second.ingestion.outcome == "unchanged"
     assert second.file.path == first.file.path and second.ingestion.vintage == first.ingestion.vintage
@@ -209,15 +218,19 @@ def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, t
             "select sha256, vintage, outcome from meta.ingestions where raw_table = 'us_foreign_aid_summary' "
             "and outcome = 'new_vintage' order by retrieved_at"
         ).fetchall()
-        listed = con.execute("select count(*) from meta.vintages where raw_table = 'us_foreign_aid_summary'").fetchone()[0]
-        query = ("select fiscal_year, transaction_type, amount_current_usd, source_vintage from marts.fct_us_aid_country_year "
-                 "where iso3 = 'PRY' and fiscal_year = 2019 and source = 'us_foreign_aid' order by transaction_type")
+        listed = con.execute(
+            "select count(*) from meta.vintages where raw_table = 'us_foreign_aid_summary'"
+        ).fetchone()[0]
+        query = (
+            "select fiscal_year, transaction_type, amount_current_usd, source_vintage from marts.fct_us_aid_country_year "
+            "where iso3 = 'PRY' and fiscal_year = 2019 and source = 'us_foreign_aid' order by transaction_type"
+        )
         live = con.execute(query).fetchall()
     snapshot = marts.execute(query).fetchall()
     assert len(vintages) == 2 and vintages[1][0] == hashlib.sha256(changed).hexdigest() and listed == 2
     assert vintages[1][1].startswith("live 2026-01-05")
     differences = [(s, l) for s, l in zip(snapshot, live) if s[2] != l[2]]
     assert len(live) == len(snapshot) and len(differences) == 1
-    (snap_row, live_row), = differences
+    ((snap_row, live_row),) = differences
     assert live_row[1] == snap_row[1] and live_row[2] - snap_row[2] == 100
     assert all(row[3] == vintages[1][1] for row in live)

@@ -75,9 +75,11 @@ def test_live_census_months_are_real_not_synthetic(tmp_path, monkeypatch):
         monkeypatch.setenv("HPW_LIVE_BASE_URL", server.base_url)
         monkeypatch.setenv("HPW_DATA_DIR", str(tmp_path / "data"))
         acquired = fetch.acquire(EXPORTS, None, tmp_path)
-        (_, _, headers), = [r for r in server.requests if r[0] == "GET"]
+        ((_, _, headers),) = [r for r in server.requests if r[0] == "GET"]
     assert acquired.ingestion.mode == "live" and acquired.ingestion.outcome == "new_vintage"
-    assert acquired.ingestion.url_or_path.endswith("/data/timeseries/intltrade/exports/hs?get=CTY_CODE,CTY_NAME,ALL_VAL_MO&time=from+2023-01")
+    assert acquired.ingestion.url_or_path.endswith(
+        "/data/timeseries/intltrade/exports/hs?get=CTY_CODE,CTY_NAME,ALL_VAL_MO&time=from+2023-01"
+    )
     frame = EXPORTS.parse(acquired.file.path)
     assert not frame["is_synthetic"].any()
     assert frame.height == len(live_matrix) - 1

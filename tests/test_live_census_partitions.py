@@ -47,14 +47,19 @@ def served(tmp_path, monkeypatch):
         monkeypatch.setenv("HPW_LIVE_BASE_URL", server.base_url)
         for iso3 in ("PRY", "COL"):
             for table in CENSUS_TABLES:
-                server.set_file(served_path(census_country_url(table, iso3)), fixture_slice(table, census_cty_codes()[iso3]))
+                server.set_file(
+                    served_path(census_country_url(table, iso3)), fixture_slice(table, census_cty_codes()[iso3])
+                )
         yield server
 
 
 def backfill(root, iso3, **kwargs):
     return materialize(
-        [census_intltrade_country], partition_key=iso3, instance=DagsterInstance.ephemeral(),
-        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root))}, **kwargs,
+        [census_intltrade_country],
+        partition_key=iso3,
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root))},
+        **kwargs,
     )
 
 

@@ -38,7 +38,9 @@ def served(tmp_path, monkeypatch):
 
 def backfill(root, iso3):
     result = materialize(
-        [worldbank_wdi_json_country], partition_key=iso3, instance=DagsterInstance.ephemeral(),
+        [worldbank_wdi_json_country],
+        partition_key=iso3,
+        instance=DagsterInstance.ephemeral(),
         resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root))},
     )
     assert result.success
@@ -50,10 +52,22 @@ def test_partitions_are_the_configured_country_universe():
     assert {"PRY", "COL", "BRA", "USA"} <= set(COUNTRY_PARTITIONS.get_partition_keys())
     # adding a country is one setting
     env = {**os.environ, "HPW_EXTRA_COUNTRIES": "USA,CAN"}
-    out = subprocess.run(
-        [sys.executable, "-c", "from pipelines.partitions import COUNTRY_PARTITIONS as P; print(','.join(P.get_partition_keys()))"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip().split(",")
+    out = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from pipelines.partitions import COUNTRY_PARTITIONS as P; print(','.join(P.get_partition_keys()))",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .split(",")
+    )
     assert set(out) == set(COUNTRY_PARTITIONS.get_partition_keys()) | {"CAN"}
 
 
@@ -68,17 +82,30 @@ def test_backfilling_one_country_lands_only_its_rows(served, tmp_path):
     log = fetch.read_log(tmp_path / "data")
     assert log.height == 1
     row = log.row(0, named=True)
-    assert (row["partition"], row["raw_table"], row["outcome"], row["rows"]) == ("ARG", "worldbank_wdi_json", "new_vintage", expected_arg)
+    assert (row["partition"], row["raw_table"], row["outcome"], row["rows"]) == (
+        "ARG",
+        "worldbank_wdi_json",
+        "new_vintage",
+        expected_arg,
+    )
     landed = pl.concat([WORLDBANK_JSON.parse(p) for p in (tmp_path / "data" / "landing").rglob("*.json")])
     assert set(landed["iso3"]) == {"ARG"} and landed.height == expected_arg
     landed_rows = landed.drop("file", "file_sha256", "source_row", "file_vintage", "vintage_date").sort(pl.all())
-    bundled_rows = bundled.filter(pl.col("iso3") == "ARG").drop("file", "file_sha256", "source_row", "file_vintage", "vintage_date").sort(pl.all())
+    bundled_rows = (
+        bundled.filter(pl.col("iso3") == "ARG")
+        .drop("file", "file_sha256", "source_row", "file_vintage", "vintage_date")
+        .sort(pl.all())
+    )
     assert landed_rows.equals(bundled_rows)
 
     backfill(root, "BRA")  # another country lands beside it; ARG's vintage is untouched
     backfill(root, "ARG")  # refreshing ARG alone: a conditional request, 304, no new vintage
     log = fetch.read_log(tmp_path / "data")
-    assert log.select("partition", "outcome").rows() == [("ARG", "new_vintage"), ("BRA", "new_vintage"), ("ARG", "not_modified")]
+    assert log.select("partition", "outcome").rows() == [
+        ("ARG", "new_vintage"),
+        ("BRA", "new_vintage"),
+        ("ARG", "not_modified"),
+    ]
     assert sorted(p.name for p in (tmp_path / "data" / "landing" / "worldbank_wdi_json").iterdir()) == ["ARG", "BRA"]
     assert served.gets(INDICATOR_PATH.format("ARG"))[-1].get("If-None-Match")
 
@@ -86,8 +113,11 @@ def test_backfilling_one_country_lands_only_its_rows(served, tmp_path):
 def test_a_slice_holding_other_countries_is_refused(served, tmp_path):
     served.set_file(INDICATOR_PATH.format("ARG"), country_slice("BRA"))
     result = materialize(
-        [worldbank_wdi_json_country], partition_key="ARG", instance=DagsterInstance.ephemeral(),
-        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(tmp_path / "warehouse"))}, raise_on_error=False,
+        [worldbank_wdi_json_country],
+        partition_key="ARG",
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(tmp_path / "warehouse"))},
+        raise_on_error=False,
     )
     assert not result.success
     log = fetch.read_log(tmp_path / "data")

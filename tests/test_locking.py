@@ -22,7 +22,9 @@ with build_lock(Path(sys.argv[1])):
 
 
 def test_dagster_run_refuses_while_another_process_builds(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         result = materialize(

@@ -64,14 +64,30 @@ def dagster_dev(tmp_path):
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
     port = _free_port()
     env = {
-        **os.environ, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
         "HPW_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
     }
     env.pop("HPW_MODE", None)
     log = (tmp_path / "dagster_dev.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         yield f"http://127.0.0.1:{port}/graphql", process, tmp_path / "dagster_dev.log"
@@ -85,8 +101,11 @@ def _group_gone(pgid: int, within_s: float = 15) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         alive = [
-            p for p in Path("/proc").iterdir()
-            if p.name.isdigit() and _pgid_and_state(p) is not None and _pgid_and_state(p)[0] == pgid
+            p
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit()
+            and _pgid_and_state(p) is not None
+            and _pgid_and_state(p)[0] == pgid
             and _pgid_and_state(p)[1] != "Z"
         ]
         if not alive:
@@ -133,7 +152,8 @@ def test_dagster_dev_shows_every_asset_check_schedule_sensor_and_freshness_check
     assert expected_assets <= set(nodes)
 
     served_checks = {
-        (key, check["name"]) for key, node in nodes.items()
+        (key, check["name"])
+        for key, node in nodes.items()
         for check in (node["assetChecksOrError"] or {}).get("checks", [])
     }
     expected_checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}

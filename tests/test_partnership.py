@@ -11,8 +11,13 @@ from tests.conftest import PROJECT_ROOT
 
 QUERIES = sorted((PROJECT_ROOT / "examples" / "queries").glob("*.sql"))
 PARTNERSHIP_MARTS = [
-    "partnership_panel", "partnership_index", "agreement_event_windows", "peer_comparison",
-    "partnership_index_sensitivity", "agreement_event_windows_monthly", "partnership_country_summary",
+    "partnership_panel",
+    "partnership_index",
+    "agreement_event_windows",
+    "peer_comparison",
+    "partnership_index_sensitivity",
+    "agreement_event_windows_monthly",
+    "partnership_country_summary",
 ]
 
 
@@ -28,26 +33,42 @@ def test_panel_has_one_row_per_lac_country_per_year(marts):
             select max(year) from marts.fct_country_indicators union all
             select max(year(date_signed)) from marts.fct_security_agreements)"""
     ).fetchone()[0]
-    rows, distinct = marts.execute("select count(*), count(distinct (iso3, year)) from marts.partnership_panel").fetchone()
+    rows, distinct = marts.execute(
+        "select count(*), count(distinct (iso3, year)) from marts.partnership_panel"
+    ).fetchone()
     assert rows == distinct == lac * (last - 1990 + 1)
     assert marts.execute("select min(year), max(year) from marts.partnership_panel").fetchone() == (1990, last)
 
 
 def test_unknown_is_never_zero(marts):
     # MME coverage ends in 2010: later exercise counts are unknown, not 0
-    assert marts.execute(
-        "select count(*) from marts.partnership_panel where year > 2010 and (exercises_total is not null or exercises_with_us is not null)"
-    ).fetchone()[0] == 0
-    assert marts.execute("select count(*) from marts.partnership_panel where year <= 2010 and year >= 1990 and exercises_total is null").fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_panel where year > 2010 and (exercises_total is not null or exercises_with_us is not null)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_panel where year <= 2010 and year >= 1990 and exercises_total is null"
+        ).fetchone()[0]
+        == 0
+    )
     # DOTS starts in 1995: earlier trade is unknown, not 0
-    assert marts.execute(
-        "select count(*) from marts.partnership_panel where year < 1995 and (us_total_trade_usd is not null or us_exports_usd is not null or us_trade_is_observed)"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_panel where year < 1995 and (us_total_trade_usd is not null or us_exports_usd is not null or us_trade_is_observed)"
+        ).fetchone()[0]
+        == 0
+    )
     # aid after FA.gov's last fiscal year is unknown, not 0
     last_fy = marts.execute("select max(fiscal_year) from marts.fct_us_aid_country_year").fetchone()[0]
-    assert marts.execute(
-        f"select count(*) from marts.partnership_panel where year > {last_fy} and us_aid_obligations_constant_usd is not null"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            f"select count(*) from marts.partnership_panel where year > {last_fy} and us_aid_obligations_constant_usd is not null"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_panel_values_equal_their_source_marts(marts):
@@ -64,7 +85,9 @@ def test_panel_values_equal_their_source_marts(marts):
              and a.source = 'us_foreign_aid' and p.us_aid_obligations_constant_usd <> a.amount_constant_usd"""
     ).fetchone()[0]
     assert aid == 0
-    pry_2019 = marts.execute("select us_aid_obligations_current_usd from marts.partnership_panel where iso3='PRY' and year=2019").fetchone()[0]
+    pry_2019 = marts.execute(
+        "select us_aid_obligations_current_usd from marts.partnership_panel where iso3='PRY' and year=2019"
+    ).fetchone()[0]
     assert pry_2019 == 39271508
 
 
@@ -74,22 +97,33 @@ def test_scores_are_bounded_and_typed(marts):
            where economic_score not between 0 and 100 or security_score not between 0 and 100 or partnership_score not between 0 and 100"""
     ).fetchone()[0]
     assert out_of_bounds == 0
-    assert marts.execute(
-        "select count(*) from marts.partnership_index where economic_score is not null and security_score is not null "
-        "and (model_type is null or model_type = 'insufficient_data')"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_index where economic_score is not null and security_score is not null "
+            "and (model_type is null or model_type = 'insufficient_data')"
+        ).fetchone()[0]
+        == 0
+    )
     types = {r[0] for r in marts.execute("select distinct model_type from marts.partnership_index").fetchall()}
     assert types <= {"security_plus_economics", "security_led", "economics_led", "limited", "insufficient_data"}
     assert {"security_plus_economics", "economics_led", "limited"} <= types
     # too few components in the scored set never produce a score
-    assert marts.execute(
-        "select count(*) from marts.partnership_index where (economic_components_scored < 2 and economic_score is not null) "
-        "or (security_components_scored < 2 and security_score is not null)"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_index where (economic_components_scored < 2 and economic_score is not null) "
+            "or (security_components_scored < 2 and security_score is not null)"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_focus_countries_have_scores(marts):
-    scored = {r[0] for r in marts.execute("select distinct iso3 from marts.partnership_index where partnership_score is not null").fetchall()}
+    scored = {
+        r[0]
+        for r in marts.execute(
+            "select distinct iso3 from marts.partnership_index where partnership_score is not null"
+        ).fetchall()
+    }
     assert {"PRY", "COL", "BRA", "ARG", "BOL", "HND", "GTM", "SLV"} <= scored
 
 
@@ -100,8 +134,12 @@ def test_paraguay_sofa_window_shows_where_data_ends(marts):
     assert [r[0] for r in rows] == list(range(-5, 6))
     assert rows[0][1] == 2020 and rows[0][2] == "scored"
     assert all(status == "not_yet_covered" for rel, _, status in rows if rel >= 2)
-    windows = marts.execute("select count(*), count(distinct agreement_id) from marts.agreement_event_windows").fetchone()
-    dated = marts.execute("select count(*) from marts.fct_security_agreements where iso3 is not null and date_signed is not null").fetchone()[0]
+    windows = marts.execute(
+        "select count(*), count(distinct agreement_id) from marts.agreement_event_windows"
+    ).fetchone()
+    dated = marts.execute(
+        "select count(*) from marts.fct_security_agreements where iso3 is not null and date_signed is not null"
+    ).fetchone()[0]
     assert windows == (11 * dated, dated)
 
 
@@ -111,9 +149,12 @@ def test_peer_medians_exclude_the_country_itself(marts):
         """select year, peer_median from marts.peer_comparison
            where iso3='PRY' and peer_group='paraguay_neighbours' and metric='us_total_trade_usd' and year=2010"""
     ).fetchone()
-    values = [r[0] for r in marts.execute(
-        "select us_total_trade_usd from marts.partnership_panel where iso3 in ('ARG','BRA','BOL') and year=2010 order by 1"
-    ).fetchall()]
+    values = [
+        r[0]
+        for r in marts.execute(
+            "select us_total_trade_usd from marts.partnership_panel where iso3 in ('ARG','BRA','BOL') and year=2010 order by 1"
+        ).fetchall()
+    ]
     assert row[1] == pytest.approx(values[1])
 
 
@@ -135,15 +176,20 @@ def test_six_example_queries():
     assert len(QUERIES) == 6
 
 
-@pytest.mark.parametrize("section, table", [("### Panel columns", "partnership_panel"), ("### Index columns", "partnership_index")])
+@pytest.mark.parametrize(
+    "section, table", [("### Panel columns", "partnership_panel"), ("### Index columns", "partnership_index")]
+)
 def test_methodology_lists_every_column(marts, section, table):
     doc = (PROJECT_ROOT / "docs" / "methodology.md").read_text()
     part = doc.split(section, 1)[1].split("\n## ", 1)[0]
     documented = re.findall(r"^\| `([a-z0-9_]+)` \|", part, flags=re.M)
-    columns = [r[0] for r in marts.execute(
-        "select column_name from information_schema.columns where table_schema='marts' and table_name=? order by ordinal_position",
-        [table],
-    ).fetchall()]
+    columns = [
+        r[0]
+        for r in marts.execute(
+            "select column_name from information_schema.columns where table_schema='marts' and table_name=? order by ordinal_position",
+            [table],
+        ).fetchall()
+    ]
     assert documented == columns
 
 

@@ -19,9 +19,9 @@ def test_removing_a_component_at_its_coverage_edges_flips_no_clear_type(marts):
     ).fetchall()
     # every scored component has its last covered year tested, and the components that enter coverage inside the
     # panel (trade 1995, training 1999) their first
-    components = {r[0] for r in marts.execute(
-        "select distinct component from intermediate.int_partnership_components"
-    ).fetchall()}
+    components = {
+        r[0] for r in marts.execute("select distinct component from intermediate.int_partnership_components").fetchall()
+    }
     assert {r[1] for r in rows if r[0].startswith("coverage_last_")} == components
     assert {r[1] for r in rows if r[0].startswith("coverage_first_")} >= {"us_trade_pct_gdp", "us_trainees_per_100k"}
     for scenario, _, year, compared, changed, clear, sets, lost in rows:
@@ -33,18 +33,21 @@ def test_removing_a_component_at_its_coverage_edges_flips_no_clear_type(marts):
 
 
 def test_sensitivity_table_has_every_kind_of_choice(marts):
-    kinds = dict(marts.execute(
-        "select scenario_kind, count(*) from marts.partnership_index_sensitivity group by 1"
-    ).fetchall())
+    kinds = dict(
+        marts.execute("select scenario_kind, count(*) from marts.partnership_index_sensitivity group by 1").fetchall()
+    )
     assert kinds["headline"] == 1 and kinds["threshold"] >= 6 and kinds["weights"] >= 8 and kinds["coverage"] >= 10
     head = marts.execute(
         "select labels_changed, share_changed from marts.partnership_index_sensitivity where scenario = 'headline'"
     ).fetchone()
     assert head == (0, 0.0)
     # a stricter or looser threshold does move types: the table is not trivially zero
-    assert marts.execute(
-        "select min(share_changed) from marts.partnership_index_sensitivity where scenario like 'intensity_threshold_%'"
-    ).fetchone()[0] > 0
+    assert (
+        marts.execute(
+            "select min(share_changed) from marts.partnership_index_sensitivity where scenario like 'intensity_threshold_%'"
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def test_partial_periods_are_flagged_and_never_typed(marts):
@@ -58,22 +61,31 @@ def test_partial_periods_are_flagged_and_never_typed(marts):
         "select bool_and(us_aid_is_partial_period) and bool_and(is_partial_period) from marts.partnership_panel "
         "where year = 2024"
     ).fetchone()[0]
-    assert marts.execute(
-        "select count(*) from marts.partnership_panel where year < 2024 and us_aid_is_partial_period"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_panel where year < 2024 and us_aid_is_partial_period"
+        ).fetchone()[0]
+        == 0
+    )
     untyped = marts.execute(
         "select count(*), count(*) filter (where model_type = 'insufficient_data' and economic_score is null "
         "and security_score is null) from marts.partnership_index where is_partial_period"
     ).fetchone()
     assert untyped[0] > 0 and untyped[0] == untyped[1]
     # never compared as a full year
-    assert marts.execute(
-        "select count(*) from marts.peer_comparison where is_partial_period and difference_from_median is not null"
-    ).fetchone()[0] == 0
-    assert marts.execute(
-        "select count(*) from marts.agreement_event_windows w join marts.partnership_panel p using (iso3, year) "
-        "where p.is_partial_period and w.coverage_status in ('scored', 'partial')"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.peer_comparison where is_partial_period and difference_from_median is not null"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        marts.execute(
+            "select count(*) from marts.agreement_event_windows w join marts.partnership_panel p using (iso3, year) "
+            "where p.is_partial_period and w.coverage_status in ('scored', 'partial')"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_agreements_count_only_while_in_force(marts):
@@ -84,15 +96,20 @@ def test_agreements_count_only_while_in_force(marts):
     assert all(t["evidence"] and t["source_url"].startswith("http") for t in terms)
     # Paraguay's 1943 mission: four-year term; the 2005 immunity mission: 2005-06 to 2006-12; Ecuador's Manta FOL
     # handed back in 2009; Colombia's DCA suspended by the Constitutional Court in 2010
-    pry = dict((y, (m, s)) for y, m, s in marts.execute(
-        "select year, mission_in_force, sofa_in_force from marts.partnership_panel where iso3 = 'PRY'"
-    ).fetchall())
+    pry = dict(
+        (y, (m, s))
+        for y, m, s in marts.execute(
+            "select year, mission_in_force, sofa_in_force from marts.partnership_panel where iso3 = 'PRY'"
+        ).fetchall()
+    )
     assert all(pry[y][0] == 0 for y in range(1990, 2027))
     assert [pry[y][1] for y in (2004, 2005, 2006, 2007)] == [0, 1, 1, 0]
-    presence = dict(marts.execute(
-        "select iso3 || year, presence_agreements_in_force from marts.partnership_panel where iso3 in ('ECU', 'COL') "
-        "and year in (2009, 2010, 2011)"
-    ).fetchall())
+    presence = dict(
+        marts.execute(
+            "select iso3 || year, presence_agreements_in_force from marts.partnership_panel where iso3 in ('ECU', 'COL') "
+            "and year in (2009, 2010, 2011)"
+        ).fetchall()
+    )
     assert presence["ECU2009"] == 1 and presence["ECU2010"] == 0
     assert presence["COL2010"] == 1 and presence["COL2011"] == 0
     # the reference end dates are honoured for every line that has one
@@ -119,13 +136,18 @@ def test_ratios_to_size_do_not_leave_coverage_with_the_world_bank_lag(marts):
     ).fetchone()[0]
     rows = marts.execute(
         "select year, us_trade_pct_gdp, gdp_is_estimated, population_is_estimated, gdp_current_usd "
-        "from marts.partnership_panel where iso3 = 'PRY' and year between ? and 2025 order by year", [last_pop + 1]
+        "from marts.partnership_panel where iso3 = 'PRY' and year between ? and 2025 order by year",
+        [last_pop + 1],
     ).fetchall()
     assert rows and all(r[1] is not None and r[2] and r[3] and r[4] is None for r in rows)
     # at most four years: nothing estimated beyond the carry limit
-    assert marts.execute(
-        "select count(*) from marts.partnership_panel where population_is_estimated and year > ?", [last_pop + 4]
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.partnership_panel where population_is_estimated and year > ?", [last_pop + 4]
+        ).fetchone()[0]
+        == 0
+    )
+
     # an estimated GDP moves with the published real GDP index where there is one (Brazil: to 2024) and is held
     # where there is none (Paraguay): both ratios recomputed here from the indicator and trade marts
     def value(iso3, code, year):
@@ -173,9 +195,11 @@ def test_country_summary_gives_the_words_their_numbers(marts):
                   months_after_observed, months_after_not_yet_observed, monthly_trade_before_usd
            from marts.partnership_country_summary where iso3 = 'PRY'"""
     ).fetchone()
-    types = dict(marts.execute(
-        "select year, model_type from marts.partnership_index where iso3 = 'PRY' and model_type <> 'insufficient_data'"
-    ).fetchall())
+    types = dict(
+        marts.execute(
+            "select year, model_type from marts.partnership_index where iso3 = 'PRY' and model_type <> 'insufficient_data'"
+        ).fetchall()
+    )
     # the trajectory's runs cover exactly the typed years, in order
     covered = []
     for run in pry[0].split("; "):

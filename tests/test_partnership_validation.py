@@ -18,10 +18,13 @@ def _lac_median_security(marts, year):
 
 
 def test_plan_colombia_is_security_led_2000_2010(marts):
-    rows = _rows(marts, """
+    rows = _rows(
+        marts,
+        """
         select i.year, i.model_type, i.security_score, p.security_share_of_aid
         from marts.partnership_index i join marts.partnership_panel p using (iso3, year)
-        where iso3 = 'COL' and year between 2000 and 2010 order by year""")
+        where iso3 = 'COL' and year between 2000 and 2010 order by year""",
+    )
     assert len(rows) == 11
     assert {r[1] for r in rows} == {"security_led"}
     assert min(r[3] for r in rows) >= 0.7, "security-sector aid dominates Colombia's aid"
@@ -32,14 +35,18 @@ def test_merida_raises_mexico_security_without_making_it_security_led(marts):
     def mean(column, first, last):
         return marts.execute(
             f"select avg({column}) from marts.partnership_index join marts.partnership_panel using (iso3, year) "
-            "where iso3 = 'MEX' and year between ? and ?", [first, last]
+            "where iso3 = 'MEX' and year between ? and ?",
+            [first, last],
         ).fetchone()[0]
 
     assert mean("security_share_of_aid", 2009, 2015) > mean("security_share_of_aid", 2003, 2007) + 0.15
     assert mean("security_score", 2009, 2015) > mean("security_score", 2003, 2007)
-    types = {r[0] for r in _rows(
-        marts, "select model_type from marts.partnership_index where iso3='MEX' and year between 2008 and 2015"
-    )}
+    types = {
+        r[0]
+        for r in _rows(
+            marts, "select model_type from marts.partnership_index where iso3='MEX' and year between 2008 and 2015"
+        )
+    }
     assert types == {"economics_led"}
 
 
@@ -85,36 +92,48 @@ def test_guantanamo_does_not_make_cuba_a_partner(marts):
     # US personnel are in the panel (the base) but not scored
     personnel = marts.execute("select max(us_active_duty) from marts.partnership_panel where iso3 = 'CUB'").fetchone()
     assert personnel[0] > 100
-    assert marts.execute(
-        "select count(*) from intermediate.int_partnership_components "
-        "where component like '%active_duty%' or component like '%personnel%'"
-    ).fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from intermediate.int_partnership_components "
+            "where component like '%active_duty%' or component like '%personnel%'"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_paraguay_2005_immunity_mission_peak_undone_in_2006(marts):
-    rows = dict(_rows(
-        marts,
-        "select year, agreement_intensity from marts.partnership_panel "
-        "where iso3 = 'PRY' and year between 2001 and 2025",
-    ))
+    rows = dict(
+        _rows(
+            marts,
+            "select year, agreement_intensity from marts.partnership_panel "
+            "where iso3 = 'PRY' and year between 2001 and 2025",
+        )
+    )
     assert rows[2005] == rows[2006] == 0.625
     assert {v for y, v in rows.items() if y not in (2005, 2006)} == {0.125}
-    sec = dict(_rows(
-        marts,
-        "select year, security_score from marts.partnership_index where iso3 = 'PRY' and year between 2002 and 2009",
-    ))
+    sec = dict(
+        _rows(
+            marts,
+            "select year, security_score from marts.partnership_index where iso3 = 'PRY' and year between 2002 and 2009",
+        )
+    )
     assert min(sec[2005], sec[2006]) > max(sec[y] for y in (2002, 2003, 2004, 2007, 2008, 2009))
-    types = dict(_rows(
-        marts, "select year, model_type from marts.partnership_index where iso3 = 'PRY' and year between 1990 and 2025"
-    ))
+    types = dict(
+        _rows(
+            marts,
+            "select year, model_type from marts.partnership_index where iso3 = 'PRY' and year between 1990 and 2025",
+        )
+    )
     assert types[2005] == "security_led"
     assert {t for y, t in types.items() if y != 2005} == {"limited"}
 
 
 def test_paraguay_2025_sofa_after_is_not_yet_observed(marts):
-    sofa = dict(_rows(
-        marts, "select year, sofa_in_force from marts.partnership_panel where iso3 = 'PRY' and year in (2025, 2026)"
-    ))
+    sofa = dict(
+        _rows(
+            marts, "select year, sofa_in_force from marts.partnership_panel where iso3 = 'PRY' and year in (2025, 2026)"
+        )
+    )
     assert sofa == {2025: 0, 2026: 1}
     rows = _rows(
         marts,
@@ -124,8 +143,11 @@ def test_paraguay_2025_sofa_after_is_not_yet_observed(marts):
     assert [r[0] for r in rows] == [2023, 2024, 2025, 2026]
     assert all(r[1] is not None and r[2] != "insufficient_data" and not r[3] for r in rows[:3])
     assert rows[3][1] is None and rows[3][2] == "insufficient_data" and rows[3][3]
-    months = _rows(marts, """select rel_month, month, coverage_status from marts.agreement_event_windows_monthly
-        where agreement_id like 'PRY-sofa-2025-12-15%' order by rel_month""")
+    months = _rows(
+        marts,
+        """select rel_month, month, coverage_status from marts.agreement_event_windows_monthly
+        where agreement_id like 'PRY-sofa-2025-12-15%' order by rel_month""",
+    )
     assert [m[0] for m in months] == list(range(-24, 9))
     assert str(months[0][1]) == "2023-12-01" and str(months[-1][1]) == "2026-08-01"
     assert {m[2] for m in months} == {"observed"}

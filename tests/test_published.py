@@ -73,7 +73,9 @@ def test_reader_holds_the_published_file_open_through_a_full_build(tmp_path, bui
     after = _snapshot(fresh)
     fresh.close()
     assert after["published_at"] != before["published_at"]  # a new connection sees the new build
-    assert {k: v for k, v in after.items() if k != "published_at"} == {k: v for k, v in before.items() if k != "published_at"}
+    assert {k: v for k, v in after.items() if k != "published_at"} == {
+        k: v for k, v in before.items() if k != "published_at"
+    }
 
 
 def test_failed_build_with_a_reader_open_leaves_file_and_exports_unchanged(tmp_path, built_warehouse):
@@ -84,9 +86,16 @@ def test_failed_build_with_a_reader_open_leaves_file_and_exports_unchanged(tmp_p
     reader = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     snapshot = _snapshot(reader)
     bad = tmp_path / "dots_us.csv"
-    rewrite_csv_cell(SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv", bad, data_row=3, column="Time Period", value="2999")
-    result = run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None,
-                       file_overrides={"imf_dots_us_trade": str(bad)})
+    rewrite_csv_cell(
+        SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv", bad, data_row=3, column="Time Period", value="2999"
+    )
+    result = run_build(
+        force=True,
+        warehouse_dir=root,
+        log_level="CRITICAL",
+        echo=lambda *_: None,
+        file_overrides={"imf_dots_us_trade": str(bad)},
+    )
     assert not result.success
     assert _snapshot(reader) == snapshot
     reader.close()

@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -81,12 +80,25 @@ def blocks(document: str) -> list[Block]:
             number += 1
             continue
         fence = opening.group("fence")
-        end = next((i for i in range(number + 1, len(lines)) if lines[i].strip().startswith(fence)
-                    and not lines[i].strip().strip(fence[0])), len(lines))
+        end = next(
+            (
+                i
+                for i in range(number + 1, len(lines))
+                if lines[i].strip().startswith(fence) and not lines[i].strip().strip(fence[0])
+            ),
+            len(lines),
+        )
         previous = lines[number - 1].strip() if number else ""
         marker = MARKER.match(previous)
-        found.append(Block(document, number + 1, opening.group("lang").lower(), "\n".join(lines[number + 1:end]),
-                           marker.group("body") if marker else None))
+        found.append(
+            Block(
+                document,
+                number + 1,
+                opening.group("lang").lower(),
+                "\n".join(lines[number + 1 : end]),
+                marker.group("body") if marker else None,
+            )
+        )
         number = end + 1
     return found
 
@@ -101,8 +113,10 @@ def problems(block: Block) -> list[str]:
     if block.marker is not None and not (SKIP.match(block.marker) or OMIT.match(block.marker)):
         found.append(f"{block.id}: unknown readme-test marker {block.marker!r}")
     if block.lang not in RUN and block.lang not in NOT_CODE:
-        found.append(f"{block.id}: fenced block with language {block.lang or '(none)'!r} is neither run "
-                     f"({', '.join(sorted(RUN))}) nor marked as `text` or `yaml`")
+        found.append(
+            f"{block.id}: fenced block with language {block.lang or '(none)'!r} is neither run "
+            f"({', '.join(sorted(RUN))}) nor marked as `text` or `yaml`"
+        )
     if block.lang in NOT_CODE and block.marker:
         found.append(f"{block.id}: a `text` block is never run; its marker means nothing")
     for prefix in block.omitted():
@@ -117,8 +131,10 @@ def test_every_block_is_run_or_marked():
     assert len(ALL_BLOCKS) > 10 and len(TO_RUN) > 5
     assert [p for block in ALL_BLOCKS for p in problems(block)] == []
     skipped = [b.id for b in ALL_BLOCKS if b.skip_reason()]
-    print(f"{len(ALL_BLOCKS)} fenced blocks: {len(TO_RUN)} run, {len(skipped)} skipped ({', '.join(skipped)}), "
-          f"{sum(b.lang in NOT_CODE for b in ALL_BLOCKS)} text")
+    print(
+        f"{len(ALL_BLOCKS)} fenced blocks: {len(TO_RUN)} run, {len(skipped)} skipped ({', '.join(skipped)}), "
+        f"{sum(b.lang in NOT_CODE for b in ALL_BLOCKS)} text"
+    )
 
 
 def test_the_checker_catches_an_unmarked_or_odd_block(tmp_path, monkeypatch):
@@ -162,8 +178,9 @@ def project_view(built_warehouse, tmp_path_factory) -> dict:
 
 
 def _run(args: list[str], view: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=view["cwd"], env=view["env"], input=stdin, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        args, cwd=view["cwd"], env=view["env"], input=stdin, capture_output=True, text=True, timeout=900
+    )
 
 
 def _sql_statements(code: str) -> list[str]:
@@ -181,12 +198,15 @@ def test_example_runs(block, project_view):
         done = _run([str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-"], project_view, stdin=code)
         results = [done]
     else:
-        results = [_run([str(PROJECT_ROOT / ".venv" / "bin" / "hpw"), "query", statement], project_view)
-                   for statement in _sql_statements(code)]
+        results = [
+            _run([str(PROJECT_ROOT / ".venv" / "bin" / "hpw"), "query", statement], project_view)
+            for statement in _sql_statements(code)
+        ]
         assert len(results) >= 1
     for done in results:
         assert done.returncode == 0, (
-            f"{block.id} failed ({done.returncode}):\n{code}\n--- stderr:\n{done.stderr[-3000:]}")
+            f"{block.id} failed ({done.returncode}):\n{code}\n--- stderr:\n{done.stderr[-3000:]}"
+        )
         assert not re.search(r"^error:", done.stderr, re.M), done.stderr[-3000:]
         assert done.stdout.strip(), f"{block.id} printed nothing"
     if runner == "sql":  # every example query returns rows

@@ -46,7 +46,8 @@ def test_every_data_file_matches_sha256sums():
         digest, name = line.split(maxsplit=1)
         listed[name.strip()] = digest
     data_files = {
-        str(p.relative_to(SNAPSHOTS)) for p in SNAPSHOTS.rglob("*")
+        str(p.relative_to(SNAPSHOTS))
+        for p in SNAPSHOTS.rglob("*")
         if p.is_file() and p.name != "SHA256SUMS" and not p.name.startswith(("SOURCE", "LICENSE"))
     }
     assert data_files == set(listed), "every bundled data file is listed in SHA256SUMS, and nothing else"

@@ -58,8 +58,10 @@ def workbook_rows(path=WORKBOOK) -> list[list[str]]:
     """The workbook's sheet as rows of text, read with zipfile + ElementTree (not the parser's Excel reader)."""
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     with zipfile.ZipFile(path) as book:
-        strings = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
-                   for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", ns)]
+        strings = [
+            "".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
+            for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", ns)
+        ]
         sheet = ET.fromstring(book.read("xl/worksheets/sheet1.xml"))
     rows = []
     for row in sheet.find("m:sheetData", ns).findall("m:row", ns):
@@ -117,12 +119,25 @@ def test_codes_come_from_the_schedule_c_reference(parsed):
 def test_values_equal_the_file_and_null_stays_null(parsed):
     expected = pl.DataFrame(
         [
-            {"partner_code": r["country_code"], "year": r["year"], "month": i + 1, "exp": r["exports"][i],
-             "imp": r["imports"][i], "exp_year": r["exports_year"]}
-            for r in json_lines() for i in range(12)
+            {
+                "partner_code": r["country_code"],
+                "year": r["year"],
+                "month": i + 1,
+                "exp": r["exports"][i],
+                "imp": r["imports"][i],
+                "exp_year": r["exports_year"],
+            }
+            for r in json_lines()
+            for i in range(12)
         ],
-        schema={"partner_code": pl.String, "year": pl.Int64, "month": pl.Int64, "exp": pl.Float64, "imp": pl.Float64,
-                "exp_year": pl.Float64},
+        schema={
+            "partner_code": pl.String,
+            "year": pl.Int64,
+            "month": pl.Int64,
+            "exp": pl.Float64,
+            "imp": pl.Float64,
+            "exp_year": pl.Float64,
+        },
         strict=False,
     )
     joined = expected.join(parsed, on=["partner_code", "year", "month"], how="left", validate="1:1")
@@ -291,16 +306,14 @@ def test_live_mode_reads_the_publisher_workbook(tmp_path, monkeypatch):
 # ---------- marts against an independent read of the bundled file
 
 
-
-
-
 @pytest.mark.e2e
 def test_monthly_mart_equals_the_file(marts):
     expected = file_months()
     got = {
         (iso3, month): (exports, imports)
         for iso3, month, exports, imports in marts.execute(
-            "select iso3, month, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_month").fetchall()
+            "select iso3, month, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_month"
+        ).fetchall()
     }
     assert got == expected
     assert len(got) == 45 * (12 * 4 + 8) == 2520
@@ -325,11 +338,13 @@ def test_yearly_mart_continues_dots_with_census_and_marks_partial_years(marts):
         (iso3, year): (exports, imports, months, partial)
         for iso3, year, exports, imports, months, partial in marts.execute(
             "select iso3, year, us_exports_usd, us_imports_usd, months_covered, is_partial_period "
-            "from marts.fct_us_trade_country_year where source = 'US Census Bureau'").fetchall()
+            "from marts.fct_us_trade_country_year where source = 'US Census Bureau'"
+        ).fetchall()
     }
     expected = {
         key: (e, i, min(len(em), len(im)), min(len(em), len(im)) < 12)
-        for key, (e, i, em, im) in sums.items() if key[1] > 2022
+        for key, (e, i, em, im) in sums.items()
+        if key[1] > 2022
     }
     assert census_rows == expected
     assert {y for _, y in census_rows} == {2023, 2024, 2025, 2026}
@@ -346,10 +361,16 @@ def test_yearly_mart_continues_dots_with_census_and_marks_partial_years(marts):
         "select year, string_agg(distinct source, ',') from marts.fct_us_trade_country_year "
         "where year >= 2022 group by year"
     ).fetchall()
-    assert dict(per_year) == {2022: "IMF DOTS", 2023: "US Census Bureau", 2024: "US Census Bureau",
-                              2025: "US Census Bureau", 2026: "US Census Bureau"}
+    assert dict(per_year) == {
+        2022: "IMF DOTS",
+        2023: "US Census Bureau",
+        2024: "US Census Bureau",
+        2025: "US Census Bureau",
+        2026: "US Census Bureau",
+    }
     dots = marts.execute(
-        "select count(*) from marts.fct_us_trade_country_year where is_partial_period and source = 'IMF DOTS'")
+        "select count(*) from marts.fct_us_trade_country_year where is_partial_period and source = 'IMF DOTS'"
+    )
     assert dots.fetchone()[0] == 0
 
 
@@ -357,19 +378,28 @@ def test_yearly_mart_continues_dots_with_census_and_marks_partial_years(marts):
 def test_reconciliation_mart_compares_dots_and_census_for_2022(marts):
     with (SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv").open(encoding="utf-8-sig", newline="") as handle:
         dots_rows = list(csv.reader(handle))[1:]
-    dots_iso3 = dict(marts.execute(
-        "select source_code, iso3 from marts.country_crosswalk where source = 'imf_dots_us_trade' and in_universe"
-    ).fetchall())
-    dots = {dots_iso3[r[3]]: (float(r[5]) if r[5] else None, float(r[7]) if r[7] else None)
-            for r in dots_rows if r[4] == "2022" and r[3] in dots_iso3}
+    dots_iso3 = dict(
+        marts.execute(
+            "select source_code, iso3 from marts.country_crosswalk where source = 'imf_dots_us_trade' and in_universe"
+        ).fetchall()
+    )
+    dots = {
+        dots_iso3[r[3]]: (float(r[5]) if r[5] else None, float(r[7]) if r[7] else None)
+        for r in dots_rows
+        if r[4] == "2022" and r[3] in dots_iso3
+    }
     census_2022 = defaultdict(lambda: [0, 0])
     for (iso3, month), (exports, imports) in file_months().items():
         if month.year == 2022:
             census_2022[iso3][0] += exports
             census_2022[iso3][1] += imports
-    got = {r[0]: r[1:] for r in marts.execute(
-        "select iso3, dots_exports_usd, census_exports_usd, exports_difference_usd, dots_imports_usd, "
-        "census_imports_usd, imports_difference_usd from marts.trade_source_reconciliation where year = 2022").fetchall()}
+    got = {
+        r[0]: r[1:]
+        for r in marts.execute(
+            "select iso3, dots_exports_usd, census_exports_usd, exports_difference_usd, dots_imports_usd, "
+            "census_imports_usd, imports_difference_usd from marts.trade_source_reconciliation where year = 2022"
+        ).fetchall()
+    }
     assert set(got) == set(dots) & set(census_2022) and len(got) == 39
     for iso3, (dx, cx, ddx, dm, cm, ddm) in got.items():
         assert (dx, dm) == dots[iso3] and (cx, cm) == tuple(census_2022[iso3])
@@ -385,5 +415,6 @@ def test_census_aggregates_never_enter_country_facts(marts):
     assert None not in iso3s and "BMU" not in iso3s and len(iso3s) == 45
     crosswalk = marts.execute(
         "select source_code, iso3, entity_kind from marts.country_crosswalk where source = 'census_trade_by_country' "
-        "and entity_kind = 'aggregate' order by 1").fetchall()
+        "and entity_kind = 'aggregate' order by 1"
+    ).fetchall()
     assert crosswalk == [("AGG_0009", None, "aggregate"), ("AGG_0017", None, "aggregate")]

@@ -59,11 +59,15 @@ def regex_courses(path: Path) -> list[dict]:
             program = html.unescape(match.group(2))
         else:
             block = match.group(3)
-            courses.append({
-                "country": " ".join(country.split()), "program": program,
-                "fiscal_year": four_digit(FY.findall(program)[-1]),
-                "trainees": number(field(block, "quantity")), "cost": number(field(block, "total_cost")),
-            })
+            courses.append(
+                {
+                    "country": " ".join(country.split()),
+                    "program": program,
+                    "fiscal_year": four_digit(FY.findall(program)[-1]),
+                    "trainees": number(field(block, "quantity")),
+                    "cost": number(field(block, "total_cost")),
+                }
+            )
     return courses
 
 
@@ -108,8 +112,11 @@ def test_every_training_element_of_every_file_is_a_row(xml_rows, independent):
 
 def test_numbers_equal_the_printed_cells_blank_stays_null(xml_rows, independent):
     expected = pl.DataFrame(
-        [{"file": name, "source_row": i, "exp_trainees": c["trainees"], "exp_cost": c["cost"]}
-         for name, courses in independent.items() for i, c in enumerate(courses, start=1)],
+        [
+            {"file": name, "source_row": i, "exp_trainees": c["trainees"], "exp_cost": c["cost"]}
+            for name, courses in independent.items()
+            for i, c in enumerate(courses, start=1)
+        ],
         schema={"file": pl.String, "source_row": pl.Int64, "exp_trainees": pl.Float64, "exp_cost": pl.Float64},
     )
     joined = xml_rows.join(expected, on=["file", "source_row"], how="full", coalesce=True)
@@ -120,8 +127,10 @@ def test_numbers_equal_the_printed_cells_blank_stays_null(xml_rows, independent)
     blank = xml_rows.filter(pl.col("cost_as_printed") == "$")
     assert blank.height == 749 and blank["cost_usd"].null_count() == 749
     assert xml_rows["cost_usd"].null_count() > blank.height
-    assert xml_rows.filter(pl.col("cost_as_printed").is_null())["cost_usd"].null_count() == xml_rows.filter(
-        pl.col("cost_as_printed").is_null()).height
+    assert (
+        xml_rows.filter(pl.col("cost_as_printed").is_null())["cost_usd"].null_count()
+        == xml_rows.filter(pl.col("cost_as_printed").is_null()).height
+    )
 
 
 def test_scraper_run_in_cells_keep_their_leading_number_and_are_flagged(xml_rows):
@@ -157,8 +166,13 @@ def test_two_year_reports_split_by_program_fy(xml_rows, independent):
 
 def test_fy2000_and_fy2001_counted_once_from_the_report_that_records_them(marts, independent):
     def trainees(report: str, fiscal_year: int, country: str) -> float:
-        return sum(c["trainees"] or 0 for name, cs in independent.items() if name.startswith(report)
-                   for c in cs if c["fiscal_year"] == fiscal_year and c["country"] == country)
+        return sum(
+            c["trainees"] or 0
+            for name, cs in independent.items()
+            if name.startswith(report)
+            for c in cs
+            if c["fiscal_year"] == fiscal_year and c["country"] == country
+        )
 
     for fiscal_year, reporting, planning in ((2000, "2000_2001", "1999_2000"), (2001, "2001_2002", "2000_2001")):
         mart = marts.execute(
@@ -180,7 +194,12 @@ def test_fy2005_all_regions_file_keeps_only_the_western_hemisphere_in_universe(x
     assert rows.filter(pl.col("in_universe")).height == western
     assert rows.filter(~pl.col("in_universe")).height == len(courses) - western > 5000
     assert set(rows.filter(~pl.col("in_universe"))["region"]) == {
-        "Africa", "East Asia and Pacific", "Europe", "Near East", "South Asia"}
+        "Africa",
+        "East Asia and Pacific",
+        "Europe",
+        "Near East",
+        "South Asia",
+    }
 
 
 def test_printed_name_variants_resolve(xml_rows):
@@ -208,10 +227,14 @@ REPORT_2019 = FOLDER / "xml" / "2019_2020_Western_Hemisphere_fmtrpt_dedup.xml"
 
 
 def test_regional_entry_and_misprint_columbia(tmp_path):
-    path = synthetic_copy(tmp_path, REPORT_2019, [
-        ('<country name="Antigua and Barbuda">', '<country name="Western Hemisphere Region">'),
-        ('<country name="Colombia">', '<country name="Columbia">'),
-    ])
+    path = synthetic_copy(
+        tmp_path,
+        REPORT_2019,
+        [
+            ('<country name="Antigua and Barbuda">', '<country name="Western Hemisphere Region">'),
+            ('<country name="Colombia">', '<country name="Columbia">'),
+        ],
+    )
     rows = fmtr_training.parse_xml(path)
     regional = rows.filter(pl.col("country_name") == "Western Hemisphere Region")
     assert regional.height > 0 and regional["iso3"].null_count() == regional.height
@@ -245,10 +268,14 @@ def test_aggregates_and_other_regions_never_reach_the_mart(marts):
 def test_contract_names_column_value_and_row(tmp_path):
     text = REPORT_2019.read_text(encoding="utf-8")
     quantities = re.findall(r"<quantity>(.*?)</quantity>", text)
-    path = synthetic_copy(tmp_path, REPORT_2019, [
-        ("<quantity>1 </quantity>", "<quantity>one </quantity>"),
-        ("<total_cost>$13,063 </total_cost>", "<total_cost>thirteen thousand</total_cost>"),
-    ])
+    path = synthetic_copy(
+        tmp_path,
+        REPORT_2019,
+        [
+            ("<quantity>1 </quantity>", "<quantity>one </quantity>"),
+            ("<total_cost>$13,063 </total_cost>", "<total_cost>thirteen thousand</total_cost>"),
+        ],
+    )
     row = quantities.index("1 ") + 1  # first course printed with 1 trainee
     with pytest.raises(ContractViolation) as caught:
         fmtr_training.parse_xml(path)
@@ -259,9 +286,13 @@ def test_contract_names_column_value_and_row(tmp_path):
 
 
 def test_negative_trainees_rejected_negative_cost_kept(tmp_path):
-    path = synthetic_copy(tmp_path, REPORT_2019, [
-        ("<quantity>1 </quantity>", "<quantity>-4</quantity>"),
-    ])
+    path = synthetic_copy(
+        tmp_path,
+        REPORT_2019,
+        [
+            ("<quantity>1 </quantity>", "<quantity>-4</quantity>"),
+        ],
+    )
     with pytest.raises(ContractViolation, match=r"trainees.*greater_than_or_equal_to\(0\).*-4"):
         fmtr_training.parse_xml(path)
     negative_cost = [("<total_cost>$13,063 </total_cost>", "<total_cost>-$13,063</total_cost>")]
@@ -273,10 +304,16 @@ def test_negative_trainees_rejected_negative_cost_kept(tmp_path):
 
 
 def test_unknown_program_label_fails_with_hint(tmp_path):
-    path = synthetic_copy(tmp_path, REPORT_2019, [
-        ('<program name="IMET-1 - Fiscal Year 2019 Department of State Training">',
-         '<program name="Brand New Program - Fiscal Year 2019 Department of State Training">'),
-    ])
+    path = synthetic_copy(
+        tmp_path,
+        REPORT_2019,
+        [
+            (
+                '<program name="IMET-1 - Fiscal Year 2019 Department of State Training">',
+                '<program name="Brand New Program - Fiscal Year 2019 Department of State Training">',
+            ),
+        ],
+    )
     with pytest.raises(ContractViolation, match=r"column 'program'.*fmtr_program_groups\.csv.*Brand New Program"):
         fmtr_training.parse_xml(path)
 
@@ -306,8 +343,11 @@ def test_every_program_in_the_bundled_data_is_mapped_and_every_mapping_is_used(x
     assert groups["Section 1004"] == groups[long_label] == "counter_drug"
     assert groups["IMET-1"] == groups["International Military Education And Training (IMET)"] == "imet"
     # every program heading with courses (not the empty `<program name=".."/>` ones) is one the parser read
-    headings = {" ".join(html.unescape(h).split())
-                for path in XML_FILES for h in re.findall(r'<program name="([^"]*)">', path.read_text())}
+    headings = {
+        " ".join(html.unescape(h).split())
+        for path in XML_FILES
+        for h in re.findall(r'<program name="([^"]*)">', path.read_text())
+    }
     assert headings == set(xml_rows["program_name"])
 
 
@@ -319,11 +359,15 @@ def test_html_course_count_and_printed_totals(html_rows):
     totals = [r for r in rows if r and re.search(r"FY 2006 (Program )?Totals$", r[0])]
     courses = [r for r in rows if len(r) == 8 and re.fullmatch(r"\d+", r[1]) and r not in totals]
     assert len(courses) == html_rows.height == 3071
-    country_totals = {r[0].removesuffix(" FY 2006 Totals"): (int(r[1]), float(r[5].strip("$").replace(",", "")))
-                      for r in totals if "Program" not in r[0]}
+    country_totals = {
+        r[0].removesuffix(" FY 2006 Totals"): (int(r[1]), float(r[5].strip("$").replace(",", "")))
+        for r in totals
+        if "Program" not in r[0]
+    }
     assert len(country_totals) == 33
     parsed = html_rows.group_by(pl.col("country_name").str.to_lowercase()).agg(
-        pl.col("trainees").sum(), pl.col("cost_usd").sum())
+        pl.col("trainees").sum(), pl.col("cost_usd").sum()
+    )
     parsed = {name: (t, c) for name, t, c in parsed.iter_rows()}
     for name, (trainees, cost) in country_totals.items():
         got = parsed[name.lower()]
@@ -360,9 +404,11 @@ def test_html_live_address_downloads_the_page(tmp_path, monkeypatch):
 
 
 def test_mart_reconciles_with_an_independent_reading_of_every_file(marts, independent):
-    iso3 = dict(marts.execute(
-        "select source_name, iso3 from marts.country_crosswalk where source = 'fmtr_training' and in_universe"
-    ).fetchall())
+    iso3 = dict(
+        marts.execute(
+            "select source_name, iso3 from marts.country_crosswalk where source = 'fmtr_training' and in_universe"
+        ).fetchall()
+    )
     expected: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     for name, courses in independent.items():
         report_year = int(name[:4])
@@ -382,10 +428,13 @@ def test_mart_reconciles_with_an_independent_reading_of_every_file(marts, indepe
             expected[key][0] += int(r[1])
             expected[key][1] += number(r[5]) or 0
             expected[key][2] += 1
-    mart = {(i, y): (t, c, n) for i, y, t, c, n in marts.execute("""
+    mart = {
+        (i, y): (t, c, n)
+        for i, y, t, c, n in marts.execute("""
         select iso3, fiscal_year, coalesce(sum(trainees), 0), coalesce(sum(cost_usd), 0), sum(courses)
         from marts.fct_us_training_country_year group by iso3, fiscal_year
-    """).fetchall()}
+    """).fetchall()
+    }
     assert set(mart) == set(expected)
     for key, (trainees, cost, courses) in expected.items():
         got = mart[key]
@@ -396,17 +445,23 @@ def test_mart_reconciles_with_an_independent_reading_of_every_file(marts, indepe
 
 
 def test_mart_key_figures(marts):
-    by_group = dict(marts.execute("""
+    by_group = dict(
+        marts.execute("""
         select program_group, trainees from marts.fct_us_training_country_year
         where iso3 = 'COL' and fiscal_year = 2003
-    """).fetchall())
+    """).fetchall()
+    )
     # SOURCE.md: Colombia FY2003 Section 1004 8,493 trainees, INCLE 596, IMET 506
     assert by_group["counter_drug"] == 8493 and by_group["incle"] == 596 and by_group["imet"] == 506
-    years = marts.execute("select min(fiscal_year), max(fiscal_year), count(distinct fiscal_year) "
-                      "from marts.fct_us_training_country_year").fetchone()
+    years = marts.execute(
+        "select min(fiscal_year), max(fiscal_year), count(distinct fiscal_year) from marts.fct_us_training_country_year"
+    ).fetchone()
     assert years == (1999, 2020, 22)
-    sources = dict(marts.execute("select fiscal_year = 2006, any_value(source) from marts.fct_us_training_country_year "
-                             "group by 1").fetchall())
+    sources = dict(
+        marts.execute(
+            "select fiscal_year = 2006, any_value(source) from marts.fct_us_training_country_year group by 1"
+        ).fetchall()
+    )
     assert "State Department" in sources[True] and "Security Force Monitor" in sources[False]
 
 

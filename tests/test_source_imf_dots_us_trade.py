@@ -71,7 +71,12 @@ def test_rejects_text_in_a_value_column(tmp_path):
     rewrite_csv_cell(DOTS_FILE, bad, data_row=30, column="Time Period", value="2O10")
     with pytest.raises(ContractViolation) as err:
         imf_dots_us_trade.parse(bad)
-    assert "[imf_dots_us_trade]" in str(err.value) and "'year'" in str(err.value) and "'2O10'" in str(err.value) and "row(s) 30" in str(err.value)
+    assert (
+        "[imf_dots_us_trade]" in str(err.value)
+        and "'year'" in str(err.value)
+        and "'2O10'" in str(err.value)
+        and "row(s) 30" in str(err.value)
+    )
 
 
 def test_rejects_missing_indicator_column(tmp_path):

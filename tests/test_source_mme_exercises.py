@@ -24,23 +24,92 @@ FOCUS = ["PRY", "COL", "BRA", "ARG", "BOL", "HND", "GTM", "SLV"]
 # Every participant spelling in the bundled file and the state it must resolve to (written out by hand,
 # so a new or remapped name fails here). `-9` is MME's "not identified" code and is not a participant.
 EXPECTED_ISO3 = {
-    "Albania": "ALB", "Angola": "AGO", "Antigua & Barbuda": "ATG", "Argentina": "ARG", "Australia": "AUS",
-    "Austria": "AUT", "Bahamas": "BHS", "Barbados": "BRB", "Belgium": "BEL", "Belize": "BLZ", "Bermuda": "BMU",
-    "Bolivia": "BOL", "Brazil": "BRA", "Burundi": "BDI", "Cameroon": "CMR", "Canada": "CAN", "Cape Verde": "CPV",
-    "Central African Republic": "CAF", "Chad": "TCD", "Chile": "CHL", "China": "CHN", "Colombia": "COL",
-    "Congo - Brazzaville": "COG", "Congo - Kinshasa": "COD", "Costa Rica": "CRI", "Cuba": "CUB", "Denmark": "DNK",
-    "Dominica": "DMA", "Dominican Republic": "DOM", "Ecuador": "ECU", "El Salvador": "SLV",
-    "Equatorial Guinea": "GNQ", "France": "FRA", "Gabon": "GAB", "German Democratic Republic": "DDR",
-    "Germany": "DEU", "Grenada": "GRD", "Guatemala": "GTM", "Guinea-Bissau": "GNB", "Guyana": "GUY", "Haiti": "HTI",
-    "Honduras": "HND", "India": "IND", "Indonesia": "IDN", "Italy": "ITA", "Jamaica": "JAM", "Japan": "JPN",
-    "Luxembourg": "LUX", "Malaysia": "MYS", "Mexico": "MEX", "Morocco": "MAR", "Mozambique": "MOZ",
-    "Netherlands": "NLD", "Netherlands Antilles": "ANT", "New Zealand": "NZL", "Nicaragua": "NIC", "Nigeria": "NGA",
-    "Norway": "NOR", "Panama": "PAN", "Paraguay": "PRY", "Peru": "PER", "Philippines": "PHL", "Poland": "POL",
-    "Portugal": "PRT", "Romania": "ROU", "Russia": "RUS", "Rwanda": "RWA", "Singapore": "SGP",
-    "South Africa": "ZAF", "South Korea": "KOR", "Spain": "ESP", "St. Kitts & Nevis": "KNA", "St. Lucia": "LCA",
-    "St. Vincent & Grenadines": "VCT", "Suriname": "SUR", "Sweden": "SWE", "São Tomé & Príncipe": "STP",
-    "Thailand": "THA", "Timor-Leste": "TLS", "Trinidad & Tobago": "TTO", "Turkey": "TUR",
-    "United Kingdom": "GBR", "United States": "USA", "Uruguay": "URY", "Venezuela": "VEN", "Vietnam": "VNM",
+    "Albania": "ALB",
+    "Angola": "AGO",
+    "Antigua & Barbuda": "ATG",
+    "Argentina": "ARG",
+    "Australia": "AUS",
+    "Austria": "AUT",
+    "Bahamas": "BHS",
+    "Barbados": "BRB",
+    "Belgium": "BEL",
+    "Belize": "BLZ",
+    "Bermuda": "BMU",
+    "Bolivia": "BOL",
+    "Brazil": "BRA",
+    "Burundi": "BDI",
+    "Cameroon": "CMR",
+    "Canada": "CAN",
+    "Cape Verde": "CPV",
+    "Central African Republic": "CAF",
+    "Chad": "TCD",
+    "Chile": "CHL",
+    "China": "CHN",
+    "Colombia": "COL",
+    "Congo - Brazzaville": "COG",
+    "Congo - Kinshasa": "COD",
+    "Costa Rica": "CRI",
+    "Cuba": "CUB",
+    "Denmark": "DNK",
+    "Dominica": "DMA",
+    "Dominican Republic": "DOM",
+    "Ecuador": "ECU",
+    "El Salvador": "SLV",
+    "Equatorial Guinea": "GNQ",
+    "France": "FRA",
+    "Gabon": "GAB",
+    "German Democratic Republic": "DDR",
+    "Germany": "DEU",
+    "Grenada": "GRD",
+    "Guatemala": "GTM",
+    "Guinea-Bissau": "GNB",
+    "Guyana": "GUY",
+    "Haiti": "HTI",
+    "Honduras": "HND",
+    "India": "IND",
+    "Indonesia": "IDN",
+    "Italy": "ITA",
+    "Jamaica": "JAM",
+    "Japan": "JPN",
+    "Luxembourg": "LUX",
+    "Malaysia": "MYS",
+    "Mexico": "MEX",
+    "Morocco": "MAR",
+    "Mozambique": "MOZ",
+    "Netherlands": "NLD",
+    "Netherlands Antilles": "ANT",
+    "New Zealand": "NZL",
+    "Nicaragua": "NIC",
+    "Nigeria": "NGA",
+    "Norway": "NOR",
+    "Panama": "PAN",
+    "Paraguay": "PRY",
+    "Peru": "PER",
+    "Philippines": "PHL",
+    "Poland": "POL",
+    "Portugal": "PRT",
+    "Romania": "ROU",
+    "Russia": "RUS",
+    "Rwanda": "RWA",
+    "Singapore": "SGP",
+    "South Africa": "ZAF",
+    "South Korea": "KOR",
+    "Spain": "ESP",
+    "St. Kitts & Nevis": "KNA",
+    "St. Lucia": "LCA",
+    "St. Vincent & Grenadines": "VCT",
+    "Suriname": "SUR",
+    "Sweden": "SWE",
+    "São Tomé & Príncipe": "STP",
+    "Thailand": "THA",
+    "Timor-Leste": "TLS",
+    "Trinidad & Tobago": "TTO",
+    "Turkey": "TUR",
+    "United Kingdom": "GBR",
+    "United States": "USA",
+    "Uruguay": "URY",
+    "Venezuela": "VEN",
+    "Vietnam": "VNM",
     "st. christopher": "KNA",
 }
 
@@ -167,7 +236,12 @@ def test_xx_date_parts_are_null_not_zero(exercises):
     rows = _rows()
     mme324 = exercises.filter(pl.col("mmeid") == "mme324").row(0, named=True)
     assert mme324["start_date_text"] == "1983-06-xx"
-    assert (mme324["start_year"], mme324["start_month"], mme324["start_day"], mme324["start_date"]) == (1983, 6, None, None)
+    assert (mme324["start_year"], mme324["start_month"], mme324["start_day"], mme324["start_date"]) == (
+        1983,
+        6,
+        None,
+        None,
+    )
     assert exercises["start_day"].null_count() == sum(r["s.day"] == "xx" for r in rows) == 60
     assert exercises["end_day"].null_count() == sum(r["e.day"] == "xx" for r in rows) == 83
     assert exercises["start_date"].null_count() == 60
@@ -268,9 +342,7 @@ def test_mart_matches_independent_counts_for_every_country_year(marts):
 
 def test_mart_has_focus_countries(marts):
     got = dict(
-        marts.sql(
-            "select iso3, sum(exercises_total) from marts.fct_exercises_country_year group by iso3"
-        ).fetchall()
+        marts.sql("select iso3, sum(exercises_total) from marts.fct_exercises_country_year group by iso3").fetchall()
     )
     for iso3 in FOCUS:
         assert iso3 in got and got[iso3] > 0, iso3
@@ -279,7 +351,7 @@ def test_mart_has_focus_countries(marts):
 
 
 def test_mart_has_no_rows_after_coverage(marts):
-    (max_year, ends), = marts.sql(
+    ((max_year, ends),) = marts.sql(
         "select max(year), max(coverage_ends_year) from marts.fct_exercises_country_year"
     ).fetchall()
     assert max_year == ends == 2010

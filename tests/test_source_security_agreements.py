@@ -25,8 +25,15 @@ from tests.synthetic import rewrite_csv_cell
 FOLDER = SNAPSHOTS / "security_agreements"
 FILE = FOLDER / "security_agreements.csv"
 COLUMNS = [
-    "country_iso3", "agreement_type", "title", "date_signed", "date_in_force",
-    "counterpart", "notes", "source_citation", "source_url",
+    "country_iso3",
+    "agreement_type",
+    "title",
+    "date_signed",
+    "date_in_force",
+    "counterpart",
+    "notes",
+    "source_citation",
+    "source_url",
 ]
 PRECISION_BY_LENGTH = {10: "day", 7: "month", 4: "year"}
 
@@ -93,9 +100,7 @@ def test_partial_dates_parse_with_their_precision(parsed):
     for column in ("date_signed", "date_in_force"):
         texts = [r[column] for r in rows]
         expected_precision = [PRECISION_BY_LENGTH[len(t)] if t else None for t in texts]
-        expected_date = [
-            date.fromisoformat(t + {10: "", 7: "-01", 4: "-01-01"}[len(t)]) if t else None for t in texts
-        ]
+        expected_date = [date.fromisoformat(t + {10: "", 7: "-01", 4: "-01-01"}[len(t)]) if t else None for t in texts]
         assert parsed[f"{column}_precision"].to_list() == expected_precision
         assert parsed[column].to_list() == expected_date
         assert parsed[f"{column}_text"].to_list() == [t or None for t in texts]
@@ -183,7 +188,11 @@ def test_rejects_an_invalid_date(tmp_path, column, value):
 def test_rejects_an_unknown_agreement_type(tmp_path):
     row = row_number(lambda r: r["country_iso3"] == "CHL")
     message = reject(tmp_path, [(row, "agreement_type", "Status of Forces Agreement")])
-    assert "column 'agreement_type'" in message and "'Status of Forces Agreement'" in message and f"row(s) {row}" in message
+    assert (
+        "column 'agreement_type'" in message
+        and "'Status of Forces Agreement'" in message
+        and f"row(s) {row}" in message
+    )
 
 
 @pytest.mark.parametrize("value", ["PYR", "pry", ""])
@@ -243,7 +252,7 @@ def test_every_csv_row_appears_once_in_the_mart_with_equal_fields(marts):
         )
 
     mart_rows = marts.execute(
-        f"""select source_country_code, agreement_type, title, {as_text('date_signed')}, {as_text('date_in_force')},
+        f"""select source_country_code, agreement_type, title, {as_text("date_signed")}, {as_text("date_in_force")},
                    counterpart, notes, source_citation, source_url
             from marts.fct_security_agreements"""
     ).fetchall()

@@ -111,7 +111,11 @@ def test_file_is_latin1_and_a_utf8_copy_reads_the_same(tmp_path, register):
 def test_question_mark_flags_follow_their_column(register):
     header, data = register_csv()
     # The three single-space headers sit right after the column they qualify.
-    assert [header[i - 1] for i, h in enumerate(header) if h == " "] == ["Year of order", "Number ordered", "Number delivered"]
+    assert [header[i - 1] for i, h in enumerate(header) if h == " "] == [
+        "Year of order",
+        "Number ordered",
+        "Number delivered",
+    ]
     for flag_col, position in (("order_year_flag", 3), ("number_ordered_flag", 5), ("number_delivered_flag", 9)):
         expected = [r[position] or None for r in data]
         assert register[flag_col].to_list() == expected, flag_col
@@ -154,7 +158,9 @@ def test_header_found_when_preamble_changes_length(tmp_path, register):
 def test_stray_carriage_return_does_not_split_a_record(tmp_path, register):
     raw = REGISTER_FILE.read_bytes()
     # SIPRI's full register has one CR inside a comment: put one in a comment here.
-    corrupted = raw.replace(b"ordered via USA from US production line,4.5,27", b"ordered via USA\rfrom US production line,4.5,27", 1)
+    corrupted = raw.replace(
+        b"ordered via USA from US production line,4.5,27", b"ordered via USA\rfrom US production line,4.5,27", 1
+    )
     assert corrupted != raw
     path = tmp_path / "register_cr.csv"
     path.write_bytes(corrupted)
@@ -171,7 +177,10 @@ def test_comma_inside_a_field_fails_clearly(tmp_path):
     lines[index] = b",".join(cells)
     path = tmp_path / "register_comma.csv"
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ContractViolation, match=rf"(?s)\[sipri_arms_transfers\].*record layout.*16 comma-separated fields.*at row\(s\) {row}\b"):
+    with pytest.raises(
+        ContractViolation,
+        match=rf"(?s)\[sipri_arms_transfers\].*record layout.*16 comma-separated fields.*at row\(s\) {row}\b",
+    ):
         sipri.parse_register(path)
 
 
@@ -253,20 +262,38 @@ def test_every_sipri_name_maps_or_is_declared(register, imports, exports):
     assert declared == NON_COUNTRY_NAMES
     assert all(mapping[n][0] is None for n in declared)
     assert all(len(iso3) == 3 for iso3, kind in mapping.values() if kind == "country")
-    spot = {"Saint Vincent": "VCT", "Soviet Union": "SUN", "Czechoslovakia": "CSK", "Yugoslavia": "YUG",
-            "South Vietnam": "VNM", "UAE": "ARE", "Russia": "RUS", "Turkiye": "TUR", "Congo": "COG",
-            "South Korea": "KOR", "United States": "USA", "Bolivia": "BOL", "Venezuela": "VEN"}
+    spot = {
+        "Saint Vincent": "VCT",
+        "Soviet Union": "SUN",
+        "Czechoslovakia": "CSK",
+        "Yugoslavia": "YUG",
+        "South Vietnam": "VNM",
+        "UAE": "ARE",
+        "Russia": "RUS",
+        "Turkiye": "TUR",
+        "Congo": "COG",
+        "South Korea": "KOR",
+        "United States": "USA",
+        "Bolivia": "BOL",
+        "Venezuela": "VEN",
+    }
     assert {n: mapping[n][0] for n in spot} == spot
 
 
 def test_non_state_host_country(register):
     hosts = dict(
         register.filter(pl.col("recipient_entity_kind").is_in(["non_state", "organisation"]))
-        .select("recipient_name", "recipient_host_iso3").unique().iter_rows()
+        .select("recipient_name", "recipient_host_iso3")
+        .unique()
+        .iter_rows()
     )
     assert hosts == {
-        "Anti-Castro rebels (Cuba)*": "CUB", "Armas (Guatemala)*": "GTM", "Contras (Nicaragua)*": "NIC",
-        "FMLN (El Salvador)*": "SLV", "Haiti rebels*": "HTI", "Regional Security System**": None,
+        "Anti-Castro rebels (Cuba)*": "CUB",
+        "Armas (Guatemala)*": "GTM",
+        "Contras (Nicaragua)*": "NIC",
+        "FMLN (El Salvador)*": "SLV",
+        "Haiti rebels*": "HTI",
+        "Regional Security System**": None,
     }
 
 
@@ -311,7 +338,9 @@ def test_contract_rejects_misspelt_status(tmp_path):
     lines[index] = b",".join(cells)
     path = tmp_path / "register_bad_status.csv"
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ContractViolation, match=rf"(?s)\[sipri_arms_transfers\].*column 'status'.*'Second-hand' at row\(s\) {row}\b"):
+    with pytest.raises(
+        ContractViolation, match=rf"(?s)\[sipri_arms_transfers\].*column 'status'.*'Second-hand' at row\(s\) {row}\b"
+    ):
         sipri.parse_register(path)
 
 
@@ -324,7 +353,9 @@ def test_contract_rejects_corrupted_tiv_cell(tmp_path):
     lines[index] = b",".join(cells)
     path = tmp_path / "imports_bad_cell.csv"
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ContractViolation, match=rf"(?s)\[sipri_arms_transfers\] {path.name}.*column 'tiv_mn'.*'3S' at row\(s\) {row}\b"):
+    with pytest.raises(
+        ContractViolation, match=rf"(?s)\[sipri_arms_transfers\] {path.name}.*column 'tiv_mn'.*'3S' at row\(s\) {row}\b"
+    ):
         sipri.parse_tiv_imports(path)
 
 
@@ -384,7 +415,9 @@ def test_tiv_total_equals_import_table_cell(marts):
 
 
 def test_us_share_definition(marts):
-    rows = marts.execute("select iso3, tiv_total_mn, tiv_from_us_mn, us_share from marts.fct_arms_imports_country_year").fetchall()
+    rows = marts.execute(
+        "select iso3, tiv_total_mn, tiv_from_us_mn, us_share from marts.fct_arms_imports_country_year"
+    ).fetchall()
     for iso3, total, from_us, share in rows:
         if total is None or total == 0 or from_us is None:
             assert share is None, (iso3, total, from_us, share)
@@ -464,7 +497,8 @@ def test_tiv_from_us_adds_up_to_register(marts):
         marts.execute("select distinct recipient_name, recipient_iso3 from staging.stg_sipri_arms_register").fetchall()
     )
     expected = sum(
-        _num(r[15]) for r in data
+        _num(r[15])
+        for r in data
         if r[1] == "United States" and name_to_iso3[r[0]] in universe and name_to_iso3[r[0]] != "USA"
     )
     got = marts.execute("select sum(tiv_from_us_mn) from marts.fct_arms_imports_country_year").fetchone()[0]

@@ -81,7 +81,11 @@ def expected_cells(path: Path, sheet: str) -> tuple[pl.DataFrame, list[str]]:
     cells = xml_cells(path, sheet)
     header_row = min(r for (r, c), (t, _, _) in cells.items() if c == 1 and (t or "").strip() == "Country")
     last_row = max(r for r, _ in cells)
-    years = {c: int(float(t)) for (r, c), (t, _, _) in cells.items() if r == header_row and t and re.fullmatch(r"\d{4}(\.0+)?", t.strip())}
+    years = {
+        c: int(float(t))
+        for (r, c), (t, _, _) in cells.items()
+        if r == header_row and t and re.fullmatch(r"\d{4}(\.0+)?", t.strip())
+    }
     by_row: dict[int, list[str]] = {}
     for (r, c), (t, _, _) in cells.items():
         if c > 1:
@@ -100,7 +104,10 @@ def expected_cells(path: Path, sheet: str) -> tuple[pl.DataFrame, list[str]]:
             text, is_number, colour = cells.get((row, col), (None, False, "default"))
             records.append(
                 {
-                    "country": name, "year": year, "source_row": row, "col": col,
+                    "country": name,
+                    "year": year,
+                    "source_row": row,
+                    "col": col,
                     "x_value": float(text) if is_number else None,
                     "x_text": None if is_number else text,
                     "x_colour": colour if text is not None else None,
@@ -238,7 +245,9 @@ def test_footnote_marks_are_kept_per_country(milex):
     assert notes["Algeria"] == "§" and notes["Libya"] == "‡§¶" and notes["Venezuela"] == "‖"
     assert notes["Brazil"] is None  # an empty Notes cell is no footnote, not the text ''
     # the constant sheet reads Notes from column C (after the empty column B)
-    constant = dict(milex.filter(pl.col("measure") == "constant_2022_usd_mn").select("country", "notes").unique().iter_rows())
+    constant = dict(
+        milex.filter(pl.col("measure") == "constant_2022_usd_mn").select("country", "notes").unique().iter_rows()
+    )
     assert constant == notes
 
 
@@ -252,7 +261,9 @@ def test_estimate_flag_follows_the_cell_font_colour(milex, expected):
         assert joined["font_colour"].equals(joined["x_colour"], check_names=False), sheet
         flag = joined.select(
             pl.when(pl.col("x_value").is_not_null()).then(
-                pl.col("x_colour").replace_strict({"blue": "sipri_estimate", "red": "highly_uncertain", "default": "none"})
+                pl.col("x_colour").replace_strict(
+                    {"blue": "sipri_estimate", "red": "highly_uncertain", "default": "none"}
+                )
             )
         ).to_series()
         assert joined["estimate_flag"].equals(flag, check_names=False), sheet
@@ -271,7 +282,9 @@ def test_estimate_flag_is_null_when_styles_cannot_be_read(tmp_path):
 
 
 def test_the_documented_dot_marker_also_means_unavailable(tmp_path):
-    spaced = rewrite_xlsx(XLSX, tmp_path / "spaced.xlsx", {"xl/sharedStrings.xml": lambda s: s.replace("<t>...</t>", "<t>. .</t>")})
+    spaced = rewrite_xlsx(
+        XLSX, tmp_path / "spaced.xlsx", {"xl/sharedStrings.xml": lambda s: s.replace("<t>...</t>", "<t>. .</t>")}
+    )
     parsed = sipri_milex.parse(spaced)
     assert parsed.filter(pl.col("value_status") == "unavailable").height == 14887
     assert parsed.filter(pl.col("source_text") == ". .").height == 14887
@@ -291,7 +304,11 @@ def _replace_cell(sheet: str, ref: str, new_cell: str):
 
 def test_rejects_text_in_a_number_cell(tmp_path):
     # Brazil 2020 in Current US$ (row 83, column BW) typed as text with a letter O for a zero
-    bad = rewrite_xlsx(XLSX, tmp_path / "bad.xlsx", _replace_cell("Current US$", "BW83", '<c r="BW83" t="inlineStr"><is><t>2O717.3</t></is></c>'))
+    bad = rewrite_xlsx(
+        XLSX,
+        tmp_path / "bad.xlsx",
+        _replace_cell("Current US$", "BW83", '<c r="BW83" t="inlineStr"><is><t>2O717.3</t></is></c>'),
+    )
     with pytest.raises(ContractViolation) as err:
         sipri_milex.parse(bad)
     message = str(err.value)
@@ -315,7 +332,9 @@ def test_rejects_share_of_gdp_rescaled_to_percent(tmp_path):
 
 
 def test_missing_sheet_fails_clearly(tmp_path):
-    renamed = rewrite_xlsx(XLSX, tmp_path / "renamed.xlsx", {"xl/workbook.xml": lambda s: s.replace('name="Per capita"', 'name="Per cap"')})
+    renamed = rewrite_xlsx(
+        XLSX, tmp_path / "renamed.xlsx", {"xl/workbook.xml": lambda s: s.replace('name="Per capita"', 'name="Per cap"')}
+    )
     with pytest.raises(ContractViolation) as err:
         sipri_milex.parse(renamed)
     assert "[sipri_milex]" in str(err.value) and "missing sheet 'Per capita'" in str(err.value)
@@ -335,7 +354,11 @@ def test_country_row_without_values_is_not_taken_for_a_heading(tmp_path):
 
 
 def test_unknown_country_name_raises(tmp_path):
-    bad = rewrite_xlsx(XLSX, tmp_path / "unknown.xlsx", {"xl/sharedStrings.xml": lambda s: s.replace("<t>Paraguay</t>", "<t>Paraguya</t>")})
+    bad = rewrite_xlsx(
+        XLSX,
+        tmp_path / "unknown.xlsx",
+        {"xl/sharedStrings.xml": lambda s: s.replace("<t>Paraguay</t>", "<t>Paraguya</t>")},
+    )
     with pytest.raises(UnmappedCountryError, match="Paraguya"):
         sipri_milex.parse(bad)
 
@@ -344,9 +367,18 @@ def test_unknown_country_name_raises(tmp_path):
 
 
 def test_raw_table_lands_every_cell(marts, expected):
-    assert marts.execute("select count(*) from raw.sipri_milex").fetchone()[0] == sum(c.height for c, _ in expected.values())
-    by_measure = dict(marts.execute("select measure, count(*) from staging.stg_sipri_milex group by measure").fetchall())
-    assert by_measure == {"constant_2022_usd_mn": 13224, "current_usd_mn": 13224, "share_gdp": 13224, "per_capita_usd": 6264}
+    assert marts.execute("select count(*) from raw.sipri_milex").fetchone()[0] == sum(
+        c.height for c, _ in expected.values()
+    )
+    by_measure = dict(
+        marts.execute("select measure, count(*) from staging.stg_sipri_milex group by measure").fetchall()
+    )
+    assert by_measure == {
+        "constant_2022_usd_mn": 13224,
+        "current_usd_mn": 13224,
+        "share_gdp": 13224,
+        "per_capita_usd": 6264,
+    }
 
 
 def test_mart_equals_the_xlsx_for_every_universe_country_year(marts, expected):
@@ -364,12 +396,17 @@ def test_mart_equals_the_xlsx_for_every_universe_country_year(marts, expected):
                 pl.col("x_value").filter(pl.col("measure") == m).first().alias(f"milex_{m}")
                 for m in SHEET_MEASURES.values()
             ],
-            flag=pl.col("x_colour").filter(pl.col("x_value").is_not_null()).replace_strict(flag_rank, return_dtype=pl.Int64).max(),
+            flag=pl.col("x_colour")
+            .filter(pl.col("x_value").is_not_null())
+            .replace_strict(flag_rank, return_dtype=pl.Int64)
+            .max(),
             existed=(pl.col("x_text").fill_null("").str.strip_chars() != "xxx").any(),
         )
         .filter(pl.col("existed"))
         .with_columns(
-            flag=pl.col("flag").replace_strict({3: "highly_uncertain", 2: "sipri_estimate", 1: "none"}, default=None, return_dtype=pl.String)
+            flag=pl.col("flag").replace_strict(
+                {3: "highly_uncertain", 2: "sipri_estimate", 1: "none"}, default=None, return_dtype=pl.String
+            )
         )
     )
     mart = pl.from_arrow(marts.sql("select * from marts.fct_military_expenditure_country_year").to_arrow_table())

@@ -20,8 +20,19 @@ from tests.livehttp import LiveServer
 SUBSET = SNAPSHOTS / "trade_agreements_desta" / "desta_dyads_us_lac_subset.csv"
 FULL = PROJECT_ROOT / "data" / "fixtures" / "trade_agreements_desta_full" / "desta_list_of_treaties_02_01_dyads.csv"
 CORRECTIONS = PROJECT_ROOT / "data" / "reference" / "trade_agreement_in_force_corrections.csv"
-NUMERIC = {"188": "CRI", "222": "SLV", "320": "GTM", "340": "HND", "558": "NIC", "214": "DOM", "152": "CHL",
-           "170": "COL", "484": "MEX", "591": "PAN", "604": "PER"}
+NUMERIC = {
+    "188": "CRI",
+    "222": "SLV",
+    "320": "GTM",
+    "340": "HND",
+    "558": "NIC",
+    "214": "DOM",
+    "152": "CHL",
+    "170": "COL",
+    "484": "MEX",
+    "591": "PAN",
+    "604": "PER",
+}
 
 
 def rows(path=SUBSET) -> list[dict]:
@@ -185,16 +196,28 @@ def test_mart_equals_the_files_with_cited_corrections(marts):
         (iso3, desta_id): rest
         for iso3, desta_id, *rest in marts.execute(
             "select iso3, desta_id, agreement, signed_year, in_force_date, in_force_date_source, "
-            "desta_entry_force_year from marts.fct_trade_agreements").fetchall()
+            "desta_entry_force_year from marts.fct_trade_agreements"
+        ).fetchall()
     }
     assert {k: tuple(v) for k, v in got.items()} == expected
     assert len(got) == 15 and len(fixes) == 6
     # every correction is used, and CAFTA's real dates are per country
     used = marts.execute(
-        "select iso3, in_force_date from marts.fct_trade_agreements where in_force_date_source = 'USTR correction'")
-    assert dict(used.fetchall()) == {"SLV": date(2006, 3, 1), "HND": date(2006, 4, 1), "NIC": date(2006, 4, 1),
-                                     "GTM": date(2006, 7, 1), "DOM": date(2007, 3, 1), "CRI": date(2009, 1, 1)}
+        "select iso3, in_force_date from marts.fct_trade_agreements where in_force_date_source = 'USTR correction'"
+    )
+    assert dict(used.fetchall()) == {
+        "SLV": date(2006, 3, 1),
+        "HND": date(2006, 4, 1),
+        "NIC": date(2006, 4, 1),
+        "GTM": date(2006, 7, 1),
+        "DOM": date(2007, 3, 1),
+        "CRI": date(2009, 1, 1),
+    }
     assert marts.execute("select count(*) from marts.fct_trade_agreements where iso3 = 'PRY'").fetchone()[0] == 0
-    vintages = {r[0] for r in marts.execute(
-        "select distinct source || ' / ' || source_vintage from marts.fct_trade_agreements").fetchall()}
+    vintages = {
+        r[0]
+        for r in marts.execute(
+            "select distinct source || ' / ' || source_vintage from marts.fct_trade_agreements"
+        ).fetchall()
+    }
     assert vintages == {f"DESTA / {desta.DESTA.vintage}"}

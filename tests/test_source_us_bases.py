@@ -81,7 +81,9 @@ def test_bases_utf8_copy_parses_the_same(tmp_path, bases):
 def test_bases_every_name_and_code_maps(bases):
     rows = base_rows()
     assert bases["iso3"].null_count() == 0
-    assert dict(bases.select("country_name", "iso3").unique().iter_rows()) == {r["countryname"]: r["iso3c"] for r in rows}
+    assert dict(bases.select("country_name", "iso3").unique().iter_rows()) == {
+        r["countryname"]: r["iso3c"] for r in rows
+    }
 
 
 def test_bases_rejects_shifted_latitude_and_bad_flag(tmp_path):

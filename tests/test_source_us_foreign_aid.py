@@ -100,7 +100,12 @@ def test_rejects_wrong_type(tmp_path):
     with pytest.raises(ContractViolation) as err:
         us_foreign_aid.parse_summary(bad)
     message = str(err.value)
-    assert "us_foreign_aid" in message and "current_amount_usd" in message and "'12,5O0'" in message and "row(s) 17" in message
+    assert (
+        "us_foreign_aid" in message
+        and "current_amount_usd" in message
+        and "'12,5O0'" in message
+        and "row(s) 17" in message
+    )
 
 
 def test_rejects_missing_required_column(tmp_path):
@@ -166,7 +171,9 @@ def _amount(database, source_row):
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute("select current_amount_usd from raw.us_foreign_aid_activity where source_row = ?", [source_row]).fetchone()[0]
+        return con.execute(
+            "select current_amount_usd from raw.us_foreign_aid_activity where source_row = ?", [source_row]
+        ).fetchone()[0]
 
 
 def test_landed_parquet_is_reused_for_an_unchanged_file_and_replaced_for_a_changed_one(tmp_path):

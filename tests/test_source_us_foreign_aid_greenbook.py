@@ -31,19 +31,56 @@ SHEET_PART = "xl/worksheets/sheet1.xml"
 LAC = "Latin America and Caribbean"
 # Written by hand from the workbook's LAC names (independent of the crosswalk under test).
 LAC_ISO3 = {
-    "Antigua and Barbuda": "ATG", "Argentina": "ARG", "Bahamas, The": "BHS", "Barbados": "BRB", "Belize": "BLZ",
-    "Bolivia": "BOL", "Brazil": "BRA", "Chile": "CHL", "Colombia": "COL", "Costa Rica": "CRI", "Cuba": "CUB",
-    "Dominica": "DMA", "Dominican Republic": "DOM", "Ecuador": "ECU", "El Salvador": "SLV", "Grenada": "GRD",
-    "Guatemala": "GTM", "Guyana": "GUY", "Haiti": "HTI", "Honduras": "HND", "Jamaica": "JAM", "Mexico": "MEX",
-    "Nicaragua": "NIC", "Panama": "PAN", "Paraguay": "PRY", "Peru": "PER", "St. Kitts and Nevis": "KNA",
-    "St. Lucia": "LCA", "St. Vincent and Grenadines": "VCT", "Suriname": "SUR", "Trinidad & Tobago": "TTO",
-    "Uruguay": "URY", "Venezuela": "VEN",
+    "Antigua and Barbuda": "ATG",
+    "Argentina": "ARG",
+    "Bahamas, The": "BHS",
+    "Barbados": "BRB",
+    "Belize": "BLZ",
+    "Bolivia": "BOL",
+    "Brazil": "BRA",
+    "Chile": "CHL",
+    "Colombia": "COL",
+    "Costa Rica": "CRI",
+    "Cuba": "CUB",
+    "Dominica": "DMA",
+    "Dominican Republic": "DOM",
+    "Ecuador": "ECU",
+    "El Salvador": "SLV",
+    "Grenada": "GRD",
+    "Guatemala": "GTM",
+    "Guyana": "GUY",
+    "Haiti": "HTI",
+    "Honduras": "HND",
+    "Jamaica": "JAM",
+    "Mexico": "MEX",
+    "Nicaragua": "NIC",
+    "Panama": "PAN",
+    "Paraguay": "PRY",
+    "Peru": "PER",
+    "St. Kitts and Nevis": "KNA",
+    "St. Lucia": "LCA",
+    "St. Vincent and Grenadines": "VCT",
+    "Suriname": "SUR",
+    "Trinidad & Tobago": "TTO",
+    "Uruguay": "URY",
+    "Venezuela": "VEN",
 }
 LAC_BUCKETS = {
-    "Caribbean (not specified)", "Central America (not specified)", "Latin America & Caribbean (not specified)",
+    "Caribbean (not specified)",
+    "Central America (not specified)",
+    "Latin America & Caribbean (not specified)",
 }
-HEADER = ["Fiscal Year", "Region", "Country", "Assistance Category", "Publication Row", "Funding Agency",
-          "Funding Account Name", "Obligations (Historical Dollars)", "Obligations (Constant Dollars)"]
+HEADER = [
+    "Fiscal Year",
+    "Region",
+    "Country",
+    "Assistance Category",
+    "Publication Row",
+    "Funding Agency",
+    "Funding Account Name",
+    "Obligations (Historical Dollars)",
+    "Obligations (Constant Dollars)",
+]
 
 
 # ---------------------------------------------------------------- independent reader of the xlsx XML
@@ -88,10 +125,20 @@ def xml_data() -> list[dict]:
     out = []
     for r, v in sorted(rows.items()):
         if r > header_row and any(x is not None for x in v):
-            out.append({
-                "row": r, "label": v[0], "region": v[1], "country": v[2], "category": v[3], "line": v[4],
-                "agency": v[5], "account": v[6], "current": int(v[7]), "constant": int(v[8]),
-            })
+            out.append(
+                {
+                    "row": r,
+                    "label": v[0],
+                    "region": v[1],
+                    "country": v[2],
+                    "category": v[3],
+                    "line": v[4],
+                    "agency": v[5],
+                    "account": v[6],
+                    "current": int(v[7]),
+                    "constant": int(v[8]),
+                }
+            )
     return out
 
 
@@ -115,7 +162,11 @@ def test_every_data_row_is_read_once_at_its_worksheet_row(parsed, xml_data):
     for row in parsed.sample(500, seed=7).iter_rows(named=True):
         expected = by_row[row["source_row"]]
         assert (row["country"], row["region"], row["program_line"], row["funding_account"]) == (
-            expected["country"], expected["region"], expected["line"], expected["account"])
+            expected["country"],
+            expected["region"],
+            expected["line"],
+            expected["account"],
+        )
         assert row["amount_current_usd"] == expected["current"] and row["amount_constant_usd"] == expected["constant"]
     assert parsed["constant_usd_base_year"].unique().to_list() == [2020]  # "Constant 2020 $US" in the preamble
 
@@ -143,8 +194,12 @@ def test_regions_buckets_and_names_outside_the_region(parsed, xml_data):
     # (Kosovo XKX, West Bank/Gaza PSE through the concordance), 'unmapped' where it does not.
     outside = parsed.filter(pl.col("region") != LAC)
     assert not outside.filter(pl.col("iso3").is_in(list(LAC_ISO3.values())))["in_universe"].any()
-    named = dict(outside.filter(pl.col("country").is_in(["Kosovo", "West Bank/Gaza"]))
-                 .select("country", "iso3").unique().iter_rows())
+    named = dict(
+        outside.filter(pl.col("country").is_in(["Kosovo", "West Bank/Gaza"]))
+        .select("country", "iso3")
+        .unique()
+        .iter_rows()
+    )
     assert named == {"Kosovo": "XKX", "West Bank/Gaza": "PSE"}
     unmapped = parsed.filter(pl.col("entity_kind") == "unmapped")
     assert not unmapped["in_universe"].any() and LAC not in set(unmapped["region"])
@@ -153,8 +208,13 @@ def test_regions_buckets_and_names_outside_the_region(parsed, xml_data):
 # ---------------------------------------------------------------- realistic corruptions of the workbook
 
 
-def rewrite_xlsx(dst: Path, cells: dict[str, str | float] | None = None, shift_from: int | None = None,
-                 shift: int = 0, strings: dict[str, str] | None = None) -> Path:
+def rewrite_xlsx(
+    dst: Path,
+    cells: dict[str, str | float] | None = None,
+    shift_from: int | None = None,
+    shift: int = 0,
+    strings: dict[str, str] | None = None,
+) -> Path:
     """A copy of the real workbook with some cells replaced (text as inline strings), rows from `shift_from`
     moved down by `shift` (a longer preamble), or shared strings renamed."""
     with zipfile.ZipFile(XLSX) as book:
@@ -168,13 +228,16 @@ def rewrite_xlsx(dst: Path, cells: dict[str, str | float] | None = None, shift_f
         sheet, count = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', new, sheet, count=1)
         assert count == 1, ref
     if shift:
+
         def move(match: re.Match) -> str:
             number = int(match.group(2))
             return f'{match.group(1)}{number + shift if number >= shift_from else number}"'
+
         sheet = re.sub(r'(<row r=")(\d+)"', move, sheet)
         sheet = re.sub(r'(<c r="[A-Z]+)(\d+)"', move, sheet)
-        sheet = re.sub(r'<dimension ref="A1:I(\d+)"',
-                       lambda m: f'<dimension ref="A1:I{int(m.group(1)) + shift}"', sheet)
+        sheet = re.sub(
+            r'<dimension ref="A1:I(\d+)"', lambda m: f'<dimension ref="A1:I{int(m.group(1)) + shift}"', sheet
+        )
     parts[SHEET_PART] = sheet.encode("utf-8")
     shared = parts["xl/sharedStrings.xml"].decode("utf-8")
     for old, new in (strings or {}).items():
@@ -201,10 +264,13 @@ def test_contract_names_column_value_and_row(tmp_path, xml_data):
     message = str(failure.value)
     assert "us_foreign_aid_greenbook" in message and "typed.xlsx" in message
     assert "column 'amount_current_usd'" in message and "'1,234,000'" in message and f"row(s) {row_amount}" in message
-    bad = rewrite_xlsx(tmp_path / "bad.xlsx", cells={
-        f"A{row_year}": 1980.9,  # a transition quarter only exists in 1976
-        f"D{row_category}": "Militray",
-    })
+    bad = rewrite_xlsx(
+        tmp_path / "bad.xlsx",
+        cells={
+            f"A{row_year}": 1980.9,  # a transition quarter only exists in 1976
+            f"D{row_category}": "Militray",
+        },
+    )
     with pytest.raises(ContractViolation) as failure:
         greenbook.parse(bad)
     message = str(failure.value)
@@ -245,7 +311,9 @@ def test_blank_country_and_renamed_column_are_reported(tmp_path, xml_data):
 def test_another_vintage_longer_preamble_new_base_year(tmp_path, parsed):
     """A newer release: two more preamble rows, another constant-dollar base year: header found, rows shifted."""
     moved = rewrite_xlsx(
-        tmp_path / "newer.xlsx", shift_from=6, shift=2,
+        tmp_path / "newer.xlsx",
+        shift_from=6,
+        shift=2,
         strings={"Constant 2020 $US": "Constant 2023 $US"},
     )
     newer = greenbook.parse(moved)
@@ -284,8 +352,14 @@ def test_every_lac_program_line_and_account_is_classified(xml_data):
     # The classification follows the definition it cites: narcotics control and NADR are security, ESF is not.
     assert classify(table, "Narcotics Control", "Andean Counterdrug Initiative, Department of State") is True
     assert classify(table, "Narcotics Control", "International Narcotics Control and Law Enforcement") is True
-    assert classify(table, "Nonproliferation, Anti-Terrorism, Demining & Related",
-                    "Nonproliferation, Anti-Terrorism, Demining and Related Programs") is True
+    assert (
+        classify(
+            table,
+            "Nonproliferation, Anti-Terrorism, Demining & Related",
+            "Nonproliferation, Anti-Terrorism, Demining and Related Programs",
+        )
+        is True
+    )
     assert classify(table, "Economic Support Fund/Security Support Assistance", "Economic Support Fund") is False
     military = [r for r in xml_data if r["region"] == LAC and r["category"] == "Military"]
     assert all(classify(table, r["line"], r["account"]) for r in military)
@@ -314,8 +388,13 @@ def test_a_line_missing_from_the_classification_fails_the_build(tmp_path):
     partial = tmp_path / "classification.csv"
     partial.write_text("\n".join(kept) + "\n")
     root = tmp_path / "warehouse"
-    result = run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None,
-                       file_overrides={"aid_security_classification": str(partial)})
+    result = run_build(
+        force=True,
+        warehouse_dir=root,
+        log_level="CRITICAL",
+        echo=lambda *_: None,
+        file_overrides={"aid_security_classification": str(partial)},
+    )
     assert not result.success
     assert "is_security_sector" in str(result.error) and "fct_us_aid_program_country_year" in str(result.error)
     assert not (root / "partnership.duckdb").exists()  # nothing published
@@ -348,13 +427,16 @@ def test_country_year_category_amounts_equal_the_workbook(marts, xml_data):
     types = marts.execute(
         "select distinct transaction_type, constant_usd_base_year, is_partial_period "
         "from marts.fct_us_aid_country_year "
-        "where source = 'us_foreign_aid_greenbook'").fetchall()
+        "where source = 'us_foreign_aid_greenbook'"
+    ).fetchall()
     assert types == [("Obligations", 2020, False)]
 
 
 def test_program_mart_equals_the_workbook_line_by_line(marts, xml_data):
-    expected = lac_sums(xml_data, lambda r: (LAC_ISO3[r["country"]], *period(r["label"]), r["category"], r["line"],
-                                             r["account"], r["agency"]))
+    expected = lac_sums(
+        xml_data,
+        lambda r: (LAC_ISO3[r["country"]], *period(r["label"]), r["category"], r["line"], r["account"], r["agency"]),
+    )
     rows = marts.execute(
         "select iso3, fiscal_year, fiscal_period, assistance_category, program_line, funding_account, funding_agency, "
         "amount_current_usd, amount_constant_usd, is_security_sector, source from marts.fct_us_aid_program_country_year"
@@ -377,23 +459,29 @@ def test_security_sector_aggregate_equals_the_classified_lines(marts, xml_data):
             years.add(key)
             if classify(table, r["line"], r["account"]):
                 expected[key] += r["current"]
-    actual = dict(marts.execute(
-        "select (iso3, fiscal_year, fiscal_period), amount_current_usd from marts.fct_us_aid_country_year "
-        "where aid_category = 'security_sector'").fetchall())
+    actual = dict(
+        marts.execute(
+            "select (iso3, fiscal_year, fiscal_period), amount_current_usd from marts.fct_us_aid_country_year "
+            "where aid_category = 'security_sector'"
+        ).fetchall()
+    )
     actual = {tuple(k.values()) if isinstance(k, dict) else tuple(k): v for k, v in actual.items()}
     # every Greenbook country-year has the aggregate; 0 where it had no security-sector line
     assert actual == {k: expected.get(k, 0) for k in years}
 
 
 def test_colombia_fy2000_plan_colombia(marts):
-    rows = dict(marts.execute(
-        "select aid_category, amount_current_usd from marts.fct_us_aid_country_year "
-        "where iso3 = 'COL' and fiscal_year = 2000 and fiscal_period = 'FY' and source = 'us_foreign_aid_greenbook'"
-    ).fetchall())
+    rows = dict(
+        marts.execute(
+            "select aid_category, amount_current_usd from marts.fct_us_aid_country_year "
+            "where iso3 = 'COL' and fiscal_year = 2000 and fiscal_period = 'FY' and source = 'us_foreign_aid_greenbook'"
+        ).fetchall()
+    )
     assert rows["Economic"] == 1_037_071_403 and rows["Military"] == 131_558_868  # SOURCE.md spot values
     narcotics = marts.execute(
         "select sum(amount_current_usd), bool_and(is_security_sector) from marts.fct_us_aid_program_country_year "
-        "where iso3 = 'COL' and fiscal_year = 2000 and program_line = 'Narcotics Control'").fetchone()
+        "where iso3 = 'COL' and fiscal_year = 2000 and program_line = 'Narcotics Control'"
+    ).fetchone()
     assert narcotics == (894_429_000, True)
     # the publisher files narcotics control under Economic; the security-sector aggregate counts it
     assert rows["security_sector"] >= 894_429_000 + 128_534_000  # + DoD counter-drug (Military)
@@ -403,17 +491,25 @@ def test_colombia_fy2000_plan_colombia(marts):
 def test_fagov_rows_unchanged_and_last_fagov_year_partial(marts):
     summary = SNAPSHOTS / "us_foreign_aid_country" / "us_foreign_aid_country.csv"
     with summary.open(encoding="utf-8", newline="") as handle:
-        years = [r["Fiscal Year"] for r in csv.DictReader(handle)
-                 if r["Transaction Type Name"] in ("Obligations", "Disbursements")]
+        years = [
+            r["Fiscal Year"]
+            for r in csv.DictReader(handle)
+            if r["Transaction Type Name"] in ("Obligations", "Disbursements")
+        ]
     last = max(int(y[:4]) for y in years)
     assert last == 2024  # SOURCE.md: FY2024 is the bundle's partial last year
     partial = marts.execute(
         "select distinct fiscal_year, transaction_type from marts.fct_us_aid_country_year "
-        "where is_partial_period and aid_category = 'Total' order by all").fetchall()
+        "where is_partial_period and aid_category = 'Total' order by all"
+    ).fetchall()
     assert partial == [(last, "Disbursements"), (last, "Obligations")]
-    assert marts.execute(
-        "select count(*) from marts.fct_us_aid_country_year where aid_category = 'Total' "
-        "and source <> 'us_foreign_aid'").fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.fct_us_aid_country_year where aid_category = 'Total' "
+            "and source <> 'us_foreign_aid'"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_reconciliation_compares_obligations_of_both_publishers(marts, xml_data):
@@ -429,7 +525,8 @@ def test_reconciliation_compares_obligations_of_both_publishers(marts, xml_data)
                 fagov[key] += int(r["current_amount"])
     rows = marts.execute(
         "select iso3, fiscal_year, fiscal_period, greenbook_obligations_current_usd, fagov_obligations_current_usd, "
-        "difference_current_usd, relative_difference from marts.aid_source_reconciliation").fetchall()
+        "difference_current_usd, relative_difference from marts.aid_source_reconciliation"
+    ).fetchall()
     assert max(r[1] for r in rows) == 2020 and min(r[1] for r in rows) == 1946
     checked = 0
     for iso3, fy, fp, gb, fa, diff, rel in rows:
@@ -460,15 +557,20 @@ def test_live_download_from_127_0_0_1_lands_the_raw_table(tmp_path, monkeypatch)
         monkeypatch.setenv("HPW_MODE", "live")
         monkeypatch.setenv("HPW_LIVE_BASE_URL", server.base_url)
         monkeypatch.setenv("HPW_DATA_DIR", str(tmp_path / "data"))
-        result = materialize([asset], resources={"warehouse_db": WarehouseResource(warehouse_dir=str(tmp_path / "wh"))},
-                             instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        result = materialize(
+            [asset],
+            resources={"warehouse_db": WarehouseResource(warehouse_dir=str(tmp_path / "wh"))},
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
         gets = server.gets(urlsplit(table.live_url).path)
     assert result.success and len(gets) == 1
     with duckdb.connect(str(tmp_path / "wh" / ".build" / "partnership.duckdb"), read_only=True) as con:
         rows, landed = con.execute(
-            "select count(*), any_value(_source_sha256) from raw.us_foreign_aid_greenbook").fetchone()
+            "select count(*), any_value(_source_sha256) from raw.us_foreign_aid_greenbook"
+        ).fetchone()
         mode, status, path = con.execute(
-            "select mode, http_status, landed_path from meta.ingestions "
-            "where raw_table = 'us_foreign_aid_greenbook'").fetchone()
+            "select mode, http_status, landed_path from meta.ingestions where raw_table = 'us_foreign_aid_greenbook'"
+        ).fetchone()
     assert rows == 75_002 and (mode, status) == ("live", 200)
     assert Path(path).is_relative_to(tmp_path / "data" / "landing") and Path(path).parent.name == landed

@@ -75,7 +75,8 @@ def test_troops_parses_every_data_row(troops):
 def test_troops_counts_equal_the_file_and_na_stays_null(troops):
     rows = troop_rows()
     expected = pl.DataFrame(
-        {raw: [count(r[col]) for r in rows] for col, raw in COUNT_COLUMNS.items()}, schema={raw: pl.Int64 for raw in COUNT_COLUMNS.values()}
+        {raw: [count(r[col]) for r in rows] for col, raw in COUNT_COLUMNS.items()},
+        schema={raw: pl.Int64 for raw in COUNT_COLUMNS.values()},
     )
     placeholder = [r["Grand Total"] == "0" and int(r["Total Active Duty"]) > 0 for r in rows]
     assert sum(placeholder) == 3  # the one-row USA reports Dec 2022, Mar 2023, Jun 2023
@@ -130,7 +131,9 @@ def test_troops_rejects_a_mistyped_count(tmp_path):
     with pytest.raises(ContractViolation) as err:
         us_troops_dmdc.parse(bad)
     message = str(err.value)
-    assert "[us_troops_dmdc]" in message and "'troops_ad'" in message and "'1O4'" in message and "row(s) 2001" in message
+    assert (
+        "[us_troops_dmdc]" in message and "'troops_ad'" in message and "'1O4'" in message and "row(s) 2001" in message
+    )
 
 
 def test_troops_rejects_a_mislabelled_report_and_keeps_a_negative_count_flagged(tmp_path):
@@ -138,7 +141,9 @@ def test_troops_rejects_a_mislabelled_report_and_keeps_a_negative_count_flagged(
 
     bad = tmp_path / TROOPS_FILE.name
     rows = troop_rows()
-    row = next(i for i, r in enumerate(rows, start=1) if r["source"] == "September 2014" and r["countryname"] == "Paraguay")
+    row = next(
+        i for i, r in enumerate(rows, start=1) if r["source"] == "September 2014" and r["countryname"] == "Paraguay"
+    )
     rewrite_csv_cell(TROOPS_FILE, bad, data_row=40, column="Total", value="-12")
     rewrite_csv_cell(bad, bad, data_row=row, column="source", value="September 2041")
     with pytest.raises(ContractViolation) as err:
@@ -173,7 +178,9 @@ def test_troops_iso3c_that_contradicts_ccode_and_name_is_flagged_not_fatal(tmp_p
 def test_troops_rejects_the_same_country_twice_in_a_report(tmp_path):
     bad = tmp_path / TROOPS_FILE.name
     rows = troop_rows()
-    row = next(i for i, r in enumerate(rows, start=1) if r["source"] == "September 2014" and r["countryname"] == "Paraguay")
+    row = next(
+        i for i, r in enumerate(rows, start=1) if r["source"] == "September 2014" and r["countryname"] == "Paraguay"
+    )
     rewrite_csv_cell(TROOPS_FILE, bad, data_row=row, column="source", value="June 2014")
     rewrite_csv_cell(bad, bad, data_row=row, column="month", value="June")
     rewrite_csv_cell(bad, bad, data_row=row, column="quarter", value="2")
@@ -226,11 +233,25 @@ def test_troops_mart_one_report_per_year(marts):
         "select iso3, year, report_label from marts.fct_us_troops_country_year where (iso3, year) in "
         "(('PRY', 2014), ('VEN', 2019), ('HND', 1955), ('BRA', 2023))"
     ).fetchall()
-    assert sorted(rows) == [("BRA", 2023, "September 2023"), ("HND", 1955, "June 1955"),
-                            ("PRY", 2014, "September 2014"), ("VEN", 2019, "June 2019")]
+    assert sorted(rows) == [
+        ("BRA", 2023, "September 2023"),
+        ("HND", 1955, "June 1955"),
+        ("PRY", 2014, "September 2014"),
+        ("VEN", 2019, "June 2019"),
+    ]
     # A country-year without a report is absent, never a zero row: Venezuela has no report after 2019.
-    assert marts.execute("select count(*) from marts.fct_us_troops_country_year where iso3 = 'VEN' and year > 2019").fetchone()[0] == 0
-    assert marts.execute("select count(*) from marts.fct_us_troops_country_year where personnel_total is not null and year < 2008").fetchone()[0] == 0
+    assert (
+        marts.execute(
+            "select count(*) from marts.fct_us_troops_country_year where iso3 = 'VEN' and year > 2019"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        marts.execute(
+            "select count(*) from marts.fct_us_troops_country_year where personnel_total is not null and year < 2008"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_troops_mart_covers_the_focus_countries_and_leaves_out_the_usa(marts):
@@ -241,10 +262,16 @@ def test_troops_mart_covers_the_focus_countries_and_leaves_out_the_usa(marts):
         file_years.setdefault(name_iso3[r["countryname"]], set()).add(int(r["year"]))
     in_file = [c for c in FOCUS if c in file_years]
     assert in_file == FOCUS  # the file covers all eight
-    mart = dict(marts.execute(
-        "select iso3, count(distinct year) from marts.fct_us_troops_country_year group by iso3"
-    ).fetchall())
+    mart = dict(
+        marts.execute(
+            "select iso3, count(distinct year) from marts.fct_us_troops_country_year group by iso3"
+        ).fetchall()
+    )
     for iso3 in in_file:
         assert mart.get(iso3, 0) == len(file_years[iso3]) > 0, iso3
     assert "USA" not in mart
-    assert marts.execute("select source_vintage from marts.fct_us_troops_country_year limit 1").fetchone()[0].startswith("troopdata")
+    assert (
+        marts.execute("select source_vintage from marts.fct_us_troops_country_year limit 1")
+        .fetchone()[0]
+        .startswith("troopdata")
+    )

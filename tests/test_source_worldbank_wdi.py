@@ -54,7 +54,12 @@ def csv_raw() -> pl.DataFrame:
 
 def test_folder_holds_the_files_this_test_expects():
     assert len(API_FILES) == 9
-    assert {p.name for p in FOLDER.iterdir()} == {p.name for p in API_FILES} | {JSON_FILE.name, METADATA_FILE.name, "SOURCE.md", "SOURCE_more.md"}
+    assert {p.name for p in FOLDER.iterdir()} == {p.name for p in API_FILES} | {
+        JSON_FILE.name,
+        METADATA_FILE.name,
+        "SOURCE.md",
+        "SOURCE_more.md",
+    }
 
 
 @pytest.mark.parametrize("path", API_FILES, ids=lambda p: p.name.split("_DS2")[0])
@@ -73,7 +78,9 @@ def test_each_api_csv_parses_with_exact_row_count(path):
 def test_folder_table_reads_every_api_csv(csv_raw):
     # The RawTable points at one file; its parse reads every API_ CSV next to it.
     assert set(csv_raw["file"]) == {p.name for p in API_FILES}
-    expected = sum(len(read_api_csv(p)[1]) * len([c for c in read_api_csv(p)[0] if re.fullmatch(r"\d{4}", c)]) for p in API_FILES)
+    expected = sum(
+        len(read_api_csv(p)[1]) * len([c for c in read_api_csv(p)[0] if re.fullmatch(r"\d{4}", c)]) for p in API_FILES
+    )
     assert csv_raw.height == expected
 
 
@@ -139,7 +146,12 @@ def test_header_found_when_preamble_has_an_extra_line(tmp_path):
     real = FOLDER / "API_SP.POP.TOTL_DS2_en_csv_v2_4473555_LAC_USA.csv"
     text = real.read_bytes().decode("utf-8-sig")
     extra = tmp_path / real.name
-    extra.write_bytes(b"\xef\xbb\xbf" + text.replace('"Last Updated Date"', '"Source Note","Re-exported by a mirror",\n\n"Last Updated Date"', 1).encode())
+    extra.write_bytes(
+        b"\xef\xbb\xbf"
+        + text.replace(
+            '"Last Updated Date"', '"Source Note","Re-exported by a mirror",\n\n"Last Updated Date"', 1
+        ).encode()
+    )
     assert wdi.sniff(extra).header_line == 6
     got = wdi.parse_api_csv(extra).drop("file_sha256", "file_vintage", "vintage_date")
     expected = wdi.parse_api_csv(real).drop("file_sha256", "file_vintage", "vintage_date")
@@ -184,7 +196,9 @@ def test_blank_cells_are_null_not_zero(csv_raw):
     # Homicide series start decades after 1960: Argentina's 1960 cell is blank in the file.
     cells = nonblank_cells(FOLDER / "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130_LAC_USA.csv")
     assert ("ARG", "VC.IHR.PSRC.P5", 1960) not in cells
-    row = csv_raw.filter((pl.col("country_code") == "ARG") & (pl.col("indicator_code") == "VC.IHR.PSRC.P5") & (pl.col("year") == 1960))
+    row = csv_raw.filter(
+        (pl.col("country_code") == "ARG") & (pl.col("indicator_code") == "VC.IHR.PSRC.P5") & (pl.col("year") == 1960)
+    )
     assert row.height == 1 and row["value"].is_null().all()
     # CC.EST's last year column (2025) is empty for every row: all NULL, none zero.
     cc = csv_raw.filter((pl.col("indicator_code") == "CC.EST") & (pl.col("year") == 2025))
@@ -197,7 +211,9 @@ def test_scientific_notation_values(csv_raw):
     hits = [(r[1], int(h), c) for r in rows for h, c in zip(header, r) if "E-" in c]
     assert hits, "RL.EST carries values like -8.9991399999999999E-2"
     code, year, text = hits[0]
-    got = csv_raw.filter((pl.col("country_code") == code) & (pl.col("indicator_code") == "RL.EST") & (pl.col("year") == year))
+    got = csv_raw.filter(
+        (pl.col("country_code") == code) & (pl.col("indicator_code") == "RL.EST") & (pl.col("year") == year)
+    )
     assert got["value"].item() == float(text)
 
 
@@ -214,7 +230,13 @@ def test_full_world_aggregate_codes_and_kosovo_resolve(tmp_path):
     # A full-world file carries many more WB aggregates and XKX: they must map, not raise.
     real = FOLDER / "API_MS.MIL.XPND.GD.ZS_DS2_en_csv_v2_1740297_LAC_USA.csv"
     header, rows = read_api_csv(real)
-    extra = {"WLD": "World", "EAS": "East Asia & Pacific", "HIC": "High income", "XKX": "Kosovo", "CHI": "Channel Islands"}
+    extra = {
+        "WLD": "World",
+        "EAS": "East Asia & Pacific",
+        "HIC": "High income",
+        "XKX": "Kosovo",
+        "CHI": "Channel Islands",
+    }
     path = tmp_path / real.name
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -222,7 +244,13 @@ def test_full_world_aggregate_codes_and_kosovo_resolve(tmp_path):
         writer.writerows(rows)
         writer.writerows([[name, code, *rows[0][2:]] for code, name in extra.items()])
     kinds = dict(wdi.parse_api_csv(path).select("country_code", "entity_kind").unique().iter_rows())
-    assert {c: kinds[c] for c in extra} == {"WLD": "aggregate", "EAS": "aggregate", "HIC": "aggregate", "XKX": "country", "CHI": "aggregate"}
+    assert {c: kinds[c] for c in extra} == {
+        "WLD": "aggregate",
+        "EAS": "aggregate",
+        "HIC": "aggregate",
+        "XKX": "country",
+        "CHI": "aggregate",
+    }
 
 
 def test_unknown_code_raises(tmp_path):
@@ -294,7 +322,9 @@ def test_json_partial_download_is_rejected(tmp_path):
 
 def test_json_api_error_message_is_rejected(tmp_path):
     path = tmp_path / "error.json"
-    path.write_text('[{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}]')
+    path.write_text(
+        '[{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}]'
+    )
     with pytest.raises(ContractViolation, match=r"\[page-info, rows\].*Invalid value"):
         wdi.parse_api_json(path)
 
@@ -303,7 +333,10 @@ def test_json_contract_rejects_a_text_value(tmp_path):
     text = JSON_FILE.read_text(encoding="utf-8").replace('"value": 583738758865.705', '"value": "n/a"', 1)
     path = tmp_path / JSON_FILE.name
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ContractViolation, match=r"(?s)\[worldbank_wdi\] NY_GDP.*column 'value' failed type Float64: value\(s\) 'n/a' at row\(s\) 2"):
+    with pytest.raises(
+        ContractViolation,
+        match=r"(?s)\[worldbank_wdi\] NY_GDP.*column 'value' failed type Float64: value\(s\) 'n/a' at row\(s\) 2",
+    ):
         wdi.parse_api_json(path)
 
 
@@ -325,7 +358,9 @@ def test_indicator_metadata_parses():
 
 
 def test_raw_tables_landed(marts):
-    expected = sum(len(read_api_csv(p)[1]) * len([c for c in read_api_csv(p)[0] if re.fullmatch(r"\d{4}", c)]) for p in API_FILES)
+    expected = sum(
+        len(read_api_csv(p)[1]) * len([c for c in read_api_csv(p)[0] if re.fullmatch(r"\d{4}", c)]) for p in API_FILES
+    )
     assert marts.execute("select count(*) from raw.worldbank_wdi_csv").fetchone()[0] == expected
     assert marts.execute("select count(*) from raw.worldbank_wdi_json").fetchone()[0] == 264
     assert marts.execute("select count(*) from raw.worldbank_wdi_indicator_metadata").fetchone()[0] == 1
@@ -355,7 +390,8 @@ def test_json_values_equal_the_mart(marts):
     records = json.loads(JSON_FILE.read_text(encoding="utf-8"))[1]
     expected = {
         (r["countryiso3code"], int(r["date"])): r["value"]
-        for r in records if r["value"] is not None and r["countryiso3code"] in universe
+        for r in records
+        if r["value"] is not None and r["countryiso3code"] in universe
     }
     got = marts.execute(
         "select iso3, year, value from marts.fct_country_indicators where indicator_code = 'NY.GDP.MKTP.KD'"
@@ -369,12 +405,22 @@ def test_aggregates_are_not_in_the_mart(marts):
     assert not iso3s & AGGREGATES
     assert iso3s <= {r[0] for r in marts.execute("select iso3 from marts.dim_country").fetchall()}
     # The aggregates are landed in raw, so leaving them out is the mart's doing.
-    assert marts.execute("select count(distinct country_code) from raw.worldbank_wdi_csv where entity_kind = 'aggregate'").fetchone()[0] == 3
+    assert (
+        marts.execute(
+            "select count(distinct country_code) from raw.worldbank_wdi_csv where entity_kind = 'aggregate'"
+        ).fetchone()[0]
+        == 3
+    )
 
 
 @pytest.mark.parametrize("iso3", FOCUS)
 def test_focus_countries_have_rows_for_every_csv_indicator(marts, iso3):
-    codes = {r[0] for r in marts.execute("select distinct indicator_code from marts.fct_country_indicators where iso3 = ?", [iso3]).fetchall()}
+    codes = {
+        r[0]
+        for r in marts.execute(
+            "select distinct indicator_code from marts.fct_country_indicators where iso3 = ?", [iso3]
+        ).fetchall()
+    }
     csv_codes = {read_api_csv(p)[1][0][3] for p in API_FILES}
     assert csv_codes <= codes
     assert ("NY.GDP.MKTP.KD" in codes) == (iso3 in {"ARG", "BRA"})  # the JSON extract holds ARG, BRA, MEX, USA
@@ -407,5 +453,9 @@ def test_units_sources_and_vintages(marts):
     }
     # One release per indicator, and it says which.
     assert all(len(vintages) == 1 for _, _, vintages in by_code.values())
-    assert by_code["PV.EST"][2] == ["API_PV.EST_DS2_en_csv_v2_7919_LAC_USA.csv: World Development Indicators, Last Updated Date 2025-07-01"]
-    assert by_code["NY.GDP.MKTP.KD"][2] == ["NY_GDP_MKTP_KD_api_v2_LAC_USA.json: World Bank API v2 (source 2), Last Updated Date 2026-04-08"]
+    assert by_code["PV.EST"][2] == [
+        "API_PV.EST_DS2_en_csv_v2_7919_LAC_USA.csv: World Development Indicators, Last Updated Date 2025-07-01"
+    ]
+    assert by_code["NY.GDP.MKTP.KD"][2] == [
+        "NY_GDP_MKTP_KD_api_v2_LAC_USA.json: World Bank API v2 (source 2), Last Updated Date 2026-04-08"
+    ]

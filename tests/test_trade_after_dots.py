@@ -69,7 +69,9 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts):
             expected[(iso3, year)][flow] += value
             expected[(iso3, year)]["months"][flow].add(period)
     root = tmp_path / "warehouse"
-    result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides)
+    result = run_build(
+        force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides
+    )
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     census = {
@@ -100,4 +102,9 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts):
     dots = "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year where source = 'IMF DOTS' order by all"
     assert con.execute(dots).fetchall() == marts.execute(dots).fetchall()
     # 2026, after the Paraguay SOFA, reaches the panel
-    assert con.execute("select us_total_trade_usd from marts.partnership_panel where iso3='PRY' and year=2026").fetchone()[0] is not None
+    assert (
+        con.execute("select us_total_trade_usd from marts.partnership_panel where iso3='PRY' and year=2026").fetchone()[
+            0
+        ]
+        is not None
+    )

@@ -29,24 +29,42 @@ SIPRI_2024 = VINTAGES / "sipri_arms_register" / "trade-register_2024-10-13_parag
 SIPRI_2026 = VINTAGES / "sipri_arms_register" / "trade-register_2026-05-18_paraguay_peru.csv"
 TROOPS = VINTAGES / "us_troops_dmdc" / "troopdata-rebuild-reports_world_extract.csv"
 WB = VINTAGES / "worldbank_wdi_rl_est_world" / "API_RL.EST_DS2_en_csv_v2_5814.csv"
-UNKNOWN_LAC = (Path(__file__).parent.parent / "data" / "fixtures" / "vintages"
-               / "us_foreign_aid_country_unknown_lac_name_synthetic.csv")
+UNKNOWN_LAC = (
+    Path(__file__).parent.parent
+    / "data"
+    / "fixtures"
+    / "vintages"
+    / "us_foreign_aid_country_unknown_lac_name_synthetic.csv"
+)
 BASELINE = VINTAGES / "bundled_marts_baseline.json"
 # The universe's Latin American and Caribbean countries named in these fixtures, and how each file spells them.
 LAC = {"PRY", "URY", "BRA", "HND", "CHL", "PER", "CUW", "SXM", "VIR", "PRI", "USA"}
 
 
 def _build(root: Path, overrides: dict[str, Path]):
-    return run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None,
-                     file_overrides={k: str(v) for k, v in overrides.items()})
+    return run_build(
+        force=True,
+        warehouse_dir=root,
+        log_level="CRITICAL",
+        echo=lambda *_: None,
+        file_overrides={k: str(v) for k, v in overrides.items()},
+    )
 
 
 @pytest.fixture(scope="module")
 def vintage_a(tmp_path_factory):
     """One build with five real other-vintage / wider files at once."""
     root = tmp_path_factory.mktemp("vintage_a")
-    result = _build(root, {"imf_dots_us_trade": DOTS, "us_foreign_aid_summary": FA, "sipri_arms_register": SIPRI_2024,
-                           "us_troops_dmdc": TROOPS, "worldbank_wdi_csv": WB})
+    result = _build(
+        root,
+        {
+            "imf_dots_us_trade": DOTS,
+            "us_foreign_aid_summary": FA,
+            "sipri_arms_register": SIPRI_2024,
+            "us_troops_dmdc": TROOPS,
+            "worldbank_wdi_csv": WB,
+        },
+    )
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     yield root, result, con
@@ -66,7 +84,7 @@ def _csv_rows(path: Path, encoding: str = "utf-8-sig", skip_to: str | None = Non
     with path.open(encoding=encoding, newline="") as handle:
         lines = handle.read().split("\n")
     if skip_to is not None:
-        lines = lines[next(i for i, line in enumerate(lines) if line.startswith(skip_to)):]
+        lines = lines[next(i for i, line in enumerate(lines) if line.startswith(skip_to)) :]
     return list(csv.reader(line.rstrip("\r") for line in lines if line.strip()))
 
 
@@ -78,25 +96,39 @@ def test_dots_all_partners_reconcile(vintage_a):
     expected = {}
     for row in data:
         if row[3] in imf_to_iso3 and row[4] in ("2021", "2022"):
-            expected[(imf_to_iso3[row[3]], int(row[4]))] = (float(row[5]) if row[5] else None,
-                                                            float(row[7]) if row[7] else None)
-    actual = {(i, y): (e, m) for i, y, e, m in con.execute(
-        "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year "
-        "where source = 'IMF DOTS' and iso3 in ('PRY','URY','BRA','HND','CHL','PER','CUW')").fetchall()}
+            expected[(imf_to_iso3[row[3]], int(row[4]))] = (
+                float(row[5]) if row[5] else None,
+                float(row[7]) if row[7] else None,
+            )
+    actual = {
+        (i, y): (e, m)
+        for i, y, e, m in con.execute(
+            "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year "
+            "where source = 'IMF DOTS' and iso3 in ('PRY','URY','BRA','HND','CHL','PER','CUW')"
+        ).fetchall()
+    }
     assert len(expected) == 14 and actual == expected
     # every partner of the world resolves or is listed; the IMF's historical codes land on ISO 3166-3 entities
     partners = {r[3] for r in data}
     assert len(partners) > 200
-    landed = dict(con.execute("select partner_imf_code, iso3 from raw.imf_dots_us_trade where iso3 is not null "
-                              "group by all").fetchall())
+    landed = dict(
+        con.execute(
+            "select partner_imf_code, iso3 from raw.imf_dots_us_trade where iso3 is not null group by all"
+        ).fetchall()
+    )
     assert (landed["188"], landed["934"], landed["965"]) == ("YUG", "CSK", "SCG")
-    unresolved = {r[0]: r[1] for r in con.execute(
-        "select code, why from meta.unresolved_entities where raw_table = 'imf_dots_us_trade'").fetchall()}
+    unresolved = {
+        r[0]: r[1]
+        for r in con.execute(
+            "select code, why from meta.unresolved_entities where raw_table = 'imf_dots_us_trade'"
+        ).fetchall()
+    }
     assert set(unresolved) == {"126", "998"} and "Western Hemisphere range" in unresolved["126"]
     outside = {r[0] for r in data if r[3] in {"126", "998"}}
     assert outside  # the file really carries them
     loads = con.execute(
-        "select rows_in, rows_unresolved from meta.loads where raw_table = 'imf_dots_us_trade'").fetchone()
+        "select rows_in, rows_unresolved from meta.loads where raw_table = 'imf_dots_us_trade'"
+    ).fetchone()
     assert loads == (len(data), sum(1 for r in data if r[3] in {"126", "998"}))
 
 
@@ -110,22 +142,38 @@ def test_fa_all_regions_other_vintage_reconciles(vintage_a):
     for row in data:
         if row[col["Country Code"]] in universe:
             label = row[col["Fiscal Year"]]
-            key = (row[col["Country Code"]], int(label[:4]), "TQ" if label.endswith("tq") else "FY",
-                   row[col["Transaction Type Name"]])
+            key = (
+                row[col["Country Code"]],
+                int(label[:4]),
+                "TQ" if label.endswith("tq") else "FY",
+                row[col["Transaction Type Name"]],
+            )
             expected[key][0] += int(row[col["current_amount"]])
             expected[key][1] += int(row[col["constant_amount"]])
-    actual = {(i, fy, p, t): [c, k] for i, fy, p, t, c, k in con.execute(
-        "select iso3, fiscal_year, fiscal_period, transaction_type, amount_current_usd, amount_constant_usd "
-        "from marts.fct_us_aid_country_year where aid_category = 'Total'").fetchall()}
+    actual = {
+        (i, fy, p, t): [c, k]
+        for i, fy, p, t, c, k in con.execute(
+            "select iso3, fiscal_year, fiscal_period, transaction_type, amount_current_usd, amount_constant_usd "
+            "from marts.fct_us_aid_country_year where aid_category = 'Total'"
+        ).fetchall()
+    }
     assert len(expected) > 100 and actual == dict(expected)
     # the former entities: ISO 3166-3 where one exists, otherwise listed with the publisher's region as the proof
-    listed = {r[0]: r[1] for r in con.execute(
-        "select name, why from meta.unresolved_entities where raw_table = 'us_foreign_aid_summary'").fetchall()}
+    listed = {
+        r[0]: r[1]
+        for r in con.execute(
+            "select name, why from meta.unresolved_entities where raw_table = 'us_foreign_aid_summary'"
+        ).fetchall()
+    }
     assert {"Berlin, West", "Vietnam (former South)", "China (Tibet)", "Pacific Island Trust Territory"} <= set(listed)
     assert all("publisher region" in why and "Western Hemisphere" not in why for why in listed.values())
-    resolved = dict(con.execute("select country_name, iso3 from raw.us_foreign_aid_summary where country_name in "
-                                "('Czechoslovakia (former)', 'Yugoslavia (former)', 'Germany (former East)') "
-                                "group by all").fetchall())
+    resolved = dict(
+        con.execute(
+            "select country_name, iso3 from raw.us_foreign_aid_summary where country_name in "
+            "('Czechoslovakia (former)', 'Yugoslavia (former)', 'Germany (former East)') "
+            "group by all"
+        ).fetchall()
+    )
     assert resolved == {"Czechoslovakia (former)": "CSK", "Yugoslavia (former)": "YUG", "Germany (former East)": "DDR"}
 
 
@@ -154,19 +202,26 @@ def test_sipri_registers_of_other_export_dates_reconcile(which, vintage_a, vinta
         if r[0] in ("Paraguay", "Peru"):
             expected[r[0]][0] += 1
             expected[r[0]][1] += float(r[15]) if r[15].strip() else 0.0
-    actual = {n: [c, round(t, 6)] for n, c, t in con.execute(
-        "select recipient_name, count(*), coalesce(sum(tiv_delivered_mn), 0) from marts.fct_arms_transfers "
-        "where recipient_iso3 in ('PRY', 'PER') group by 1").fetchall()}
+    actual = {
+        n: [c, round(t, 6)]
+        for n, c, t in con.execute(
+            "select recipient_name, count(*), coalesce(sum(tiv_delivered_mn), 0) from marts.fct_arms_transfers "
+            "where recipient_iso3 in ('PRY', 'PER') group by 1"
+        ).fetchall()
+    }
     assert actual == {k: [c, round(t, 6)] for k, (c, t) in expected.items()} and actual["Peru"][0] > 100
     # SIPRI's 0-ordered, some-delivered deals are kept and flagged, not refused
-    flagged = con.execute("select count(*) from meta.plausibility_flags "
-                          "where rule like 'plausibility: number_delivered%'").fetchone()[0]
+    flagged = con.execute(
+        "select count(*) from meta.plausibility_flags where rule like 'plausibility: number_delivered%'"
+    ).fetchone()[0]
     published = sum(1 for r in records if r[4].strip() and r[8].strip() and int(r[8]) > int(r[4]))
     assert flagged == published
     if which == "2024":
         assert published >= 2  # Brazil / United Kingdom 2012 air refuel system; Peru / France 1976 PR-72P
-        assert con.execute("select number_ordered, number_delivered from marts.fct_arms_transfers where "
-                           "recipient_iso3 = 'PER' and weapon_designation = 'PR-72P'").fetchall() == [(0, 6)]
+        assert con.execute(
+            "select number_ordered, number_delivered from marts.fct_arms_transfers where "
+            "recipient_iso3 = 'PER' and weapon_designation = 'PR-72P'"
+        ).fetchall() == [(0, 6)]
     con.close()
 
 
@@ -187,17 +242,24 @@ def test_troopdata_wider_extract_reconciles(vintage_a):
         rank = (month == "September", months.index(month) if month in months else -1)
         if best is None or rank > best[0]:
             expected[(iso3, year)] = (rank, value)
-    actual = dict(((i, y), v) for i, y, v in con.execute(
-        "select iso3, year, active_duty from marts.fct_us_troops_country_year where iso3 in ('PRY','HND','CHL')"
-    ).fetchall())
+    actual = dict(
+        ((i, y), v)
+        for i, y, v in con.execute(
+            "select iso3, year, active_duty from marts.fct_us_troops_country_year where iso3 in ('PRY','HND','CHL')"
+        ).fetchall()
+    )
     assert actual == {k: v for k, (_, v) in expected.items()} and len(actual) > 20
-    flagged = con.execute("select count(*) from meta.plausibility_flags where raw_table = 'us_troops_dmdc' "
-                          "and rule like '%>= 0 (a head count)'").fetchone()[0]
+    flagged = con.execute(
+        "select count(*) from meta.plausibility_flags where raw_table = 'us_troops_dmdc' "
+        "and rule like '%>= 0 (a head count)'"
+    ).fetchone()[0]
     negatives = sum(1 for row in data for v in row[9:] if v.startswith("-"))
     assert flagged == negatives > 0
     # the compiler's CHN on its 1954-55 Indo-China rows is flagged, the rows are kept (and resolved from ccode + name)
-    derived = con.execute("select count(*) from meta.plausibility_flags where raw_table = 'us_troops_dmdc' "
-                          "and column_name = 'source_iso3'").fetchone()[0]
+    derived = con.execute(
+        "select count(*) from meta.plausibility_flags where raw_table = 'us_troops_dmdc' "
+        "and column_name = 'source_iso3'"
+    ).fetchone()[0]
     assert derived == sum(1 for row in data if row[c["countryname"]] == "Vietnam" and row[c["iso3c"]] == "CHN") > 0
 
 
@@ -206,8 +268,12 @@ def test_worldbank_other_regions_reconcile(vintage_a):
     rows = _csv_rows(WB, skip_to="Country Name")
     header, data = rows[0], rows[1:]
     expected = {(r[1], int(y)): float(v) for r in data if r[1] in LAC for y, v in zip(header[4:], r[4:]) if v}
-    actual = {(i, y): v for i, y, v in con.execute(
-        "select iso3, year, value from marts.fct_country_indicators where indicator_code = 'RL.EST'").fetchall()}
+    actual = {
+        (i, y): v
+        for i, y, v in con.execute(
+            "select iso3, year, value from marts.fct_country_indicators where indicator_code = 'RL.EST'"
+        ).fetchall()
+    }
     assert actual == expected and len(expected) > 100
 
 
@@ -242,16 +308,22 @@ def mart_fingerprints(database: Path) -> dict[str, list]:
     """Per mart: row count and an order-independent digest of every row (columns that vary per build excluded)."""
     con = duckdb.connect(str(database), read_only=True)
     out = {}
-    for (name,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts' "
-                               "order by 1").fetchall():
-        columns = [c for c, t in con.execute(
-            "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-            "and table_name = ? order by ordinal_position", [name]).fetchall()
-            if "TIMESTAMP" not in t and not c.endswith("_at")]
+    for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+    ).fetchall():
+        columns = [
+            c
+            for c, t in con.execute(
+                "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ? order by ordinal_position",
+                [name],
+            ).fetchall()
+            if "TIMESTAMP" not in t and not c.endswith("_at")
+        ]
         select = ", ".join(f'"{c}"' for c in columns)
         count, digest = con.execute(
             f"select count(*), md5(coalesce(string_agg(r, chr(10) order by r), '')) from "
-            f"(select cast(row({select}) as varchar) as r from marts.\"{name}\" {ROWS_COMPARED.get(name, '')})"
+            f'(select cast(row({select}) as varchar) as r from marts."{name}" {ROWS_COMPARED.get(name, "")})'
         ).fetchone()
         out[name] = [count, digest]
     con.close()
@@ -262,7 +334,11 @@ def mart_fingerprints(database: Path) -> dict[str, list]:
 # against the crosswalk work, not later redesigns): the index v2 models, and the crosswalk, which since lists the
 # Census API and IMF IMTS staging models it used to miss.
 REDEFINED_SINCE_BASELINE = {
-    "partnership_index", "partnership_panel", "peer_comparison", "agreement_event_windows", "country_crosswalk",
+    "partnership_index",
+    "partnership_panel",
+    "peer_comparison",
+    "agreement_event_windows",
+    "country_crosswalk",
 }
 
 
@@ -279,5 +355,7 @@ def test_bundled_marts_unchanged_row_for_row(built_warehouse):
 if __name__ == "__main__":  # python -m tests.test_vintages <published.duckdb> <commit>: write the baseline
     import sys
 
-    BASELINE.write_text(json.dumps({"built_from_commit": sys.argv[2], "marts": mart_fingerprints(Path(sys.argv[1]))},
-                                   indent=1) + "\n", encoding="utf-8")
+    BASELINE.write_text(
+        json.dumps({"built_from_commit": sys.argv[2], "marts": mart_fingerprints(Path(sys.argv[1]))}, indent=1) + "\n",
+        encoding="utf-8",
+    )

@@ -29,16 +29,33 @@ from pipelines.errors import UserError
 
 X_START = 1990  # the charts' common time axis starts here; the agreements table lists older events too
 COLORS = {
-    "obligations": "#1f5fa8", "disbursements": "#6aa84f", "exports": "#1f5fa8", "imports": "#d9822b",
-    "arms_total": "#b9c3cf", "arms_us": "#1f5fa8", "personnel": "#1f5fa8", "ex_total": "#b9c3cf", "ex_us": "#1f5fa8",
-    "economic": "#2e8b57", "security": "#b22222", "partnership": "#444444",
+    "obligations": "#1f5fa8",
+    "disbursements": "#6aa84f",
+    "exports": "#1f5fa8",
+    "imports": "#d9822b",
+    "arms_total": "#b9c3cf",
+    "arms_us": "#1f5fa8",
+    "personnel": "#1f5fa8",
+    "ex_total": "#b9c3cf",
+    "ex_us": "#1f5fa8",
+    "economic": "#2e8b57",
+    "security": "#b22222",
+    "partnership": "#444444",
 }
 MODEL_TYPE_COLORS = {
-    "security_plus_economics": "#6a3d9a", "security_led": "#e31a1c", "economics_led": "#33a02c",
-    "limited": "#b2b2b2", "insufficient_data": "#ffffff",
+    "security_plus_economics": "#6a3d9a",
+    "security_led": "#e31a1c",
+    "economics_led": "#33a02c",
+    "limited": "#b2b2b2",
+    "insufficient_data": "#ffffff",
 }
 # The peer group a country is compared with: its own (marts.peer_comparison holds every focus country against every group).
-OWN_PEER_GROUP = {"PRY": "paraguay_neighbours", "HND": "northern_triangle", "GTM": "northern_triangle", "SLV": "northern_triangle"}
+OWN_PEER_GROUP = {
+    "PRY": "paraguay_neighbours",
+    "HND": "northern_triangle",
+    "GTM": "northern_triangle",
+    "SLV": "northern_triangle",
+}
 REGION_PEER_GROUP = {"South America": "south_america", "Central America": "central_america", "Caribbean": "caribbean"}
 
 
@@ -72,9 +89,11 @@ class Brief:
 
 
 def _has_table(con, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
 
 
 def _rows(con, sql: str, params: list) -> list[tuple]:
@@ -104,18 +123,26 @@ def _x_end(con, iso3: str) -> int:
 
 def _events(agreements: list[tuple]) -> list[Event]:
     events = []
-    for number, (_, agreement_type, title, signed, signed_precision, in_force, _in_force_precision) in enumerate(agreements, 1):
+    for number, (_, agreement_type, title, signed, signed_precision, in_force, _in_force_precision) in enumerate(
+        agreements, 1
+    ):
         when = signed or in_force
         if when is None:
             continue
-        x = when.year + ((when.timetuple().tm_yday - 1) / 365.25 if (signed_precision or "day") == "day" or signed is None else 0)
+        x = when.year + (
+            (when.timetuple().tm_yday - 1) / 365.25 if (signed_precision or "day") == "day" or signed is None else 0
+        )
         label = "signed" if signed else "in force"
         events.append(Event(x, str(number), f"{number}. {agreement_type} ({label} {when.isoformat()}): {title}"))
     return events
 
 
 def _unavailable(key: str, heading: str, table: str) -> Section:
-    return Section(key, heading, unavailable=f"Not available in this build: the table marts.{table} is not in the published warehouse.")
+    return Section(
+        key,
+        heading,
+        unavailable=f"Not available in this build: the table marts.{table} is not in the published warehouse.",
+    )
 
 
 def gather(con, iso3: str) -> Brief:
@@ -125,8 +152,14 @@ def gather(con, iso3: str) -> Brief:
         [iso3],
     ).fetchone()
     if country is None:
-        raise BriefError(f"unknown country {iso3!r}", 'list them with: hpw query "select iso3, country_name from marts.dim_country"')
-    brief = Brief(iso3, country[0], {"official_name": country[1], "region": country[2], "income_group": country[3], "focus": country[4]})
+        raise BriefError(
+            f"unknown country {iso3!r}", 'list them with: hpw query "select iso3, country_name from marts.dim_country"'
+        )
+    brief = Brief(
+        iso3,
+        country[0],
+        {"official_name": country[1], "region": country[2], "income_group": country[3], "focus": country[4]},
+    )
     if iso3 not in countries_with_data(con, [iso3]):
         brief.has_data = False
         return brief
@@ -156,14 +189,26 @@ def gather(con, iso3: str) -> Brief:
         Series(label, [(r[0], r[2]) for r in aid if r[1] == label], COLORS[label.lower()])
         for label in ("Obligations", "Disbursements")
     ]
-    sections.append(Section(
-        "aid", "US foreign assistance",
-        render(Chart("chart-aid", f"US foreign assistance to {brief.country_name}, by fiscal year", f"US$ millions (constant {base})",
-                     series, x_domain, events, _coverage(series),
-                     partial=(aid_partial := partial_years(con, iso3, "aid")))),
-        f"All US foreign assistance (ForeignAssistance.gov, aid category Total), constant {base} US dollars, US fiscal years; "
-        f"{_span(series)}. Negative values are de-obligations.{_partial_note(aid_partial, 'FY')}",
-    ))
+    sections.append(
+        Section(
+            "aid",
+            "US foreign assistance",
+            render(
+                Chart(
+                    "chart-aid",
+                    f"US foreign assistance to {brief.country_name}, by fiscal year",
+                    f"US$ millions (constant {base})",
+                    series,
+                    x_domain,
+                    events,
+                    _coverage(series),
+                    partial=(aid_partial := partial_years(con, iso3, "aid")),
+                )
+            ),
+            f"All US foreign assistance (ForeignAssistance.gov, aid category Total), constant {base} US dollars, US fiscal years; "
+            f"{_span(series)}. Negative values are de-obligations.{_partial_note(aid_partial, 'FY')}",
+        )
+    )
 
     # US trade
     trade = _rows(
@@ -177,16 +222,28 @@ def gather(con, iso3: str) -> Brief:
         Series("US exports to the country", [(r[0], r[1]) for r in trade], COLORS["exports"]),
         Series("US imports from the country", [(r[0], r[2]) for r in trade], COLORS["imports"]),
     ]
-    sections.append(Section(
-        "trade", "US goods trade",
-        render(Chart("chart-trade", f"US goods trade with {brief.country_name}", "US$ millions (current)", series,
-                     x_domain, events, _coverage(series),
-                     partial=(trade_partial := partial_years(con, iso3, "trade")))),
-        "IMF Direction of Trade Statistics (reporter United States; exports FOB, imports CIF) through its last year, then "
-        "the US Census Bureau (exports FAS, general imports at customs value); current US dollars; full calendar years "
-        "only (the year-to-date partial year is left out; monthly figures in marts.fct_us_trade_country_month); "
-        f"{_span(series)}. Gaps are years the publisher does not report (never zero).{_partial_note(trade_partial, '')}",
-    ))
+    sections.append(
+        Section(
+            "trade",
+            "US goods trade",
+            render(
+                Chart(
+                    "chart-trade",
+                    f"US goods trade with {brief.country_name}",
+                    "US$ millions (current)",
+                    series,
+                    x_domain,
+                    events,
+                    _coverage(series),
+                    partial=(trade_partial := partial_years(con, iso3, "trade")),
+                )
+            ),
+            "IMF Direction of Trade Statistics (reporter United States; exports FOB, imports CIF) through its last year, then "
+            "the US Census Bureau (exports FAS, general imports at customs value); current US dollars; full calendar years "
+            "only (the year-to-date partial year is left out; monthly figures in marts.fct_us_trade_country_month); "
+            f"{_span(series)}. Gaps are years the publisher does not report (never zero).{_partial_note(trade_partial, '')}",
+        )
+    )
 
     # Arms imports with the US share
     arms = _rows(
@@ -204,22 +261,49 @@ def gather(con, iso3: str) -> Brief:
         total = sum(r[1] for r in recent)
         from_us = sum(r[2] or 0 for r in recent if r[2] is not None)
         share_note = f" US share of deliveries {recent[0][0]}–{recent[-1][0]}: {from_us / total:.0%}."
-    sections.append(Section(
-        "arms", "Arms imports and the US share",
-        render(Chart("chart-arms", f"Arms imports of {brief.country_name}: all suppliers and from the US", "SIPRI TIV, millions",
-                     series, x_domain, events, _coverage(series))),
-        f"SIPRI trend-indicator values (TIV) of major conventional arms delivered, millions; the blue part is from the US. {_span(series)}."
-        + share_note,
-    ))
+    sections.append(
+        Section(
+            "arms",
+            "Arms imports and the US share",
+            render(
+                Chart(
+                    "chart-arms",
+                    f"Arms imports of {brief.country_name}: all suppliers and from the US",
+                    "SIPRI TIV, millions",
+                    series,
+                    x_domain,
+                    events,
+                    _coverage(series),
+                )
+            ),
+            f"SIPRI trend-indicator values (TIV) of major conventional arms delivered, millions; the blue part is from the US. {_span(series)}."
+            + share_note,
+        )
+    )
 
     # US personnel
-    troops = _rows(con, "select year, personnel_total from marts.fct_us_troops_country_year where iso3 = ? order by year", [iso3])
+    troops = _rows(
+        con, "select year, personnel_total from marts.fct_us_troops_country_year where iso3 = ? order by year", [iso3]
+    )
     series = [Series("US military personnel (total)", [(r[0], r[1]) for r in troops], COLORS["personnel"])]
-    sections.append(Section(
-        "troops", "US military personnel",
-        render(Chart("chart-troops", f"US military personnel in {brief.country_name}", "persons", series, x_domain, events, _coverage(series))),
-        f"Defense Manpower Data Center reports (via troopdata), personnel assigned to the country, usually September; {_span(series)}.",
-    ))
+    sections.append(
+        Section(
+            "troops",
+            "US military personnel",
+            render(
+                Chart(
+                    "chart-troops",
+                    f"US military personnel in {brief.country_name}",
+                    "persons",
+                    series,
+                    x_domain,
+                    events,
+                    _coverage(series),
+                )
+            ),
+            f"Defense Manpower Data Center reports (via troopdata), personnel assigned to the country, usually September; {_span(series)}.",
+        )
+    )
 
     # Joint exercises
     exercises = _rows(
@@ -232,12 +316,24 @@ def gather(con, iso3: str) -> Brief:
         Series("of which with the US", [(r[0], r[2]) for r in exercises], COLORS["ex_us"], kind="bar"),
     ]
     coverage = max((r[3] for r in exercises if r[3] is not None), default=_coverage(series))
-    sections.append(Section(
-        "exercises", "Joint military exercises",
-        render(Chart("chart-exercises", f"Multinational military exercises with {brief.country_name}", "exercises per year",
-                     series, x_domain, events, coverage)),
-        f"Multinational Military Exercises dataset (MME v7); exercises starting in the year. Coverage ends {coverage}.",
-    ))
+    sections.append(
+        Section(
+            "exercises",
+            "Joint military exercises",
+            render(
+                Chart(
+                    "chart-exercises",
+                    f"Multinational military exercises with {brief.country_name}",
+                    "exercises per year",
+                    series,
+                    x_domain,
+                    events,
+                    coverage,
+                )
+            ),
+            f"Multinational Military Exercises dataset (MME v7); exercises starting in the year. Coverage ends {coverage}.",
+        )
+    )
 
     # Scores and model type
     if _has_table(con, "marts", "partnership_index"):
@@ -249,7 +345,13 @@ def gather(con, iso3: str) -> Brief:
                 [iso3],
             )
         except duckdb.Error as err:
-            sections.append(Section("scores", "Security and economic scores", unavailable=f"Not available in this build: {str(err).splitlines()[0]}"))
+            sections.append(
+                Section(
+                    "scores",
+                    "Security and economic scores",
+                    unavailable=f"Not available in this build: {str(err).splitlines()[0]}",
+                )
+            )
         else:
             series = [
                 Series("economic score", [(r[0], r[1]) for r in scores], COLORS["economic"]),
@@ -261,26 +363,50 @@ def gather(con, iso3: str) -> Brief:
                 f'<span class="swatch" style="background:{color}"></span>{escape(name.replace("_", " "))} '
                 for name, color in MODEL_TYPE_COLORS.items()
             )
-            sections.append(Section(
-                "scores", "Security and economic scores, and model type",
-                render(Chart("chart-scores", f"Partnership scores of {brief.country_name} (0–100)", "score (0–100, percentile-based)",
-                             series, x_domain, events, _coverage(series), y_domain=(0, 100), band=band,
-                             partial=partial_years(con, iso3, "index"))),
-                f"marts.partnership_index: each pillar is the mean within-year percentile rank of its observed components among "
-                f"LAC countries (docs/methodology.md); the band under the chart is the model type. {_span(series)}.",
-                extra_html=f'<p class="band-legend">model type: {legend}</p>',
-            ))
+            sections.append(
+                Section(
+                    "scores",
+                    "Security and economic scores, and model type",
+                    render(
+                        Chart(
+                            "chart-scores",
+                            f"Partnership scores of {brief.country_name} (0–100)",
+                            "score (0–100, percentile-based)",
+                            series,
+                            x_domain,
+                            events,
+                            _coverage(series),
+                            y_domain=(0, 100),
+                            band=band,
+                            partial=partial_years(con, iso3, "index"),
+                        )
+                    ),
+                    f"marts.partnership_index: each pillar is the mean within-year percentile rank of its observed components among "
+                    f"LAC countries (docs/methodology.md); the band under the chart is the model type. {_span(series)}.",
+                    extra_html=f'<p class="band-legend">model type: {legend}</p>',
+                )
+            )
     else:
         sections.append(_unavailable("scores", "Security and economic scores, and model type", "partnership_index"))
 
     # Against the peer-group median
     if _has_table(con, "marts", "peer_comparison"):
         try:
-            groups = [r[0] for r in _rows(con, "select distinct peer_group from marts.peer_comparison where iso3 = ?", [iso3])]
-            metrics = {r[0] for r in _rows(con, "select distinct metric from marts.peer_comparison where iso3 = ?", [iso3])}
+            groups = [
+                r[0] for r in _rows(con, "select distinct peer_group from marts.peer_comparison where iso3 = ?", [iso3])
+            ]
+            metrics = {
+                r[0] for r in _rows(con, "select distinct metric from marts.peer_comparison where iso3 = ?", [iso3])
+            }
         except duckdb.Error as err:
             groups, metrics = [], set()
-            sections.append(Section("peers", "Against the peer-group median", unavailable=f"Not available in this build: {str(err).splitlines()[0]}"))
+            sections.append(
+                Section(
+                    "peers",
+                    "Against the peer-group median",
+                    unavailable=f"Not available in this build: {str(err).splitlines()[0]}",
+                )
+            )
         if groups:
             preferred = (OWN_PEER_GROUP.get(iso3), REGION_PEER_GROUP.get(brief.facts.get("region") or ""), "all_lac")
             group = next((g for g in preferred if g in groups), sorted(groups)[0])
@@ -296,24 +422,46 @@ def gather(con, iso3: str) -> Brief:
             for metric, color in zip(chosen, palette):
                 name = metric.replace("_", " ")
                 series.append(Series(f"{brief.iso3} {name}", [(r[1], r[2]) for r in peers if r[0] == metric], color))
-                series.append(Series(f"peer median, {name}", [(r[1], r[3]) for r in peers if r[0] == metric], color, dash="5,3"))
+                series.append(
+                    Series(f"peer median, {name}", [(r[1], r[3]) for r in peers if r[0] == metric], color, dash="5,3")
+                )
             scored = all(m.endswith("_score") for m in chosen)
-            sections.append(Section(
-                "peers", "Against the peer-group median",
-                render(Chart("chart-peers", f"{brief.country_name} against the {group.replace('_', ' ')} median",
-                             "score (0–100)" if scored else "value", series, x_domain, events, _coverage(series),
-                             y_domain=(0, 100) if scored else None, partial=partial_years(con, iso3, "peers"))),
-                f"marts.peer_comparison, peer group {group.replace('_', ' ')} (the country itself excluded from the median); "
-                f"solid: {brief.country_name}, dashed: peer median; metrics: {', '.join(chosen)}. {_span(series)}.",
-            ))
+            sections.append(
+                Section(
+                    "peers",
+                    "Against the peer-group median",
+                    render(
+                        Chart(
+                            "chart-peers",
+                            f"{brief.country_name} against the {group.replace('_', ' ')} median",
+                            "score (0–100)" if scored else "value",
+                            series,
+                            x_domain,
+                            events,
+                            _coverage(series),
+                            y_domain=(0, 100) if scored else None,
+                            partial=partial_years(con, iso3, "peers"),
+                        )
+                    ),
+                    f"marts.peer_comparison, peer group {group.replace('_', ' ')} (the country itself excluded from the median); "
+                    f"solid: {brief.country_name}, dashed: peer median; metrics: {', '.join(chosen)}. {_span(series)}.",
+                )
+            )
         elif not any(s.key == "peers" for s in sections):
-            sections.append(Section("peers", "Against the peer-group median",
-                                    unavailable="Not available in this build: marts.peer_comparison has no rows for this country (focus countries only)."))
+            sections.append(
+                Section(
+                    "peers",
+                    "Against the peer-group median",
+                    unavailable="Not available in this build: marts.peer_comparison has no rows for this country (focus countries only).",
+                )
+            )
     else:
         sections.append(_unavailable("peers", "Against the peer-group median", "peer_comparison"))
 
     brief.sources = _rows(
-        con, "select raw_table, file_name, vintage, left(sha256, 12), rows_landed, loaded_at::varchar from meta.loads order by raw_table", []
+        con,
+        "select raw_table, file_name, vintage, left(sha256, 12), rows_landed, loaded_at::varchar from meta.loads order by raw_table",
+        [],
     )
     if _has_table(con, "meta", "build"):
         brief.published_at = con.execute("select published_at::varchar from meta.build").fetchone()[0]
@@ -355,44 +503,57 @@ def render_html(brief: Brief) -> str:
         return render_no_data(brief)
     facts = brief.facts
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(brief.country_name)} and the United States — country brief</title>",
         f"<style>{CSS}</style></head><body>",
         '<p class="note"><a href="index.html">All country briefs</a></p>',
         f"<h1>{escape(brief.country_name)} and the United States</h1>",
         f'<p class="facts">{escape(facts.get("official_name") or "")} · {escape(brief.iso3)} · {escape(facts.get("region") or "region unknown")} · '
-        f'World Bank income group: {escape(facts.get("income_group") or "not classified")}'
-        f'{" · focus country" if facts.get("focus") else ""}</p>',
+        f"World Bank income group: {escape(facts.get('income_group') or 'not classified')}"
+        f"{' · focus country' if facts.get('focus') else ''}</p>",
         f'<p class="summary" id="summary">{escape(" ".join(brief.summary))}</p>',
         '<p class="note">How the partnership mixes security and economics over time. Numbered markers on every chart are the '
         "agreements listed below. Grey shading marks years after the data end, amber a partial year; gaps are "
         "unknown values (never zero).</p>",
     ]
     for section in brief.sections:
-        parts.append(f'<section class="brief-section" id="section-{escape(section.key)}"><h2>{escape(section.heading)}</h2>')
+        parts.append(
+            f'<section class="brief-section" id="section-{escape(section.key)}"><h2>{escape(section.heading)}</h2>'
+        )
         if section.unavailable:
-            parts.append(f'<div class="unavailable chart-unavailable" data-chart="chart-{escape(section.key)}">{escape(section.unavailable)}</div>')
+            parts.append(
+                f'<div class="unavailable chart-unavailable" data-chart="chart-{escape(section.key)}">{escape(section.unavailable)}</div>'
+            )
         else:
-            parts.append(f"<figure>{section.svg}<figcaption>{escape(section.caption)}</figcaption></figure>{section.extra_html}")
+            parts.append(
+                f"<figure>{section.svg}<figcaption>{escape(section.caption)}</figcaption></figure>{section.extra_html}"
+            )
         parts.append("</section>")
     parts.append('<section id="section-agreements"><h2>Security agreements and events</h2>')
     if brief.agreements:
         parts.append("<table><tr><th>#</th><th>date</th><th>type</th><th>title</th></tr>")
-        for number, (_, agreement_type, title, signed, signed_precision, in_force, in_force_precision) in enumerate(brief.agreements, 1):
+        for number, (_, agreement_type, title, signed, signed_precision, in_force, in_force_precision) in enumerate(
+            brief.agreements, 1
+        ):
             if signed:
                 when = f"signed {_date_text(signed, signed_precision)}"
             elif in_force:
                 when = f"in force {_date_text(in_force, in_force_precision)}"
             else:
                 when = "date not known"
-            parts.append(f"<tr><td>{number}</td><td>{escape(when)}</td><td>{escape(agreement_type)}</td><td>{escape(title)}</td></tr>")
+            parts.append(
+                f"<tr><td>{number}</td><td>{escape(when)}</td><td>{escape(agreement_type)}</td><td>{escape(title)}</td></tr>"
+            )
         parts.append("</table>")
     else:
         parts.append('<p class="note">No agreements recorded for this country in marts.fct_security_agreements.</p>')
     parts.append("</section>")
-    parts.append('<section id="section-sources"><h2>Sources and vintages</h2><table>'
-                 "<tr><th>raw table</th><th>file</th><th>vintage</th><th>sha256</th><th>rows</th><th>retrieved (loaded) at, UTC</th></tr>")
+    parts.append(
+        '<section id="section-sources"><h2>Sources and vintages</h2><table>'
+        "<tr><th>raw table</th><th>file</th><th>vintage</th><th>sha256</th><th>rows</th><th>retrieved (loaded) at, UTC</th></tr>"
+    )
     for raw_table, file_name, vintage, sha, rows, loaded in brief.sources:
         parts.append(
             f"<tr><td>{escape(raw_table)}</td><td>{escape(file_name or '')}</td><td>{escape(vintage or '')}</td>"
@@ -423,15 +584,23 @@ def _write(path: Path, text: str) -> None:
 
 def render_index(con, out_dir: Path) -> str:
     """Every Latin American and Caribbean country with data: a link to its brief, or how to write it."""
-    countries = _rows(con, "select iso3, country_name, un_intermediate_region from marts.dim_country where is_lac order by country_name", [])
+    countries = _rows(
+        con,
+        "select iso3, country_name, un_intermediate_region from marts.dim_country where is_lac order by country_name",
+        [],
+    )
     with_data = countries_with_data(con, [c[0] for c in countries])
     countries = [c for c in countries if c[0] in with_data]
     rows = []
     for iso3, name, region in countries:
         if (out_dir / f"{iso3}.html").is_file():
-            rows.append(f'<tr><td><a href="{escape(iso3)}.html">{escape(name)}</a></td><td>{escape(iso3)}</td><td>{escape(region or "")}</td></tr>')
+            rows.append(
+                f'<tr><td><a href="{escape(iso3)}.html">{escape(name)}</a></td><td>{escape(iso3)}</td><td>{escape(region or "")}</td></tr>'
+            )
         else:
-            rows.append(f"<tr><td>{escape(name)}</td><td>{escape(iso3)}</td><td>{escape(region or '')} <span class=\"note\">(no brief yet: hpw brief {escape(iso3)})</span></td></tr>")
+            rows.append(
+                f'<tr><td>{escape(name)}</td><td>{escape(iso3)}</td><td>{escape(region or "")} <span class="note">(no brief yet: hpw brief {escape(iso3)})</span></td></tr>'
+            )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Country briefs — Hemisphere Partnership Warehouse</title>'
         f"<style>{CSS}</style></head><body><h1>Country briefs</h1>"

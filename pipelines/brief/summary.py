@@ -12,8 +12,10 @@ from datetime import date
 
 WINDOW = 3  # years compared before and after an agreement's year (the year itself mixes both)
 MODEL_TYPE_WORDS = {
-    "security_led": "security-led", "economics_led": "economics-led",
-    "security_plus_economics": "security plus economics", "limited": "limited",
+    "security_led": "security-led",
+    "economics_led": "economics-led",
+    "security_plus_economics": "security plus economics",
+    "limited": "limited",
 }
 # Tables whose rows make a country "have data" (a row with the named value known).
 DATA_TABLES = {
@@ -28,19 +30,27 @@ DATA_TABLES = {
 
 def table_columns(con, table: str, schema: str = "marts") -> set[str]:
     """The columns of a table; empty when the table is not in this build."""
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
 
 
 def countries_with_data(con, iso3s: list[str]) -> set[str]:
     """Those of iso3s that at least one source has a known value for."""
-    parts = [f"select iso3 from marts.{table} where {condition}" for table, condition in DATA_TABLES.items()
-             if table_columns(con, table)]
+    parts = [
+        f"select iso3 from marts.{table} where {condition}"
+        for table, condition in DATA_TABLES.items()
+        if table_columns(con, table)
+    ]
     if not parts or not iso3s:
         return set()
-    found = con.execute(f"select distinct iso3 from ({' union all '.join(parts)}) where list_contains(?, iso3)",
-                        [list(iso3s)]).fetchall()
+    found = con.execute(
+        f"select distinct iso3 from ({' union all '.join(parts)}) where list_contains(?, iso3)", [list(iso3s)]
+    ).fetchall()
     return {r[0] for r in found}
 
 
@@ -58,13 +68,17 @@ def _metric_queries(con) -> list[tuple[str, str, str, str]]:
             return f"coalesce({column}, false)"
         # a panel without the flag: the source mart's own flag for the same year
         if column == "us_aid_is_partial_period" and {"is_partial_period", "source"} <= aid:
-            return ("exists (select 1 from marts.fct_us_aid_country_year a where a.iso3 = $1 "
-                    "and a.fiscal_year = partnership_panel.year and a.source = 'us_foreign_aid' "
-                    "and a.aid_category = 'Total' and a.transaction_type = 'Obligations' and a.fiscal_period = 'FY' "
-                    "and a.is_partial_period)")
+            return (
+                "exists (select 1 from marts.fct_us_aid_country_year a where a.iso3 = $1 "
+                "and a.fiscal_year = partnership_panel.year and a.source = 'us_foreign_aid' "
+                "and a.aid_category = 'Total' and a.transaction_type = 'Obligations' and a.fiscal_period = 'FY' "
+                "and a.is_partial_period)"
+            )
         if column == "us_trade_is_partial_period" and "is_partial_period" in trade:
-            return ("exists (select 1 from marts.fct_us_trade_country_year t where t.iso3 = $1 "
-                    "and t.year = partnership_panel.year and t.is_partial_period)")
+            return (
+                "exists (select 1 from marts.fct_us_trade_country_year t where t.iso3 = $1 "
+                "and t.year = partnership_panel.year and t.is_partial_period)"
+            )
         return "false"
 
     for column, words, unit, partial in (
@@ -75,22 +89,41 @@ def _metric_queries(con) -> list[tuple[str, str, str, str]]:
         ("exercises_with_us", "exercises with the US", "count", None),
     ):
         if column in panel:
-            metrics.append((column, words, unit, f"select year, {column}, {flag(partial) if partial else 'false'} "
-                                                 f"from marts.partnership_panel where iso3 = $1"))
+            metrics.append(
+                (
+                    column,
+                    words,
+                    unit,
+                    f"select year, {column}, {flag(partial) if partial else 'false'} "
+                    f"from marts.partnership_panel where iso3 = $1",
+                )
+            )
     if {"source", "aid_category"} <= aid:
         partial = "bool_or(coalesce(is_partial_period, false))" if "is_partial_period" in aid else "false"
-        metrics.append(("security_sector_share", "the Greenbook security-sector share of US aid", "share",
-                        "select fiscal_year, "
-                        "sum(amount_constant_usd) filter (where aid_category = 'security_sector') / "
-                        "nullif(sum(amount_constant_usd) filter (where aid_category in ('Economic', 'Military')), 0), "
-                        f"{partial} from marts.fct_us_aid_country_year where iso3 = $1 and source = "
-                        "'us_foreign_aid_greenbook' and transaction_type = 'Obligations' and fiscal_period = 'FY' "
-                        "group by fiscal_year having count(*) filter (where aid_category = 'security_sector') > 0"))
+        metrics.append(
+            (
+                "security_sector_share",
+                "the Greenbook security-sector share of US aid",
+                "share",
+                "select fiscal_year, "
+                "sum(amount_constant_usd) filter (where aid_category = 'security_sector') / "
+                "nullif(sum(amount_constant_usd) filter (where aid_category in ('Economic', 'Military')), 0), "
+                f"{partial} from marts.fct_us_aid_country_year where iso3 = $1 and source = "
+                "'us_foreign_aid_greenbook' and transaction_type = 'Obligations' and fiscal_period = 'FY' "
+                "group by fiscal_year having count(*) filter (where aid_category = 'security_sector') > 0",
+            )
+        )
     training = table_columns(con, "fct_us_training_country_year")
     if {"fiscal_year", "trainees"} <= training:
-        metrics.append(("trainees", "personnel trained by the US", "persons",
-                        "select fiscal_year, sum(trainees), false from marts.fct_us_training_country_year "
-                        "where iso3 = $1 group by fiscal_year having count(trainees) > 0"))
+        metrics.append(
+            (
+                "trainees",
+                "personnel trained by the US",
+                "persons",
+                "select fiscal_year, sum(trainees), false from marts.fct_us_training_country_year "
+                "where iso3 = $1 group by fiscal_year having count(trainees) > 0",
+            )
+        )
     return metrics
 
 
@@ -130,20 +163,25 @@ def _trajectory(con, iso3: str, name: str) -> list[str]:
     mix = "security_mix" if "security_mix" in columns else "null"
     rows = con.execute(
         f"select year, model_type, economic_score, security_score, {mix}, {partial} from marts.partnership_index "
-        "where iso3 = ? order by year", [iso3]
+        "where iso3 = ? order by year",
+        [iso3],
     ).fetchall()
     scored = [r for r in rows if r[1] in MODEL_TYPE_WORDS and not r[5] and r[2] is not None and r[3] is not None]
     if not scored:
-        return [f"Too few components are observed to give {name}'s partnership with the United States a model type "
-                "in any year."]
+        return [
+            f"Too few components are observed to give {name}'s partnership with the United States a model type "
+            "in any year."
+        ]
     runs = _runs([(r[0], r[1]) for r in scored])
     if len(runs) <= 5:
         parts = [f"{MODEL_TYPE_WORDS[kind]} ({_years([a, b])})" for kind, a, b in runs]
     else:  # a long history: the first type, how often it changed in between, the last three
         middle = runs[1:-3]
-        parts = [f"{MODEL_TYPE_WORDS[runs[0][0]]} ({_years([runs[0][1], runs[0][2]])})",
-                 f"varied ({len(middle)} spells, {_years([middle[0][1], middle[-1][2]])})",
-                 *[f"{MODEL_TYPE_WORDS[kind]} ({_years([a, b])})" for kind, a, b in runs[-3:]]]
+        parts = [
+            f"{MODEL_TYPE_WORDS[runs[0][0]]} ({_years([runs[0][1], runs[0][2]])})",
+            f"varied ({len(middle)} spells, {_years([middle[0][1], middle[-1][2]])})",
+            *[f"{MODEL_TYPE_WORDS[kind]} ({_years([a, b])})" for kind, a, b in runs[-3:]],
+        ]
     path = ", then ".join(parts)
     last = scored[-1]
     mix_text = f", security share of the mix {last[4]:.0%}" if last[4] is not None else ""
@@ -179,8 +217,10 @@ def _series(con, iso3: str) -> list[tuple[str, str, str, dict[int, float], set[i
 def _event_words(agreement: tuple) -> str:
     _, agreement_type, title, signed, _, in_force, _ = agreement
     when: date = signed or in_force
-    return (f"the {agreement_type.replace('_', ' ')} \u201c{title}\u201d "
-            f"({'signed' if signed else 'in force'} {when.isoformat()})")
+    return (
+        f"the {agreement_type.replace('_', ' ')} \u201c{title}\u201d "
+        f"({'signed' if signed else 'in force'} {when.isoformat()})"
+    )
 
 
 def _around_agreement(series, agreements: list[tuple]) -> list[str]:
@@ -195,8 +235,9 @@ def _around_agreement(series, agreements: list[tuple]) -> list[str]:
         if before and after:
             b, a = sum(before) / len(before), sum(after) / len(after)
             ratio = (a - b) / abs(b) if b else None
-            change = ("" if unit == "share" or ratio is None else ", unchanged" if abs(ratio) < 0.005
-                      else f", {ratio:+.0%}")
+            change = (
+                "" if unit == "share" or ratio is None else ", unchanged" if abs(ratio) < 0.005 else f", {ratio:+.0%}"
+            )
             per_year = "" if unit == "share" else " a year"
             moved.append(f"{words} {_amount(b, unit)}{per_year} before, {_amount(a, unit)} after{change}")
         elif before or any(y < year for y in values):
@@ -248,15 +289,21 @@ def partial_years(con, iso3: str, kind: str) -> list[int]:
         if "is_partial_period" not in columns:
             return []
         one_source = " and source = 'us_foreign_aid'" if "source" in columns else ""
-        sql = ("select distinct fiscal_year from marts.fct_us_aid_country_year where iso3 = ? and is_partial_period "
-               f"and aid_category = 'Total' and fiscal_period = 'FY'{one_source} order by 1")
+        sql = (
+            "select distinct fiscal_year from marts.fct_us_aid_country_year where iso3 = ? and is_partial_period "
+            f"and aid_category = 'Total' and fiscal_period = 'FY'{one_source} order by 1"
+        )
     elif kind == "trade":
         if "is_partial_period" in table_columns(con, "fct_us_trade_country_year"):
-            sql = ("select distinct year from marts.fct_us_trade_country_year where iso3 = ? and is_partial_period "
-                   "order by 1")
+            sql = (
+                "select distinct year from marts.fct_us_trade_country_year where iso3 = ? and is_partial_period "
+                "order by 1"
+            )
         elif "us_trade_is_partial_period" in table_columns(con, "partnership_panel"):
-            sql = ("select distinct year from marts.partnership_panel where iso3 = ? and us_trade_is_partial_period "
-                   "order by 1")
+            sql = (
+                "select distinct year from marts.partnership_panel where iso3 = ? and us_trade_is_partial_period "
+                "order by 1"
+            )
         else:
             return []
     elif kind in ("index", "peers"):

@@ -70,7 +70,7 @@ def spread(xs: list[float], low: float, high: float, gap: float) -> list[list[fl
     per_row = max(int((high - low) // gap) + 1, 1)
     rows = []
     for start in range(0, len(xs), per_row):
-        chunk = xs[start:start + per_row]
+        chunk = xs[start : start + per_row]
         placed = []
         for x in chunk:  # left to right: push right past the previous badge
             placed.append(max(x, low, placed[-1] + gap) if placed else max(x, low))
@@ -109,7 +109,9 @@ def render(chart: Chart) -> str:
     """The chart as an <svg> element (a string)."""
     x0, x1 = chart.x_domain
     # legend items flow left to right and wrap; the plot starts below the last legend row
-    items = [(s.label, s) for s in chart.series] + ([("agreement (number = table below)", None)] if chart.events else [])
+    items = [(s.label, s) for s in chart.series] + (
+        [("agreement (number = table below)", None)] if chart.events else []
+    )
     x_in = [e for e in sorted(chart.events, key=lambda e: e.x) if x0 - 0.5 <= e.x <= x1 + 0.5]
     partial = sorted({int(p) for p in chart.partial if x0 <= p <= x1})
     if partial:
@@ -155,21 +157,29 @@ def render(chart: Chart) -> str:
     ]
     for lx, ly, label, s in legend:
         if s is None:
-            out.append(f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" stroke-dasharray="3,2"/>')
+            out.append(
+                f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" stroke-dasharray="3,2"/>'
+            )
         elif s == "partial":
-            out.append(f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" fill="{PARTIAL_FILL}" '
-                       'stroke="#b58900" stroke-dasharray="2,2"/>')
+            out.append(
+                f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" fill="{PARTIAL_FILL}" '
+                'stroke="#b58900" stroke-dasharray="2,2"/>'
+            )
         elif s.kind == "bar":
             out.append(f'<rect x="{lx}" y="{ly - 5}" width="14" height="10" fill="{s.color}"/>')
         else:
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-            out.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 18}" y2="{ly}" stroke="{s.color}" stroke-width="2.5"{dash}/>')
+            out.append(
+                f'<line x1="{lx}" y1="{ly}" x2="{lx + 18}" y2="{ly}" stroke="{s.color}" stroke-width="2.5"{dash}/>'
+            )
         out.append(f'<text class="legend" x="{lx + 22}" y="{ly + 4}" font-size="11.5">{escape(label)}</text>')
     # grid and y axis
     for t in ticks:
         y = sy(t)
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#e3e3e3"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{escape(y_format.format(t))}</text>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{escape(y_format.format(t))}</text>'
+        )
     out.append(
         f'<text class="axis-unit" x="16" y="{top + plot_h / 2:.1f}" font-size="11.5" text-anchor="middle" '
         f'transform="rotate(-90 16 {top + plot_h / 2:.1f})">{escape(chart.y_unit)}</text>'
@@ -179,7 +189,9 @@ def render(chart: Chart) -> str:
     for year in range(x0 + (-x0) % 5, x1 + 1, 5):
         x = sx(year)
         out.append(f'<line x1="{x:.1f}" y1="{plot_bottom}" x2="{x:.1f}" y2="{plot_bottom + 4}" stroke="#555"/>')
-        out.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18 if not chart.band else plot_bottom + 16}" font-size="11" text-anchor="middle">{year}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18 if not chart.band else plot_bottom + 16}" font-size="11" text-anchor="middle">{year}</text>'
+        )
     # coverage: shade the years after the last data year
     if chart.coverage_end is not None and chart.coverage_end < x1:
         start = sx(chart.coverage_end + 0.5)
@@ -199,8 +211,10 @@ def render(chart: Chart) -> str:
             f'height="{plot_h}" fill="{PARTIAL_FILL}" fill-opacity="0.8" stroke="#b58900" stroke-dasharray="2,2">'
             f"<title>{year}: partial year, the source covers only part of it</title></rect>"
         )
-        out.append(f'<text class="partial-label" x="{(left + right) / 2:.1f}" y="{plot_bottom - 4}" font-size="9" '
-                   f'fill="#7a5c00" text-anchor="middle">partial</text>')
+        out.append(
+            f'<text class="partial-label" x="{(left + right) / 2:.1f}" y="{plot_bottom - 4}" font-size="9" '
+            f'fill="#7a5c00" text-anchor="middle">partial</text>'
+        )
     if low < 0 < high:
         out.append(f'<line x1="{LEFT}" y1="{sy(0):.1f}" x2="{LEFT + plot_w}" y2="{sy(0):.1f}" stroke="#888"/>')
     # data
@@ -235,7 +249,9 @@ def render(chart: Chart) -> str:
                 cx, cy = seg[0].split(",")
                 out.append(f'<circle class="datum" cx="{cx}" cy="{cy}" r="2.6" fill="{s.color}"/>')
             else:
-                out.append(f'<polyline class="datum" fill="none" stroke="{s.color}" stroke-width="2.2"{dash} points="{" ".join(seg)}"/>')
+                out.append(
+                    f'<polyline class="datum" fill="none" stroke="{s.color}" stroke-width="2.2"{dash} points="{" ".join(seg)}"/>'
+                )
         for x, y in s.known():
             if x0 - 0.5 <= x <= x1 + 0.5:
                 out.append(
@@ -248,13 +264,16 @@ def render(chart: Chart) -> str:
     badges = [(bx, r) for r, placed in enumerate(rows) for bx in placed]
     for event, x, (bx, level) in zip(x_in, xs, badges):
         cy = top - BADGE_R - 3 - (BADGE_GAP + 1) * (len(rows) - 1 - level)
-        leader = (f'<line x1="{bx:.1f}" y1="{cy + BADGE_R:.1f}" x2="{x:.1f}" y2="{top}" stroke="#7a4b00"/>'
-                  if abs(bx - x) > 0.5 or level < len(rows) - 1 else "")
+        leader = (
+            f'<line x1="{bx:.1f}" y1="{cy + BADGE_R:.1f}" x2="{x:.1f}" y2="{top}" stroke="#7a4b00"/>'
+            if abs(bx - x) > 0.5 or level < len(rows) - 1
+            else ""
+        )
         out.append(
             f'<g class="event"><line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{plot_bottom}" stroke="#7a4b00" stroke-dasharray="3,2"/>'
             f'{leader}<circle class="badge" cx="{bx:.1f}" cy="{cy:.1f}" r="{BADGE_R}" fill="#7a4b00"/>'
             f'<text x="{bx:.1f}" y="{cy + 3.5:.1f}" font-size="9.5" fill="#fff" text-anchor="middle">'
-            f'{escape(event.label)}</text>'
+            f"{escape(event.label)}</text>"
             f"<title>{escape(event.title)}</title></g>"
         )
     # category band (e.g. model type per year)
@@ -266,6 +285,8 @@ def render(chart: Chart) -> str:
                     f'<rect x="{sx(x - 0.5):.1f}" y="{band_y}" width="{sx(x + 0.5) - sx(x - 0.5):.1f}" height="{BAND_HEIGHT}" '
                     f'fill="{chart.band.colors[category]}"><title>{x:g}: {escape(category)}</title></rect>'
                 )
-        out.append(f'<text x="{LEFT - 6}" y="{band_y + 11}" font-size="10.5" text-anchor="end">{escape(chart.band.label)}</text>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{band_y + 11}" font-size="10.5" text-anchor="end">{escape(chart.band.label)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)

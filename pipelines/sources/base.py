@@ -161,7 +161,8 @@ def entity_counts(frame: pl.DataFrame) -> dict[str, int]:
         "rows_country_in_universe": frame.filter((pl.col("entity_kind") == "country") & pl.col("in_universe")).height,
         # Out-of-region entities no step resolved count as outside too (and are listed in meta.unresolved_entities).
         "rows_outside_universe": frame.filter(
-            pl.col("entity_kind").is_in(["country", "unresolved"]) & ~pl.col("in_universe")).height,
+            pl.col("entity_kind").is_in(["country", "unresolved"]) & ~pl.col("in_universe")
+        ).height,
         "rows_aggregate": frame.filter(pl.col("entity_kind") == "aggregate").height,
         "rows_non_state": frame.filter(pl.col("entity_kind").is_in(["non_state", "organisation"])).height,
     }

@@ -21,7 +21,7 @@ Quirks handled:
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -38,13 +38,15 @@ COUNTRY_CODE = r"^[1-7][0-9]{3}$"
 API = "https://api.census.gov/data/timeseries/intltrade"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fixture_hashes() -> frozenset[str]:
     return frozenset(file_sha256(t.bundled_path) for t in RAW_TABLES)
 
 
 def _fail(path: Path, column: str, check: str, values: list) -> ContractViolation:
-    return ContractViolation(SOURCE, path.name, [Failure(column, check, values=[str(v) for v in values], rows=[], count=len(values))])
+    return ContractViolation(
+        SOURCE, path.name, [Failure(column, check, values=[str(v) for v in values], rows=[], count=len(values))]
+    )
 
 
 def parse(path: Path) -> pl.DataFrame:

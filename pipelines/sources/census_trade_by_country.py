@@ -108,9 +108,15 @@ def _read_shards(path: Path, text: str) -> pl.DataFrame:
     frame = pl.DataFrame(
         records,
         schema={
-            "source_row": pl.Int64, "partner_code": pl.String, "partner_name": pl.String, "year": pl.String,
-            "exports": pl.List(pl.String), "imports": pl.List(pl.String), "exports_year": pl.String,
-            "imports_year": pl.String, "balance_year": pl.String,
+            "source_row": pl.Int64,
+            "partner_code": pl.String,
+            "partner_name": pl.String,
+            "year": pl.String,
+            "exports": pl.List(pl.String),
+            "imports": pl.List(pl.String),
+            "exports_year": pl.String,
+            "imports_year": pl.String,
+            "balance_year": pl.String,
         },
         strict=False,
     )
@@ -126,26 +132,37 @@ def _workbook_header(sheet: pl.DataFrame, path: Path) -> tuple[int, list[str]]:
         if "CTY_CODE" in cells and "CTYNAME" in cells:
             missing = [c for c in WORKBOOK_COLUMNS if c not in cells]
             if missing:
-                raise _fail(path, "(header)", f"the workbook columns {WORKBOOK_COLUMNS}", [f"missing {missing}"],
-                            [index + 1])
+                raise _fail(
+                    path, "(header)", f"the workbook columns {WORKBOOK_COLUMNS}", [f"missing {missing}"], [index + 1]
+                )
             return index, cells
-    raise _fail(path, "(header)", "a header row with CTY_CODE and CTYNAME in the first 20 rows",
-                [str(sheet.head(3).rows())[:200]])
+    raise _fail(
+        path,
+        "(header)",
+        "a header row with CTY_CODE and CTYNAME in the first 20 rows",
+        [str(sheet.head(3).rows())[:200]],
+    )
 
 
 def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
     """The Census country workbook (xlsx or a CSV export of it) -> one row per line, months as lists of text."""
     if data[:4] == b"PK\x03\x04":
-        sheet = pl.read_excel(io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0,
-                              raise_if_empty=False)
+        sheet = pl.read_excel(
+            io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0, raise_if_empty=False
+        )
         # sheet_id=0 reads every sheet: the publisher's is named `country`; otherwise the first.
         sheet = sheet.get("country", next(iter(sheet.values())))
     else:
         # A CSV export may carry title lines above the header: start reading at the header line.
         lines = data.decode("utf-8-sig", errors="replace").splitlines()
         start = next((i for i, line in enumerate(lines[:20]) if "CTY_CODE" in line and "CTYNAME" in line), 0)
-        sheet = pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), has_header=False, infer_schema_length=0,
-                            encoding="utf8-lossy", skip_rows=start)
+        sheet = pl.read_csv(
+            io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")),
+            has_header=False,
+            infer_schema_length=0,
+            encoding="utf8-lossy",
+            skip_rows=start,
+        )
     header_index, names = _workbook_header(sheet, path)
     position = {name: sheet.columns[names.index(name)] for name in WORKBOOK_COLUMNS}
     body = sheet.slice(header_index + 1).select(
@@ -154,8 +171,9 @@ def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
     body = body.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
     body = body.with_columns(pl.col(pl.String).replace("", None))
     values = [c for c in WORKBOOK_COLUMNS if c not in ("year", "CTY_CODE", "CTYNAME")]
-    no_trade = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.Float64, strict=False) == 0)
-                                  for c in values])
+    no_trade = pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).cast(pl.Float64, strict=False) == 0) for c in values]
+    )
     padding = pl.col("year").is_null() & no_trade
     dropped = body.filter(padding).height
     if dropped:
@@ -168,24 +186,29 @@ def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
         .otherwise(pl.col("CTY_CODE")),
         pl.col("year").str.replace(r"^([0-9]{4})\.0+$", "$1"),
     )
-    return body.select(
-        "source_row",
-        partner_code=pl.col("CTY_CODE"),
-        partner_name=pl.col("CTYNAME"),
-        year=pl.col("year"),
-        exports=pl.concat_list([pl.col(f"E{m}") for m in MONTHS]),
-        imports=pl.concat_list([pl.col(f"I{m}") for m in MONTHS]),
-        exports_year=pl.col("EYR"),
-        imports_year=pl.col("IYR"),
-        balance_year=pl.lit(None, pl.String),
-        month=pl.int_range(1, 13, dtype=pl.Int64).implode(),
-    ).explode("exports", "imports", "month").with_columns(layout=pl.lit("census workbook"))
+    return (
+        body.select(
+            "source_row",
+            partner_code=pl.col("CTY_CODE"),
+            partner_name=pl.col("CTYNAME"),
+            year=pl.col("year"),
+            exports=pl.concat_list([pl.col(f"E{m}") for m in MONTHS]),
+            imports=pl.concat_list([pl.col(f"I{m}") for m in MONTHS]),
+            exports_year=pl.col("EYR"),
+            imports_year=pl.col("IYR"),
+            balance_year=pl.lit(None, pl.String),
+            month=pl.int_range(1, 13, dtype=pl.Int64).implode(),
+        )
+        .explode("exports", "imports", "month")
+        .with_columns(layout=pl.lit("census workbook"))
+    )
 
 
 def _unpublished_to_null(frame: pl.DataFrame) -> pl.DataFrame:
     """In the latest year, the trailing months that are 0 (or blank) for every partner and flow are unpublished."""
     numeric = frame.with_columns(
-        e=pl.col("exports").cast(pl.Float64, strict=False), i=pl.col("imports").cast(pl.Float64, strict=False),
+        e=pl.col("exports").cast(pl.Float64, strict=False),
+        i=pl.col("imports").cast(pl.Float64, strict=False),
         y=pl.col("year").cast(pl.Int64, strict=False),
     )
     latest = numeric["y"].max()
@@ -229,8 +252,11 @@ def _resolve(frame: pl.DataFrame, layout: str) -> pl.DataFrame:
     if hemisphere.height:
         parts.append(attach_iso3(hemisphere.drop("iso3"), SOURCE, name_col="partner_name"))
     if elsewhere.height:
-        log.info("[%s] %d partner code(s) outside the Western Hemisphere kept unresolved (outside the universe)",
-                 SOURCE, elsewhere["cty_code"].n_unique())
+        log.info(
+            "[%s] %d partner code(s) outside the Western Hemisphere kept unresolved (outside the universe)",
+            SOURCE,
+            elsewhere["cty_code"].n_unique(),
+        )
     return pl.concat(parts, how="diagonal_relaxed").sort("source_row", "month")
 
 
@@ -239,25 +265,45 @@ def consistency_failures(frame: pl.DataFrame) -> list[Failure]:
     numbers = ("exports_musd", "imports_musd", "exports_year_musd", "imports_year_musd")
     typed = frame.with_columns([pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in numbers])
     failures = [
-        row_failure(typed, pl.struct("partner_code", "year", "month").is_duplicated(), "partner_code",
-                    "one line per partner and year", shown=pl.concat_str("partner_code", pl.lit(" "), "year")),
+        row_failure(
+            typed,
+            pl.struct("partner_code", "year", "month").is_duplicated(),
+            "partner_code",
+            "one line per partner and year",
+            shown=pl.concat_str("partner_code", pl.lit(" "), "year"),
+        ),
     ]
     for flow in ("exports", "imports"):
         value = pl.col(f"{flow}_musd")
         published = value.is_not_null().any().over("year", "month")
-        failures.append(row_failure(
-            typed, value.is_null() & published, flow,
-            "is null only in months Census has not published for any partner",
-            shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit("-"), "month", pl.lit(" null")),
-        ))
+        failures.append(
+            row_failure(
+                typed,
+                value.is_null() & published,
+                flow,
+                "is null only in months Census has not published for any partner",
+                shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit("-"), "month", pl.lit(" null")),
+            )
+        )
         total = pl.col(f"_{flow}_musd").sum().over("source_row")
         off = (total - pl.col(f"_{flow}_year_musd")).abs() > ANNUAL_TOLERANCE_MUSD
-        failures.append(row_failure(
-            typed, off & (pl.col("month") == 1), f"{flow}_year",
-            f"equals the sum of the twelve months within US${ANNUAL_TOLERANCE_MUSD:g}M",
-            shown=pl.concat_str("partner_code", pl.lit(" "), "year", pl.lit(": year "), f"{flow}_year_musd",
-                                pl.lit(" vs months "), total.round(1).cast(pl.String)),
-        ))
+        failures.append(
+            row_failure(
+                typed,
+                off & (pl.col("month") == 1),
+                f"{flow}_year",
+                f"equals the sum of the twelve months within US${ANNUAL_TOLERANCE_MUSD:g}M",
+                shown=pl.concat_str(
+                    "partner_code",
+                    pl.lit(" "),
+                    "year",
+                    pl.lit(": year "),
+                    f"{flow}_year_musd",
+                    pl.lit(" vs months "),
+                    total.round(1).cast(pl.String),
+                ),
+            )
+        )
     return [f for f in failures if f is not None]
 
 
@@ -273,15 +319,22 @@ def parse(path: Path) -> pl.DataFrame:
     raw = _unpublished_to_null(raw)
     mapped = _resolve(raw, raw["layout"][0])
     tidy = mapped.select(
-        "source_row", "layout", "partner_code", "cty_code", "partner_name",
-        "year", "month",
+        "source_row",
+        "layout",
+        "partner_code",
+        "cty_code",
+        "partner_name",
+        "year",
+        "month",
         period=pl.concat_str(pl.col("year"), pl.lit("-"), pl.col("month").cast(pl.String).str.zfill(2)),
         exports_musd=pl.col("exports"),
         imports_musd=pl.col("imports"),
         exports_year_musd=pl.col("exports_year"),
         imports_year_musd=pl.col("imports_year"),
         balance_year_musd=pl.col("balance_year"),
-        iso3="iso3", entity_kind="entity_kind", in_universe="in_universe",
+        iso3="iso3",
+        entity_kind="entity_kind",
+        in_universe="in_universe",
     )
     failures = consistency_failures(tidy)
     try:

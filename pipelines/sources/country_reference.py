@@ -41,8 +41,13 @@ def parse_country_codes(path: Path) -> pl.DataFrame:
 def parse_wb_metadata(path: Path) -> pl.DataFrame:
     raw = read_text_csv(path)
     tidy = raw.rename(
-        {"Country Code": "code", "Region": "wb_region", "IncomeGroup": "wb_income_group",
-         "SpecialNotes": "special_notes", "TableName": "table_name"},
+        {
+            "Country Code": "code",
+            "Region": "wb_region",
+            "IncomeGroup": "wb_income_group",
+            "SpecialNotes": "special_notes",
+            "TableName": "table_name",
+        },
         strict=False,
     ).drop([c for c in raw.columns if c == ""], strict=False)
     return enforce(tidy, WorldBankCountryMetadata, source=SOURCE, file=path.name)

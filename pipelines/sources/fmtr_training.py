@@ -63,7 +63,14 @@ PROGRAM_GROUPS_FILE = settings.REFERENCE_DIR / "fmtr_program_groups.csv"
 WESTERN_HEMISPHERE = "Western Hemisphere"
 # Fields of a <training> element (FY1999-2000 has only the first three); others are not read.
 TRAINING_FIELDS = (
-    "course_title", "quantity", "total_cost", "start_date", "end_date", "location", "student_unit", "us_unit",
+    "course_title",
+    "quantity",
+    "total_cost",
+    "start_date",
+    "end_date",
+    "location",
+    "student_unit",
+    "us_unit",
     "page_number",
 )
 # Cells that mean "not given" in either format.
@@ -83,8 +90,14 @@ REGION_PROGRAM = r"^(?:(?i:DOD|DOS|DOHS|DHS|DOT)\s+)?([A-Za-z ]+?) Region,\s*([^
 NUMBER = r"^\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)(\s.*)?$"
 HTML_TOTAL = re.compile(r"\bFY\s*\d{4}\s+(?:Program\s+)?Totals?\s*$", re.IGNORECASE)
 HTML_COLUMNS = {
-    "Course Title": "course_title", "Students": "quantity", "Location": "location", "Student's Unit": "student_unit",
-    "US Units": "us_unit", "Total Cost": "total_cost", "Start Date": "start_date", "End Date": "end_date",
+    "Course Title": "course_title",
+    "Students": "quantity",
+    "Location": "location",
+    "Student's Unit": "student_unit",
+    "US Units": "us_unit",
+    "Total Cost": "total_cost",
+    "Start Date": "start_date",
+    "End Date": "end_date",
 }
 
 
@@ -151,28 +164,43 @@ def _attach_program_group(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     unmapped = joined.filter(pl.col("program_group").is_null())
     if unmapped.height:
         labels = unmapped["program"].unique(maintain_order=True).to_list()
-        raise ContractViolation(SOURCE, path.name, [Failure(
-            "program",
-            f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its program_group)",
-            values=labels, rows=unmapped["source_row"].head(5).to_list(), count=unmapped.height,
-        )])
+        raise ContractViolation(
+            SOURCE,
+            path.name,
+            [
+                Failure(
+                    "program",
+                    f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its program_group)",
+                    values=labels,
+                    rows=unmapped["source_row"].head(5).to_list(),
+                    count=unmapped.height,
+                )
+            ],
+        )
     return joined
 
 
 def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str) -> pl.DataFrame:
     """Shared by both formats: program FY and label, numbers as printed -> clean text, countries, program groups."""
-    tidy = records.with_columns(
-        pl.col(pl.String).str.replace_all("\u00a0", " ").str.replace_all(r"\s+", " ").str.strip_chars(),
-    ).with_columns(
-        pl.col(pl.String).replace("", None),
-    ).with_columns(
-        trainees_as_printed=pl.col("quantity"),
-        cost_as_printed=pl.col("total_cost"),
-        *number_text("quantity"),
-        *number_text("total_cost"),
-    ).with_columns(
-        value_spill=pl.col("quantity_spill") | pl.col("total_cost_spill"),
-    ).drop("quantity_spill", "total_cost_spill").rename({"quantity": "trainees", "total_cost": "cost_usd"})
+    tidy = (
+        records.with_columns(
+            pl.col(pl.String).str.replace_all("\u00a0", " ").str.replace_all(r"\s+", " ").str.strip_chars(),
+        )
+        .with_columns(
+            pl.col(pl.String).replace("", None),
+        )
+        .with_columns(
+            trainees_as_printed=pl.col("quantity"),
+            cost_as_printed=pl.col("total_cost"),
+            *number_text("quantity"),
+            *number_text("total_cost"),
+        )
+        .with_columns(
+            value_spill=pl.col("quantity_spill") | pl.col("total_cost_spill"),
+        )
+        .drop("quantity_spill", "total_cost_spill")
+        .rename({"quantity": "trainees", "total_cost": "cost_usd"})
+    )
     tidy = tidy.with_columns(
         file=pl.lit(path.name),
         report_fiscal_year=pl.lit(report_first, pl.Int32),
@@ -183,8 +211,10 @@ def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str
     trainees = pl.col("trainees").cast(pl.Float64, strict=False)
     cost = pl.col("cost_usd").cast(pl.Float64, strict=False)
     tidy = tidy.with_columns(
-        plausibility_issue=pl.when(cost < 0).then(pl.lit("negative_cost"))
-        .when((trainees == 0) & (cost > 0)).then(pl.lit("zero_trainees_with_cost"))
+        plausibility_issue=pl.when(cost < 0)
+        .then(pl.lit("negative_cost"))
+        .when((trainees == 0) & (cost > 0))
+        .then(pl.lit("zero_trainees_with_cost"))
     )
     mapped = attach_iso3(tidy, SOURCE, name_col="country_name")
     return _attach_program_group(mapped, path).with_columns(file_sha256=pl.lit(file_sha256(path)))
@@ -194,8 +224,13 @@ def _report_first_year(path: Path, title: str | None = None) -> int:
     """First fiscal year of the report: from the page title (HTML), else the file name (`2003_2004_...`)."""
     match = (REPORT_TITLE.search(title) if title else None) or REPORT_NAME.search(path.name)
     if not match or int(match["second"]) != int(match["first"]) + 1:
-        raise _fail(path, "(report years)", "report years `<FY>_<FY+1>` in the file name (e.g. 2003_2004_Western_"
-                    "Hemisphere...xml) or `Fiscal Years <FY> and <FY+1>` in the page", [path.name])
+        raise _fail(
+            path,
+            "(report years)",
+            "report years `<FY>_<FY+1>` in the file name (e.g. 2003_2004_Western_"
+            "Hemisphere...xml) or `Fiscal Years <FY> and <FY+1>` in the page",
+            [path.name],
+        )
     return int(match["first"])
 
 
@@ -205,6 +240,7 @@ def _file_region(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------------- XML
+
 
 def read_xml_records(path: Path) -> pl.DataFrame:
     """Stream one SFM XML file: one record per <training>, with its country and program; all text as printed."""
@@ -253,6 +289,7 @@ def parse_xml_folder(path: Path) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------------- HTML
+
 
 class _TableRows(HTMLParser):
     """Every <tr> of the page as a list of (cell text, cell is bold) pairs; whitespace collapsed."""
@@ -316,22 +353,45 @@ def read_html_records(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, int]:
         elif texts and cells[0][1] and not any(texts[1:]):
             program, header = texts[0], None
         elif texts and HTML_TOTAL.search(texts[0]):
-            totals.append({"source_row": number, "label": texts[0], "country_name": country, "program_name": program,
-                           "quantity": texts[1] if len(texts) > 1 else None,
-                           "total_cost": texts[5] if len(texts) > 5 else None})
+            totals.append(
+                {
+                    "source_row": number,
+                    "label": texts[0],
+                    "country_name": country,
+                    "program_name": program,
+                    "quantity": texts[1] if len(texts) > 1 else None,
+                    "total_cost": texts[5] if len(texts) > 5 else None,
+                }
+            )
         elif any(texts):
             if header is None or country is None or program is None or len(texts) != len(header):
-                raise _fail(path, "(table row)", "a course row under a country, a program and a column header",
-                            [" | ".join(texts)[:200]], [number])
-            records.append({"source_row": number, "country_name": country, "program_name": program,
-                            **dict(zip(header, texts))})
+                raise _fail(
+                    path,
+                    "(table row)",
+                    "a course row under a country, a program and a column header",
+                    [" | ".join(texts)[:200]],
+                    [number],
+                )
+            records.append(
+                {"source_row": number, "country_name": country, "program_name": program, **dict(zip(header, texts))}
+            )
     if not records:
         raise _fail(path, "(courses)", "at least one course row in the page's table", ["none found"])
-    schema = {"source_row": pl.Int64, "country_name": pl.String, "program_name": pl.String,
-              **{name: pl.String for name in HTML_COLUMNS.values()}}
+    schema = {
+        "source_row": pl.Int64,
+        "country_name": pl.String,
+        "program_name": pl.String,
+        **{name: pl.String for name in HTML_COLUMNS.values()},
+    }
     frame = pl.DataFrame(records, schema=schema, orient="row")
-    total_schema = {"source_row": pl.Int64, "label": pl.String, "country_name": pl.String, "program_name": pl.String,
-                    "quantity": pl.String, "total_cost": pl.String}
+    total_schema = {
+        "source_row": pl.Int64,
+        "label": pl.String,
+        "country_name": pl.String,
+        "program_name": pl.String,
+        "quantity": pl.String,
+        "total_cost": pl.String,
+    }
     return frame, pl.DataFrame(totals, schema=total_schema, orient="row"), _report_first_year(path, text)
 
 
@@ -340,7 +400,9 @@ def _check_program_totals(path: Path, courses: pl.DataFrame, totals: pl.DataFram
     printed = totals.filter(pl.col("label").str.contains(r"(?i)program totals?$"))
     printed = printed.with_columns(*number_text("quantity"), *number_text("total_cost"))
     printed = printed.select(
-        "source_row", "country_name", "program_name",
+        "source_row",
+        "country_name",
+        "program_name",
         printed_trainees=pl.col("quantity").cast(pl.Int64, strict=False),
         printed_cost=pl.col("total_cost").cast(pl.Float64, strict=False),
     )
@@ -354,9 +416,14 @@ def _check_program_totals(path: Path, courses: pl.DataFrame, totals: pl.DataFram
     )
     if compared.height:
         raise _fail(
-            path, "trainees / cost_usd", "course sums equal the page's printed program totals",
-            [f"{r['country_name']} / {r['program_name']}: printed {r['printed_trainees']} / {r['printed_cost']}, "
-             f"courses {r['trainees']} / {r['cost']}" for r in compared.head(5).iter_rows(named=True)],
+            path,
+            "trainees / cost_usd",
+            "course sums equal the page's printed program totals",
+            [
+                f"{r['country_name']} / {r['program_name']}: printed {r['printed_trainees']} / {r['printed_cost']}, "
+                f"courses {r['trainees']} / {r['cost']}"
+                for r in compared.head(5).iter_rows(named=True)
+            ],
             compared["source_row"].head(5).to_list(),
         )
 

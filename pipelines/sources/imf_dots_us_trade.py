@@ -38,7 +38,8 @@ def _indicator_columns(columns: list[str], path: Path) -> dict[str, str]:
         matches = [i for i, c in enumerate(columns) if f"({code})" in c]
         if len(matches) != 1:
             raise ContractViolation(
-                SOURCE, path.name,
+                SOURCE,
+                path.name,
                 [Failure(f"... ({code})", "required column present", values=[f"found columns: {columns}"])],
             )
         position = matches[0]
@@ -57,7 +58,11 @@ def parse(path: Path) -> pl.DataFrame:
     unnamed = [c for c in tidy.columns if c == "" or c.startswith("_duplicated")]
     for column in unnamed:
         if tidy[column].drop_nulls().str.strip_chars().ne("").any():
-            raise ContractViolation(SOURCE, path.name, [Failure("(unnamed trailing column)", "is empty", values=tidy[column].drop_nulls().head(3).to_list())])
+            raise ContractViolation(
+                SOURCE,
+                path.name,
+                [Failure("(unnamed trailing column)", "is empty", values=tidy[column].drop_nulls().head(3).to_list())],
+            )
     tidy = tidy.drop(unnamed)
     for status in ("exports_status", "imports_status"):
         if status not in tidy.columns:

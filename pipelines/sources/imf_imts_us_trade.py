@@ -16,7 +16,7 @@ Quirks handled:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +33,7 @@ REQUIRED = ("DATAFLOW", "COUNTRY", "INDICATOR", "COUNTERPART_COUNTRY", "FREQUENC
 AGGREGATE_CODE = r"^G[0-9]{3}$"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fixture_hashes() -> frozenset[str]:
     return frozenset(file_sha256(t.bundled_path) for t in RAW_TABLES)
 
@@ -46,17 +46,27 @@ def parse(path: Path) -> pl.DataFrame:
     raw = read_text_csv(path, encoding="utf8-lossy")
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
-        raise ContractViolation(SOURCE, path.name, [Failure(
-            ", ".join(missing), "required SDMX-CSV column present (ask for Accept: " + SDMX_CSV + ")",
-            values=[f"found columns: {raw.columns}"])])
+        raise ContractViolation(
+            SOURCE,
+            path.name,
+            [
+                Failure(
+                    ", ".join(missing),
+                    "required SDMX-CSV column present (ask for Accept: " + SDMX_CSV + ")",
+                    values=[f"found columns: {raw.columns}"],
+                )
+            ],
+        )
     indicator = pl.col("INDICATOR").str.strip_chars()
     tidy = raw.select(
         "source_row",
         dataflow=pl.col("DATAFLOW"),
         reporter_code=pl.col("COUNTRY").str.strip_chars(),
         indicator=indicator,
-        flow=pl.when(indicator.str.starts_with("XG_")).then(pl.lit("exports"))
-        .when(indicator.str.starts_with("MG_")).then(pl.lit("imports")),
+        flow=pl.when(indicator.str.starts_with("XG_"))
+        .then(pl.lit("exports"))
+        .when(indicator.str.starts_with("MG_"))
+        .then(pl.lit("imports")),
         valuation=indicator.str.extract(r"_(FOB|CIF)_", 1),
         counterpart_code=pl.col("COUNTERPART_COUNTRY").str.strip_chars(),
         frequency=pl.col("FREQUENCY"),

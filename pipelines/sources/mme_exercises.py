@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import ContractViolation, Failure, MAX_EXAMPLES, enforce
+from data_contracts._base import MAX_EXAMPLES, ContractViolation, Failure, enforce
 from data_contracts.mme_exercises import MmeExerciseParticipants, MmeExercises
 from pipelines.countries import attach_iso3
 from pipelines.sources.base import RawTable, read_text_csv
@@ -80,8 +80,15 @@ def _read(path: Path) -> pl.DataFrame:
     missing = [c for c in RENAMES if c not in raw.columns]
     if missing or not states:
         raise ContractViolation(
-            SOURCE, path.name,
-            [Failure(", ".join(missing) or "StateA...", "required column present", values=[f"found columns: {raw.columns}"])],
+            SOURCE,
+            path.name,
+            [
+                Failure(
+                    ", ".join(missing) or "StateA...",
+                    "required column present",
+                    values=[f"found columns: {raw.columns}"],
+                )
+            ],
         )
     return raw.rename(RENAMES).with_columns(
         [pl.col(c).str.strip_chars().replace(MISSING_CODE, None) for c in TEXT_COLUMNS]
@@ -96,7 +103,8 @@ def _failure(frame: pl.DataFrame, mask: pl.Expr, column: str, check: str, shown:
         return []
     return [
         Failure(
-            column, check,
+            column,
+            check,
             values=bad.select(shown.alias("v"))["v"].head(MAX_EXAMPLES).to_list(),
             rows=bad["source_row"].head(MAX_EXAMPLES).to_list(),
             count=bad.height,
@@ -121,19 +129,29 @@ def _parse_dates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Failure]]:
         text_month = pl.when(is_mdy).then(as_int(mdy.struct.field("1"))).otherwise(as_int(iso.struct.field("2")))
         text_day = pl.when(is_mdy).then(as_int(mdy.struct.field("2"))).otherwise(as_int(iso.struct.field("3")))
         # M/D/YY carries only the last two digits of the year: the coders' s.year/e.year supplies the century.
-        year_agrees = pl.when(is_mdy).then(as_int(mdy.struct.field("3")) == year % 100).otherwise(
-            as_int(iso.struct.field("1")) == year
+        year_agrees = (
+            pl.when(is_mdy)
+            .then(as_int(mdy.struct.field("3")) == year % 100)
+            .otherwise(as_int(iso.struct.field("1")) == year)
         )
         agrees = year_agrees & text_month.eq_missing(month) & text_day.eq_missing(day)
         parts_typed = year.is_not_null() | pl.col(f"{side}_year").is_null()
         failures += _failure(
-            frame, text.is_null() | ~(is_mdy | is_iso), f"{side}_date_text",
-            f"format M/D/YY or YYYY-MM-DD with xx for an unknown part (file column {header})", text,
+            frame,
+            text.is_null() | ~(is_mdy | is_iso),
+            f"{side}_date_text",
+            f"format M/D/YY or YYYY-MM-DD with xx for an unknown part (file column {header})",
+            text,
         )
-        shown = pl.format("{} vs parts {}-{}-{}", text, *(pl.col(f"{side}_{p}").fill_null("xx") for p in ("year", "month", "day")))
+        shown = pl.format(
+            "{} vs parts {}-{}-{}", text, *(pl.col(f"{side}_{p}").fill_null("xx") for p in ("year", "month", "day"))
+        )
         failures += _failure(
-            frame, (is_mdy | is_iso) & parts_typed & ~agrees, f"{side}_date_text",
-            f"agrees with its parsed parts ({header} vs {side[0]}.year/{side[0]}.month/{side[0]}.day)", shown,
+            frame,
+            (is_mdy | is_iso) & parts_typed & ~agrees,
+            f"{side}_date_text",
+            f"agrees with its parsed parts ({header} vs {side[0]}.year/{side[0]}.month/{side[0]}.day)",
+            shown,
         )
         full = pl.format("{}-{}-{}", year, month, day).str.to_date("%Y-%m-%d", strict=False)
         known = year.is_not_null() & month.is_not_null() & day.is_not_null()
@@ -144,7 +162,9 @@ def _parse_dates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Failure]]:
     failures += _failure(
         frame,
         pl.col("end_year").cast(pl.Int64, strict=False) < pl.col("start_year").cast(pl.Int64, strict=False),
-        "end_year", "is not before start_year", pl.format("{} -> {}", pl.col("start_date_text"), pl.col("end_date_text")),
+        "end_year",
+        "is not before start_year",
+        pl.format("{} -> {}", pl.col("start_date_text"), pl.col("end_date_text")),
     )
     frame = frame.with_columns(end_before_start=(pl.col("end_date") < pl.col("start_date")).fill_null(False))
     return frame, failures
@@ -181,7 +201,9 @@ def parse_participants(path: Path) -> pl.DataFrame:
     states = _state_columns(wide.columns)
     long = (
         wide.select("source_row", "mmeid", *states)
-        .unpivot(index=["source_row", "mmeid"], on=states, variable_name="participant_slot", value_name="participant_name")
+        .unpivot(
+            index=["source_row", "mmeid"], on=states, variable_name="participant_slot", value_name="participant_name"
+        )
         # Empty cells are padding after the last participant; `-9` is "others not identified" (flag on the exercise).
         .filter(pl.col("participant_name").is_not_null() & (pl.col("participant_name") != MISSING_CODE))
         .with_columns(

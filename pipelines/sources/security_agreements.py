@@ -25,8 +25,15 @@ from pipelines.sources.base import RawTable, read_text_csv
 
 SOURCE = "security_agreements"
 COLUMNS = (
-    "country_iso3", "agreement_type", "title", "date_signed", "date_in_force",
-    "counterpart", "notes", "source_citation", "source_url",
+    "country_iso3",
+    "agreement_type",
+    "title",
+    "date_signed",
+    "date_in_force",
+    "counterpart",
+    "notes",
+    "source_citation",
+    "source_url",
 )
 
 
@@ -51,12 +58,17 @@ def _attach_countries(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
             pl.col("country_iso3").is_null() | pl.col("country_iso3").str.strip_chars().is_in(err.values)
         )
         raise ContractViolation(
-            SOURCE, path.name,
-            [Failure(
-                "country_iso3", "ISO 3166-1 alpha-3 code known to the crosswalk (attach_iso3, code_is_iso3=True)",
-                values=bad["country_iso3"].fill_null("").to_list(), rows=bad["source_row"].to_list(),
-                count=bad.height,
-            )],
+            SOURCE,
+            path.name,
+            [
+                Failure(
+                    "country_iso3",
+                    "ISO 3166-1 alpha-3 code known to the crosswalk (attach_iso3, code_is_iso3=True)",
+                    values=bad["country_iso3"].fill_null("").to_list(),
+                    rows=bad["source_row"].to_list(),
+                    count=bad.height,
+                )
+            ],
         ) from err
 
 
@@ -65,7 +77,9 @@ def parse(path: Path) -> pl.DataFrame:
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise ContractViolation(
-            SOURCE, path.name, [Failure(c, "required column present", values=[f"found columns: {raw.columns}"]) for c in missing]
+            SOURCE,
+            path.name,
+            [Failure(c, "required column present", values=[f"found columns: {raw.columns}"]) for c in missing],
         )
     tidy = raw.select("source_row", *COLUMNS).with_columns(*_parse_date("date_signed"), *_parse_date("date_in_force"))
     mapped = _attach_countries(tidy, path)

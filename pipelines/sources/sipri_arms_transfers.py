@@ -65,7 +65,9 @@ TIV_TRAILING_COLUMNS = {
 
 
 def _fail(path: Path, column: str, check: str, values: list[str], rows: list[int] | None = None) -> ContractViolation:
-    return ContractViolation(SOURCE, path.name, [Failure(column, check, values=values, rows=rows or [], count=len(values))])
+    return ContractViolation(
+        SOURCE, path.name, [Failure(column, check, values=values, rows=rows or [], count=len(values))]
+    )
 
 
 def _decode(raw: bytes) -> str:
@@ -87,7 +89,9 @@ def _find_header(lines: list[str], path: Path, is_header, expected: str) -> int:
     for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
         if is_header(line.split(",")):
             return index
-    raise _fail(path, "(header line)", f"found within the first {MAX_PREAMBLE_LINES} lines ({expected})", values=lines[:3])
+    raise _fail(
+        path, "(header line)", f"found within the first {MAX_PREAMBLE_LINES} lines ({expected})", values=lines[:3]
+    )
 
 
 def _data_generated(preamble: list[str]) -> str | None:
@@ -121,7 +125,13 @@ def _read_data(lines: list[str], header_at: int, names: list[str], path: Path) -
     bad = fields != len(names)
     if bad.any():
         rows = (pl.int_range(1, records.len() + 1, eager=True).filter(bad)).head(5).to_list()
-        raise _fail(path, "(record layout)", f"has {len(names)} comma-separated fields", records.filter(bad).head(5).to_list(), rows)
+        raise _fail(
+            path,
+            "(record layout)",
+            f"has {len(names)} comma-separated fields",
+            records.filter(bad).head(5).to_list(),
+            rows,
+        )
     data = read_text_csv(
         io.BytesIO("\n".join(records.to_list()).encode("utf8")), has_header=False, new_columns=names, quote_char=None
     )
@@ -174,13 +184,17 @@ def _host_iso3(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _attach_party(frame: pl.DataFrame, party: str) -> pl.DataFrame:
     mapped = attach_iso3(frame, SOURCE, name_col=f"{party}_name")
-    return mapped.rename({"iso3": f"{party}_iso3", "entity_kind": f"{party}_entity_kind", "in_universe": f"{party}_in_universe"})
+    return mapped.rename(
+        {"iso3": f"{party}_iso3", "entity_kind": f"{party}_entity_kind", "in_universe": f"{party}_in_universe"}
+    )
 
 
 def parse_register(path: Path) -> pl.DataFrame:
     lines = _read_lines(path)
     header_at = _find_header(
-        lines, path, lambda cells: [c.strip().casefold() for c in cells[:2]] == ["recipient", "supplier"],
+        lines,
+        path,
+        lambda cells: [c.strip().casefold() for c in cells[:2]] == ["recipient", "supplier"],
         "starting `Recipient,Supplier,`",
     )
     names = _register_names(lines[header_at].split(","), path)
@@ -201,7 +215,9 @@ def _tiv_parser(label: str):
     def parse(path: Path) -> pl.DataFrame:
         lines = _read_lines(path)
         header_at = _find_header(
-            lines, path, lambda cells: len(cells) > 1 and re.fullmatch(r"\d{4}", cells[1].strip()) is not None,
+            lines,
+            path,
+            lambda cells: len(cells) > 1 and re.fullmatch(r"\d{4}", cells[1].strip()) is not None,
             "a first column label followed by year columns",
         )
         header = [c.strip() for c in lines[header_at].split(",")]
@@ -216,7 +232,9 @@ def _tiv_parser(label: str):
             elif cell.casefold() in TIV_TRAILING_COLUMNS:
                 names.append(TIV_TRAILING_COLUMNS[cell.casefold()])
             else:
-                raise _fail(path, f"(header column {position})", "is a year, a year range or a known total column", [cell])
+                raise _fail(
+                    path, f"(header column {position})", "is a year, a year range or a known total column", [cell]
+                )
         if len(set(names)) != len(names):
             raise _fail(path, "(header)", "has unique columns", [str(header)])
         year_cols = [n for n in names if n.isdigit()]

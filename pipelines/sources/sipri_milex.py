@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +112,11 @@ def _font_colours(path: Path, sheet: str) -> tuple[pl.DataFrame, tuple[int, int]
         LOG.warning("%s: font colours of sheet %r not readable (%s); estimate_flag will be NULL", SOURCE, sheet, err)
         return None
     country_ids = (
-        [str(i) for i, si in enumerate(shared.iter(f"{_MAIN}si")) if "".join(t.text or "" for t in si.iter(f"{_MAIN}t")).strip() == "Country"]
+        [
+            str(i)
+            for i, si in enumerate(shared.iter(f"{_MAIN}si"))
+            if "".join(t.text or "" for t in si.iter(f"{_MAIN}t")).strip() == "Country"
+        ]
         if shared is not None
         else []
     )
@@ -136,7 +140,9 @@ def _font_colours(path: Path, sheet: str) -> tuple[pl.DataFrame, tuple[int, int]
     letters = anchor["col"][0]
     anchor_col = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(letters)))
     colours = cells.select(
-        "excel_row", "col", font_colour=pl.col("style").replace_strict(style_colour, default="default", return_dtype=pl.String)
+        "excel_row",
+        "col",
+        font_colour=pl.col("style").replace_strict(style_colour, default="default", return_dtype=pl.String),
     )
     return colours, (int(anchor["excel_row"][0]), anchor_col)
 
@@ -148,12 +154,16 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
     """Read one data sheet into long cells (country row x year column), recognising headings and markers."""
     reader = fastexcel.read_excel(path)
     if sheet not in reader.sheet_names:
-        raise _fail(path.name, "sheet", "required sheet present", [f"missing sheet {sheet!r}; found {reader.sheet_names}"])
+        raise _fail(
+            path.name, "sheet", "required sheet present", [f"missing sheet {sheet!r}; found {reader.sheet_names}"]
+        )
     # Same rectangle twice: as text (markers, names, notes) and as floats (exact numbers; text cells -> null).
     text = reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0, dtypes="string").to_polars()
     nums = reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0, dtypes="float").to_polars()
     if text.shape != nums.shape:  # both reads must cover the same rectangle for cells to line up
-        raise _fail(path.name, "sheet", "same shape read as text and as numbers", [f"{sheet}: {text.shape} vs {nums.shape}"])
+        raise _fail(
+            path.name, "sheet", "same shape read as text and as numbers", [f"{sheet}: {text.shape} vs {nums.shape}"]
+        )
     positions = [f"c{i}" for i in range(text.width)]
     text = text.rename(dict(zip(text.columns, positions))).with_row_index("i")
     nums = nums.rename(dict(zip(nums.columns, positions))).with_row_index("i")
@@ -161,13 +171,24 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
 
     header_at = text.filter(pl.col("c0").str.strip_chars() == "Country")["i"]
     if header_at.is_empty():
-        raise _fail(file, "Country", "header row present (a `Country` cell in column A)", [f"column A starts {text['c0'].drop_nulls().head(8).to_list()}"])
+        raise _fail(
+            file,
+            "Country",
+            "header row present (a `Country` cell in column A)",
+            [f"column A starts {text['c0'].drop_nulls().head(8).to_list()}"],
+        )
     header_index = int(header_at[0])
     header = [(v or "").strip() for v in text.select(positions).row(header_index)]  # the header row only
     years = {pos: int(m.group(1)) for pos, h in zip(positions, header) if (m := re.match(YEAR_HEADER, h))}
     notes_cols = [pos for pos, h in zip(positions, header) if h == "Notes"]
     if not years or len(notes_cols) != 1:
-        raise _fail(file, "header", "one `Notes` column and four-digit year columns", [f"header row: {header}"], [header_index + 1])
+        raise _fail(
+            file,
+            "header",
+            "one `Notes` column and four-digit year columns",
+            [f"header row: {header}"],
+            [header_index + 1],
+        )
     notes_col = notes_cols[0]
     extra_cols = [p for p in positions[1:] if p not in years and p != notes_col]
 
@@ -183,7 +204,13 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
     )
     orphans = body.filter(pl.col("kind") == "orphan")
     if orphans.height:
-        raise _fail(file, "Country", "a name on every row holding values", ["(empty country name)"] * orphans.height, (orphans["i"] + 1).to_list())
+        raise _fail(
+            file,
+            "Country",
+            "a name on every row holding values",
+            ["(empty country name)"] * orphans.height,
+            (orphans["i"] + 1).to_list(),
+        )
     headings = body.filter(pl.col("kind") == "heading").select(country=pl.col("c0").str.strip_chars())
     if headings.height:
         # A heading is a row with only a name; it must be a known aggregate, not a country that lost its data.
@@ -198,12 +225,17 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
     for col in extra_cols:
         stray = rows.filter(filled(col))
         if stray.height:
-            raise _fail(file, f"(unnamed column {col})", "is empty", stray[col].head(5).to_list(), (stray["i"] + 1).to_list())
+            raise _fail(
+                file, f"(unnamed column {col})", "is empty", stray[col].head(5).to_list(), (stray["i"] + 1).to_list()
+            )
 
     year_cols = list(years)
     long_text = rows.select(
-        "i", country=pl.col("c0").str.strip_chars(), notes=pl.col(notes_col).str.strip_chars().replace("", None),
-        region_heading="region_heading", *year_cols,
+        "i",
+        country=pl.col("c0").str.strip_chars(),
+        notes=pl.col(notes_col).str.strip_chars().replace("", None),
+        region_heading="region_heading",
+        *year_cols,
     ).unpivot(index=["i", "country", "notes", "region_heading"], on=year_cols, variable_name="pos", value_name="text")
     long_nums = nums.select("i", *year_cols).unpivot(index="i", on=year_cols, variable_name="pos", value_name="num")
     cells = long_text.join(long_nums, on=["i", "pos"], how="left", validate="1:1")
@@ -235,11 +267,19 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
         col=pl.col("pos").replace_strict(letters, return_dtype=pl.String),
     )
     if styled:
-        cells = cells.join(styled[0], left_on=["source_row", "col"], right_on=["excel_row", "col"], how="left", validate="1:1")
+        cells = cells.join(
+            styled[0], left_on=["source_row", "col"], right_on=["excel_row", "col"], how="left", validate="1:1"
+        )
         # Every cell that holds something must exist in the XML at the same position, or the anchoring is wrong.
         lost = cells.filter(pl.col("text").is_not_null() & pl.col("font_colour").is_null())
         if lost.height:
-            raise _fail(file, "font_colour", "cell found in the sheet XML", lost["text"].head(5).to_list(), lost["source_row"].head(5).to_list())
+            raise _fail(
+                file,
+                "font_colour",
+                "cell found in the sheet XML",
+                lost["text"].head(5).to_list(),
+                lost["source_row"].head(5).to_list(),
+            )
     else:
         cells = cells.with_columns(font_colour=pl.lit(None, pl.String))
     cells = cells.with_columns(
@@ -251,10 +291,28 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
             pl.col("font_colour").replace_strict(_FLAG_BY_COLOUR, default=None, return_dtype=pl.String)
         ),
     ).select(
-        "source_row", "source_cell", "sheet", "measure", "country", "notes", "region_heading", "year",
-        "value", "value_status", "source_text", "font_colour", "estimate_flag",
+        "source_row",
+        "source_cell",
+        "sheet",
+        "measure",
+        "country",
+        "notes",
+        "region_heading",
+        "year",
+        "value",
+        "value_status",
+        "source_text",
+        "font_colour",
+        "estimate_flag",
     )
-    return SheetRead(sheet, cells, headings["country"].to_list(), body.filter(pl.col("kind") == "blank").height, rows.height, len(years))
+    return SheetRead(
+        sheet,
+        cells,
+        headings["country"].to_list(),
+        body.filter(pl.col("kind") == "blank").height,
+        rows.height,
+        len(years),
+    )
 
 
 def _measure(sheet: str) -> str:
@@ -282,7 +340,12 @@ def parse(path: Path) -> pl.DataFrame:
         read = read_sheet(path, sheet)
         LOG.info(
             "%s [%s]: %d country rows x %d years, %d region headings, %d blank rows",
-            SOURCE, sheet, read.country_rows, read.year_columns, len(read.headings), read.blank_rows,
+            SOURCE,
+            sheet,
+            read.country_rows,
+            read.year_columns,
+            len(read.headings),
+            read.blank_rows,
         )
         mapped = attach_iso3(read.cells, SOURCE, name_col="country")
         # One contract run per sheet, so a failure names the sheet and its worksheet row.

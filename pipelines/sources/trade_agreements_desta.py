@@ -36,8 +36,22 @@ SOURCE = "trade_agreements_desta"
 CORRECTIONS_SOURCE = "trade_agreement_in_force_corrections"
 US_NUMERIC = "840"
 COLUMNS = (
-    "country1", "country2", "iso1", "iso2", "number", "base_treaty", "name", "entry_type", "consolidated",
-    "year", "entryforceyear", "language", "typememb", "regioncon", "wto_listed", "wto_name",
+    "country1",
+    "country2",
+    "iso1",
+    "iso2",
+    "number",
+    "base_treaty",
+    "name",
+    "entry_type",
+    "consolidated",
+    "year",
+    "entryforceyear",
+    "language",
+    "typememb",
+    "regioncon",
+    "wto_listed",
+    "wto_name",
 )
 
 log = logging.getLogger("hpw.sources")
@@ -46,8 +60,11 @@ log = logging.getLogger("hpw.sources")
 @lru_cache(maxsize=1)
 def _numeric_to_iso3() -> dict[str, str]:
     """ISO 3166 numeric code -> ISO3, current and withdrawn (530 Netherlands Antilles), from the one reference."""
-    mapping = {c.numeric: c.alpha_3 for c in list(pycountry.historic_countries) + list(pycountry.countries)
-               if getattr(c, "numeric", None)}
+    mapping = {
+        c.numeric: c.alpha_3
+        for c in list(pycountry.historic_countries) + list(pycountry.countries)
+        if getattr(c, "numeric", None)
+    }
     for m49, iso3 in reference_countries().select("m49", "iso3").iter_rows():
         if m49:
             mapping[m49] = iso3
@@ -88,8 +105,11 @@ def parse(path: Path) -> pl.DataFrame:
         us_name=pl.when(us_first).then("country1").otherwise("country2"),
     )
     if dyads.is_empty():
-        failure = Failure("iso1 / iso2", "at least one dyad with the United States (840)",
-                          values=[f"{raw.height} rows, none with code 840"])
+        failure = Failure(
+            "iso1 / iso2",
+            "at least one dyad with the United States (840)",
+            values=[f"{raw.height} rows, none with code 840"],
+        )
         raise ContractViolation(SOURCE, path.name, [failure])
     # Codes before names: the ISO numeric code decides; a code the reference lacks falls back to the crosswalk name.
     by_code = dyads.with_columns(iso3=pl.col("partner_numeric").replace_strict(_numeric_to_iso3(), default=None))
@@ -103,7 +123,9 @@ def parse(path: Path) -> pl.DataFrame:
     mapped = pl.concat(parts, how="diagonal_relaxed").sort("source_row")
     tidy = mapped.select(
         "source_row",
-        "partner_name", "partner_numeric", "us_name",
+        "partner_name",
+        "partner_numeric",
+        "us_name",
         desta_id=pl.col("base_treaty"),
         treaty_number=pl.col("number"),
         agreement=pl.col("name"),
@@ -116,18 +138,33 @@ def parse(path: Path) -> pl.DataFrame:
         region_scope=pl.col("regioncon"),
         wto_listed="wto_listed",
         wto_name="wto_name",
-        iso3="iso3", entity_kind="entity_kind", in_universe="in_universe",
+        iso3="iso3",
+        entity_kind="entity_kind",
+        in_universe="in_universe",
     )
     year = lambda c: pl.col(c).cast(pl.Int64, strict=False)  # noqa: E731
-    failures = [f for f in [
-        row_failure(tidy, pl.struct("iso3", "treaty_number").is_duplicated() & pl.col("iso3").is_not_null(),
-                    "treaty_number", "one dyad per partner and treaty",
-                    shown=pl.concat_str("iso3", pl.lit(" "), "treaty_number")),
-        row_failure(tidy, year("entry_force_year") < year("signed_year"), "entryforceyear",
-                    "is not before the signature year",
-                    shown=pl.concat_str("agreement", pl.lit(": signed "), "signed_year", pl.lit(", in force "),
-                                        "entry_force_year")),
-    ] if f is not None]
+    failures = [
+        f
+        for f in [
+            row_failure(
+                tidy,
+                pl.struct("iso3", "treaty_number").is_duplicated() & pl.col("iso3").is_not_null(),
+                "treaty_number",
+                "one dyad per partner and treaty",
+                shown=pl.concat_str("iso3", pl.lit(" "), "treaty_number"),
+            ),
+            row_failure(
+                tidy,
+                year("entry_force_year") < year("signed_year"),
+                "entryforceyear",
+                "is not before the signature year",
+                shown=pl.concat_str(
+                    "agreement", pl.lit(": signed "), "signed_year", pl.lit(", in force "), "entry_force_year"
+                ),
+            ),
+        ]
+        if f is not None
+    ]
     try:
         typed = enforce(tidy, TradeAgreementsDesta, source=SOURCE, file=path.name)
     except ContractViolation as violation:
@@ -143,12 +180,25 @@ def parse_corrections(path: Path) -> pl.DataFrame:
     raw = raw.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.col(pl.String).str.strip_chars().replace("", None)
     )
-    dated = raw.with_columns(pl.col("in_force_date").str.to_date("%Y-%m-%d", strict=False).alias("_date")) \
-        if "in_force_date" in raw.columns else raw
+    dated = (
+        raw.with_columns(pl.col("in_force_date").str.to_date("%Y-%m-%d", strict=False).alias("_date"))
+        if "in_force_date" in raw.columns
+        else raw
+    )
     failures = []
     if "_date" in dated.columns:
-        failures = [f for f in [row_failure(dated, pl.col("_date").is_null() & pl.col("in_force_date").is_not_null(),
-                                            "in_force_date", "a real date written YYYY-MM-DD")] if f]
+        failures = [
+            f
+            for f in [
+                row_failure(
+                    dated,
+                    pl.col("_date").is_null() & pl.col("in_force_date").is_not_null(),
+                    "in_force_date",
+                    "a real date written YYYY-MM-DD",
+                )
+            ]
+            if f
+        ]
         dated = dated.drop("_date")
     typed = enforce(dated, TradeAgreementCorrections, source=CORRECTIONS_SOURCE, file=path.name)
     if failures:

@@ -50,18 +50,40 @@ def parse(path: Path) -> pl.DataFrame:
     tidy = raw.rename(RENAMES, strict=False).with_columns(
         pl.col("site_name").str.replace_all(r"\s+", " ").str.strip_chars()
     )
-    mapped = attach_iso3(tidy, SOURCE, code_col="cow_code", name_col="country_name", code_system="cown",
-                         region_col="region" if "region" in tidy.columns else None)
+    mapped = attach_iso3(
+        tidy,
+        SOURCE,
+        code_col="cow_code",
+        name_col="country_name",
+        code_system="cown",
+        region_col="region" if "region" in tidy.columns else None,
+    )
     # Cross-column rules, on the text columns so they are reported together with any type or range failure.
     flags = ("is_base", "is_lilypad", "is_funded_site")
     failures = [
-        f for f in (
-            row_failure(mapped, pl.col("source_iso3") != pl.col("iso3"), "source_iso3", "equals the ISO3 resolved from countryname"),
-            row_failure(mapped, pl.all_horizontal([pl.col(f) == "0" for f in flags]), "site_name",
-                        "at least one of base / lilypad / fundedsite is 1"),
-            row_failure(mapped, pl.struct(KEY).is_duplicated(), "site_name", "listed once per country and coordinates",
-                        shown=pl.concat_str(pl.col("site_name").fill_null("NA"), pl.lit(" @ "), "lat", pl.lit(","), "lon")),
-        ) if f is not None
+        f
+        for f in (
+            row_failure(
+                mapped,
+                pl.col("source_iso3") != pl.col("iso3"),
+                "source_iso3",
+                "equals the ISO3 resolved from countryname",
+            ),
+            row_failure(
+                mapped,
+                pl.all_horizontal([pl.col(f) == "0" for f in flags]),
+                "site_name",
+                "at least one of base / lilypad / fundedsite is 1",
+            ),
+            row_failure(
+                mapped,
+                pl.struct(KEY).is_duplicated(),
+                "site_name",
+                "listed once per country and coordinates",
+                shown=pl.concat_str(pl.col("site_name").fill_null("NA"), pl.lit(" @ "), "lat", pl.lit(","), "lon"),
+            ),
+        )
+        if f is not None
     ]
     try:
         typed = enforce(mapped, UsBases, source=SOURCE, file=path.name)

@@ -20,6 +20,7 @@ see docs/benchmarks.md.)
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 import polars as pl
@@ -64,8 +65,9 @@ def _tidy(path: Path, renames: dict[str, str], base_year: int) -> pl.DataFrame:
     renamed = renamed.with_columns(constant_usd_base_year=pl.lit(_base_year(base_year)))
     # The publisher's `Region Name` is the proof that an entity no crosswalk step knows lies outside the region.
     region = "region_name" if "region_name" in renamed.columns else None
-    return attach_iso3(renamed, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True,
-                       region_col=region)
+    return attach_iso3(
+        renamed, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True, region_col=region
+    )
 
 
 def parse_summary(path: Path) -> pl.DataFrame:
@@ -87,7 +89,15 @@ ACTIVITY_RENAMES = {
 ACTIVITY_TABLE = "us_foreign_aid_activity"
 # DuckDB buffer pool of the contract checks on the landed Parquet (HPW_INGEST_MEMORY_LIMIT overrides).
 INGEST_MEMORY_LIMIT = "256MB"
-_DERIVED = ("source_row", "fiscal_year_label", "fiscal_period", "constant_usd_base_year", "iso3", "entity_kind", "in_universe")
+_DERIVED = (
+    "source_row",
+    "fiscal_year_label",
+    "fiscal_period",
+    "constant_usd_base_year",
+    "iso3",
+    "entity_kind",
+    "in_universe",
+)
 _BAD_PREFIX = "__bad__"
 
 
@@ -116,13 +126,13 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
     Records the load in meta.loads like land_raw. Returns the entity counts plus `rows_landed`.
     """
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from data_contracts._sql import literal
     from pipelines import warehouse
 
     started = time.perf_counter()
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
     provenance = {
         "_source_file": source_file.path.name,
         "_source_sha256": source_file.sha256,
@@ -139,8 +149,17 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
         con.execute("begin transaction")
         try:
             counts = _load_activity(con, source_file.path, parquet, provenance)
-            warehouse.record_load(con, ACTIVITY_TABLE, SOURCE, source_file, counts, landed=counts["rows_landed"],
-                                  rejected=0, loaded_at=loaded_at, seconds=time.perf_counter() - started)
+            warehouse.record_load(
+                con,
+                ACTIVITY_TABLE,
+                SOURCE,
+                source_file,
+                counts,
+                landed=counts["rows_landed"],
+                rejected=0,
+                loaded_at=loaded_at,
+                seconds=time.perf_counter() - started,
+            )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -164,7 +183,9 @@ def _parquet_name(content_sha256: str) -> str:
     return f"{ACTIVITY_TABLE}-{digest.hexdigest()[:20]}.parquet"
 
 
-def _write_parquet(path: Path, header: list[str], names: list[str], typed: dict[str, pl.DataType], parquet: Path) -> None:
+def _write_parquet(
+    path: Path, header: list[str], names: list[str], typed: dict[str, pl.DataType], parquet: Path
+) -> None:
     """Stream the CSV into `parquet`: every cell as text (blank, quoted or not, = NULL), the contract's typed columns
     cast by enforce()'s own rule (data_contracts._base.cast_expr), and beside each a `__bad__` column keeping the text
     of a cell that does not fit its type (type_failures reports it by value and row)."""
@@ -179,7 +200,10 @@ def _write_parquet(path: Path, header: list[str], names: list[str], typed: dict[
     year = pl.col(header[names.index("fiscal_year")])
     texts += [
         year.alias("fiscal_year_label"),
-        pl.when(year.str.to_lowercase().str.ends_with("tq")).then(pl.lit("TQ")).otherwise(pl.lit("FY")).alias("fiscal_period"),
+        pl.when(year.str.to_lowercase().str.ends_with("tq"))
+        .then(pl.lit("TQ"))
+        .otherwise(pl.lit("FY"))
+        .alias("fiscal_period"),
     ]
     # one with_columns: the `__bad__` columns and the casts both read the text as selected above
     bad = [pl.when(unfit_expr(n, t, pl.String)).then(pl.col(n)).alias(_BAD_PREFIX + n) for n, t in typed.items()]
@@ -221,10 +245,17 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
         raise unreadable(err) from None
     names = [ACTIVITY_RENAMES.get(snake_case(c), snake_case(c)) for c in header]
     # Same rule and message as enforce(): a missing contract column is schema drift, shown as a column diff.
-    missing, columns_diff = drift.check(SOURCE, path.name, names + list(_DERIVED), list(contract_dtypes(model)), required_columns(model))
+    missing, columns_diff = drift.check(
+        SOURCE, path.name, names + list(_DERIVED), list(contract_dtypes(model)), required_columns(model)
+    )
     if missing:
         raise ContractViolation(
-            SOURCE, path.name, [Failure(c, "required column present (schema drift: removed or renamed)", values=[columns_diff]) for c in missing]
+            SOURCE,
+            path.name,
+            [
+                Failure(c, "required column present (schema drift: removed or renamed)", values=[columns_diff])
+                for c in missing
+            ],
         )
 
     typed = {c: t for c, t in contract_dtypes(model).items() if t != pl.String and c in names}
@@ -238,7 +269,9 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
 
     if not con.execute(f"select exists (from {landed})").fetchall()[0][0]:
         raise ContractViolation(
-            SOURCE, path.name, [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])]
+            SOURCE,
+            path.name,
+            [Failure("(data rows)", "at least one data row", values=["the file has a header but no data rows"])],
         )
     failures = type_failures(con, landed, {name: _BAD_PREFIX + name for name in typed}, model)
     if failures:
@@ -250,13 +283,22 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
         "(" + ", ".join("null" if v is None else literal(v) for v in row) + ")"
         for row in mapping.select("country_code", "country_name", "iso3", "entity_kind", "in_universe").iter_rows()
     )
-    selects = ["p.source_row"] + [f"p.{quote(n)}" for n in names] + [
-        "p.fiscal_year_label", "p.fiscal_period",
-        f"{_base_year(ACTIVITY_BASE_YEAR)}::bigint as constant_usd_base_year",
-        "m.iso3::varchar as iso3", "m.entity_kind::varchar as entity_kind", "m.in_universe::boolean as in_universe",
-    ]
+    selects = (
+        ["p.source_row"]
+        + [f"p.{quote(n)}" for n in names]
+        + [
+            "p.fiscal_year_label",
+            "p.fiscal_period",
+            f"{_base_year(ACTIVITY_BASE_YEAR)}::bigint as constant_usd_base_year",
+            "m.iso3::varchar as iso3",
+            "m.entity_kind::varchar as entity_kind",
+            "m.in_universe::boolean as in_universe",
+        ]
+    )
     for column, value in provenance.items():
-        selects.append(f"{literal(value.isoformat()) + '::timestamptz' if hasattr(value, 'isoformat') else literal(value)} as {quote(column)}")
+        selects.append(
+            f"{literal(value.isoformat()) + '::timestamptz' if hasattr(value, 'isoformat') else literal(value)} as {quote(column)}"
+        )
     con.execute(
         f"create or replace view raw.{ACTIVITY_TABLE} as select {', '.join(selects)} from {landed} as p "
         f"left join (values {crosswalk}) as m(country_code, country_name, iso3, entity_kind, in_universe) "

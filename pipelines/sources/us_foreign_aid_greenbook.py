@@ -88,15 +88,19 @@ def read_workbook(path: Path) -> tuple[pl.DataFrame, int]:
     positions = sheet.columns
     cells = pl.col(positions[0]).str.strip_chars()
     head = sheet.head(HEADER_SEARCH_ROWS).with_row_index("i")
+
     def has_cell(text: str) -> pl.Expr:
         return pl.any_horizontal(pl.col(c).str.strip_chars().str.to_lowercase() == text for c in positions)
 
     is_header = has_cell("fiscal year") & has_cell("country")
     found = head.filter(is_header)["i"]
     if found.is_empty():
-        raise _fail(path.name, "Fiscal Year",
-                    f"header row (cells `Fiscal Year` and `Country`) in the first {HEADER_SEARCH_ROWS} rows",
-                    head.select(cells).to_series().drop_nulls().head(8).to_list())
+        raise _fail(
+            path.name,
+            "Fiscal Year",
+            f"header row (cells `Fiscal Year` and `Country`) in the first {HEADER_SEARCH_ROWS} rows",
+            head.select(cells).to_series().drop_nulls().head(8).to_list(),
+        )
     header_index = int(found[0])
     names = _column_names([v or "" for v in sheet.row(header_index)])
     preamble = [v for v in sheet.head(header_index).select(cells).to_series().to_list() if v]
@@ -131,9 +135,14 @@ def _fiscal_year_columns() -> dict[str, pl.Expr]:
 
 def _map_countries(frame: pl.DataFrame) -> pl.DataFrame:
     """iso3 / entity_kind / in_universe per row: strict inside the LAC region, tolerant outside it."""
-    pairs = frame.select("region", "country").unique().with_columns(
-        in_lac=pl.col("region").map_elements(lambda r: normalise_name(r) in LAC_REGIONS, return_dtype=pl.Boolean)
-        .fill_null(False)
+    pairs = (
+        frame.select("region", "country")
+        .unique()
+        .with_columns(
+            in_lac=pl.col("region")
+            .map_elements(lambda r: normalise_name(r) in LAC_REGIONS, return_dtype=pl.Boolean)
+            .fill_null(False)
+        )
     )
     inside = resolve(pairs.filter("in_lac"), SOURCE, name_col="country")  # unknown here: UnmappedCountryError
     outside_names = pairs.filter(~pl.col("in_lac")).select("country").unique()
@@ -142,18 +151,26 @@ def _map_countries(frame: pl.DataFrame) -> pl.DataFrame:
     except UnmappedCountryError as err:
         unknown = set(err.values)
         known = resolve(outside_names.filter(~pl.col("country").is_in(list(unknown))), SOURCE, name_col="country")
-        outside = pl.concat([
-            known,
-            outside_names.filter(pl.col("country").is_in(list(unknown))).with_columns(
-                iso3=pl.lit(None, pl.String), entity_kind=pl.lit("unmapped"), in_universe=pl.lit(False)
-            ),
-        ])
-        LOG.warning("%s: %d name(s) outside Latin America & Caribbean not in the crosswalk, kept as 'unmapped': %s",
-                    SOURCE, len(unknown), sorted(unknown)[:20])
-    mapping = pl.concat([
-        pairs.filter("in_lac").select("region", "country").join(inside, on="country", how="left"),
-        pairs.filter(~pl.col("in_lac")).select("region", "country").join(outside, on="country", how="left"),
-    ])
+        outside = pl.concat(
+            [
+                known,
+                outside_names.filter(pl.col("country").is_in(list(unknown))).with_columns(
+                    iso3=pl.lit(None, pl.String), entity_kind=pl.lit("unmapped"), in_universe=pl.lit(False)
+                ),
+            ]
+        )
+        LOG.warning(
+            "%s: %d name(s) outside Latin America & Caribbean not in the crosswalk, kept as 'unmapped': %s",
+            SOURCE,
+            len(unknown),
+            sorted(unknown)[:20],
+        )
+    mapping = pl.concat(
+        [
+            pairs.filter("in_lac").select("region", "country").join(inside, on="country", how="left"),
+            pairs.filter(~pl.col("in_lac")).select("region", "country").join(outside, on="country", how="left"),
+        ]
+    )
     return frame.join(mapping, on=["region", "country"], how="left", nulls_equal=True, maintain_order="left")
 
 
@@ -162,16 +179,28 @@ def parse(path: Path) -> pl.DataFrame:
     required = ("fiscal_year_label", *TEXT_COLUMNS, "amount_current_usd", "amount_constant_usd")
     missing = [c for c in required if c not in body.columns]
     if missing:
-        raise ContractViolation(SOURCE, path.name, [
-            Failure(c, "required column present (schema drift: removed or renamed)",
-                    values=[f"found columns: {body.columns}"])
-            for c in missing
-        ])
+        raise ContractViolation(
+            SOURCE,
+            path.name,
+            [
+                Failure(
+                    c,
+                    "required column present (schema drift: removed or renamed)",
+                    values=[f"found columns: {body.columns}"],
+                )
+                for c in missing
+            ],
+        )
     tidy = body.with_columns(**_fiscal_year_columns(), constant_usd_base_year=pl.lit(base_year, pl.Int64))
     blank_names = tidy.filter(pl.col("country").is_null() | pl.col("region").is_null())
     if blank_names.height:
-        raise _fail(path.name, "Country", "a region and a country name on every data row",
-                    ["(blank)"] * min(blank_names.height, 5), blank_names["source_row"].head(5).to_list())
+        raise _fail(
+            path.name,
+            "Country",
+            "a region and a country name on every data row",
+            ["(blank)"] * min(blank_names.height, 5),
+            blank_names["source_row"].head(5).to_list(),
+        )
     return enforce(_map_countries(tidy), UsForeignAidGreenbook, source=SOURCE, file=path.name)
 
 

@@ -41,15 +41,27 @@ def consistency_failures(frame: pl.DataFrame) -> list[Failure]:
     if not {"report_label", "month", "year", "quarter", "source_iso3"} <= set(frame.columns):
         return []  # enforce() names the missing column
     failures = [
-        row_failure(frame, pl.col("report_label") != pl.concat_str("month", pl.lit(" "), "year"),
-                    "report_label", "equals '<month> <year>' of the row"),
-        row_failure(frame, pl.col("quarter").cast(pl.Int64, strict=False) != (pl.col("report_month") + 2) // 3,
-                    "quarter", "is the calendar quarter of month"),
+        row_failure(
+            frame,
+            pl.col("report_label") != pl.concat_str("month", pl.lit(" "), "year"),
+            "report_label",
+            "equals '<month> <year>' of the row",
+        ),
+        row_failure(
+            frame,
+            pl.col("quarter").cast(pl.Int64, strict=False) != (pl.col("report_month") + 2) // 3,
+            "quarter",
+            "is the calendar quarter of month",
+        ),
         # Structural inside the universe (the marts read it); outside it the full file really repeats a location
         # (Zimbabwe, September 2013, twice with different counts): a plausibility flag there (contract).
-        row_failure(frame, pl.struct(KEY).is_duplicated() & pl.col("in_universe"), "report_label",
-                    "one row per location and report (countries of the universe)",
-                    shown=pl.concat_str("country_name", pl.lit(" / "), "location", pl.lit(" "), "report_label")),
+        row_failure(
+            frame,
+            pl.struct(KEY).is_duplicated() & pl.col("in_universe"),
+            "report_label",
+            "one row per location and report (countries of the universe)",
+            shown=pl.concat_str("country_name", pl.lit(" / "), "location", pl.lit(" "), "report_label"),
+        ),
     ]
     return [f for f in failures if f is not None]
 
@@ -59,10 +71,18 @@ def parse(path: Path) -> pl.DataFrame:
     tidy = raw.rename({c: snake_case(c) for c in raw.columns if c != "source_row"}).rename(RENAMES)
     # Month names sort the reports within a year; an unknown name stays null and fails the contract below.
     tidy = tidy.with_columns(
-        report_month=pl.col("month").replace_strict({m: i for i, m in enumerate(MONTHS, start=1)}, default=None, return_dtype=pl.Int64)
+        report_month=pl.col("month").replace_strict(
+            {m: i for i, m in enumerate(MONTHS, start=1)}, default=None, return_dtype=pl.Int64
+        )
     )
-    mapped = attach_iso3(tidy, SOURCE, code_col="cow_code", name_col="country_name", code_system="cown",
-                         region_col="region" if "region" in tidy.columns else None)
+    mapped = attach_iso3(
+        tidy,
+        SOURCE,
+        code_col="cow_code",
+        name_col="country_name",
+        code_system="cown",
+        region_col="region" if "region" in tidy.columns else None,
+    )
     failures = consistency_failures(mapped)
     try:
         typed = enforce(mapped, UsTroopsDmdc, source=SOURCE, file=path.name)

@@ -35,7 +35,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -69,15 +69,30 @@ YEAR_HEADER = r"^\d{4}$"
 # release can be (mirror commit date, or the end of the month SOURCE.md gives); it only orders releases.
 BUNDLED_VINTAGES = {
     # API_MS.MIL.MPRT.KD_..._1745336
-    "c0dd54aaa1c486dfbf56c641ec0f46f8bf23b65032a1577d89b33ec2f7c03d8f": ("WDI ~Dec 2020 (SOURCE.md; preamble removed by mirror)", "2020-12-31"),
+    "c0dd54aaa1c486dfbf56c641ec0f46f8bf23b65032a1577d89b33ec2f7c03d8f": (
+        "WDI ~Dec 2020 (SOURCE.md; preamble removed by mirror)",
+        "2020-12-31",
+    ),
     # API_MS.MIL.XPND.GD.ZS_..._1740297
-    "b86887661e90265d9fe9ccb19f2c52d62292fe3a0c7dacae2cbb533d6d40be05": ("WDI ~Dec 2020 (SOURCE.md; preamble removed by mirror)", "2020-12-31"),
+    "b86887661e90265d9fe9ccb19f2c52d62292fe3a0c7dacae2cbb533d6d40be05": (
+        "WDI ~Dec 2020 (SOURCE.md; preamble removed by mirror)",
+        "2020-12-31",
+    ),
     # API_NY.GDP.MKTP.CD_..._4683825
-    "756b7c0118375d684a8fff56b924e19e4534793c81675d5686e4ce7307615f7e": ("WDI ~Oct/Nov 2022 (mirror commit 2022-11-02; preamble removed)", "2022-11-02"),
+    "756b7c0118375d684a8fff56b924e19e4534793c81675d5686e4ce7307615f7e": (
+        "WDI ~Oct/Nov 2022 (mirror commit 2022-11-02; preamble removed)",
+        "2022-11-02",
+    ),
     # API_NE.TRD.GNFS.ZS_..._5871884
-    "aa42a23c621c14b8a71d52ea23216040e37507e72211f9cf0090923bb73a06ab": ("WDI ~Sep 2023 (mirror commit 2023-10-04; preamble removed)", "2023-10-04"),
+    "aa42a23c621c14b8a71d52ea23216040e37507e72211f9cf0090923bb73a06ab": (
+        "WDI ~Sep 2023 (mirror commit 2023-10-04; preamble removed)",
+        "2023-10-04",
+    ),
     # API_CC.EST_..._4455
-    "531f62b5c4344359be85c7a60f256c89825cbaa24351e54e3541b1ac8d32bfc6": ("WGI 2026 release (mirror commit 2026-03-25; preamble removed)", "2026-03-25"),
+    "531f62b5c4344359be85c7a60f256c89825cbaa24351e54e3541b1ac8d32bfc6": (
+        "WGI 2026 release (mirror commit 2026-03-25; preamble removed)",
+        "2026-03-25",
+    ),
 }
 
 
@@ -94,7 +109,9 @@ class CsvDialect:
 
 def _folder_files(path: Path, pattern: str) -> list[Path]:
     """Every file of one kind next to `path`, and `path` itself: the folder is one download."""
-    return sorted({p.resolve() for p in path.parent.glob(pattern) if p.is_file()} | {path.resolve()}, key=lambda p: p.name)
+    return sorted(
+        {p.resolve() for p in path.parent.glob(pattern) if p.is_file()} | {path.resolve()}, key=lambda p: p.name
+    )
 
 
 API_JSON_START = re.compile(rb'^\s*\[\s*\{\s*"page"')
@@ -103,6 +120,7 @@ API_JSON_START = re.compile(rb'^\s*\[\s*\{\s*"page"')
 def _api_json_files(path: Path) -> list[Path]:
     """The named file, and every other *.json beside it that is an API v2 response (`[{"page": ...`): an
     unrelated .json in the download folder (a manifest, notes) is not World Bank data and is left alone."""
+
     def is_api_response(candidate: Path) -> bool:
         with candidate.open("rb") as handle:
             return bool(API_JSON_START.match(handle.read(256).lstrip(codecs.BOM_UTF8)))
@@ -112,7 +130,9 @@ def _api_json_files(path: Path) -> list[Path]:
 
 
 def _fail(path: Path, column: str, check: str, values: list, rows: list[int] | None = None) -> ContractViolation:
-    return ContractViolation(SOURCE, path.name, [Failure(column, check, values=[str(v) for v in values], rows=rows or [], count=len(values))])
+    return ContractViolation(
+        SOURCE, path.name, [Failure(column, check, values=[str(v) for v in values], rows=rows or [], count=len(values))]
+    )
 
 
 def sniff(path: Path) -> CsvDialect:
@@ -131,11 +151,20 @@ def sniff(path: Path) -> CsvDialect:
                 pairs = [next(csv.reader([p.rstrip("\r\n")]), []) for p in preamble_lines if p.strip()]
                 preamble = {f[0].strip(): f[1].strip() for f in pairs if len(f) >= 2}
                 first = next((p for p in preamble_lines if p.strip()), None)
-                kind = "no_preamble" if first is None else ("quoted_preamble" if first.lstrip().startswith('"') else "unquoted_preamble")
+                kind = (
+                    "no_preamble"
+                    if first is None
+                    else ("quoted_preamble" if first.lstrip().startswith('"') else "unquoted_preamble")
+                )
                 return CsvDialect(number, kind, bom, line.endswith("\r\n"), preamble)
             preamble_lines.append(line)
     shown = preamble_lines[0].strip()[:120] if preamble_lines else "(empty file)"
-    raise _fail(path, HEADER_FIRST_FIELD, f'header line present (a line whose first field is "{HEADER_FIRST_FIELD}")', [f"first line: {shown}"])
+    raise _fail(
+        path,
+        HEADER_FIRST_FIELD,
+        f'header line present (a line whose first field is "{HEADER_FIRST_FIELD}")',
+        [f"first line: {shown}"],
+    )
 
 
 def _file_vintage(path: Path, sha: str, last_updated: str | None, data_source: str | None) -> tuple[str, str | None]:
@@ -144,7 +173,7 @@ def _file_vintage(path: Path, sha: str, last_updated: str | None, data_source: s
         return f"{data_source or 'World Bank'}, Last Updated Date {last_updated}", last_updated
     if sha in BUNDLED_VINTAGES:
         return BUNDLED_VINTAGES[sha]
-    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
     return f"no Last Updated Date in file; file modified {modified}", None
 
 
@@ -154,7 +183,13 @@ def _drop_trailing_empty(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     for column in unnamed:
         filled = frame.filter(pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != ""))
         if filled.height:
-            raise _fail(path, "(unnamed trailing column)", "is empty", filled[column].head(5).to_list(), filled["source_row"].head(5).to_list())
+            raise _fail(
+                path,
+                "(unnamed trailing column)",
+                "is empty",
+                filled[column].head(5).to_list(),
+                filled["source_row"].head(5).to_list(),
+            )
     return frame.drop(unnamed)
 
 
@@ -217,26 +252,43 @@ def parse_api_json(path: Path) -> pl.DataFrame:
     """One API v2 JSON response `[ {page, pages, per_page, total, sourceid, lastupdated}, [records...] ]`."""
     # Numbers stay text (parse_float/int=str) so that the contract, not json, decides what a bad value is.
     payload = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=str, parse_int=str)
-    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], dict) and "page" in payload[0] and isinstance(payload[1], list)):
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], dict)
+        and "page" in payload[0]
+        and isinstance(payload[1], list)
+    ):
         # An API error comes back as [{"message": [...]}]: show it.
         raise _fail(path, "(json structure)", "a [page-info, rows] array", [json.dumps(payload)[:200]])
     header, records = payload
     if str(header.get("pages", "1")) != "1":
-        raise _fail(path, "pages", "a single page (re-download with per_page >= total)", [f"page {header.get('page')} of {header.get('pages')}"])
+        raise _fail(
+            path,
+            "pages",
+            "a single page (re-download with per_page >= total)",
+            [f"page {header.get('page')} of {header.get('pages')}"],
+        )
     if not records:
         raise _fail(path, "(rows)", "at least one record", ["[]"])
     rows = pl.json_normalize(records, infer_schema_length=None).with_columns(pl.all().cast(pl.String))
-    rows = rows.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64), pl.col(pl.String).replace("", None))
+    rows = rows.with_row_index("source_row", offset=1).with_columns(
+        pl.col("source_row").cast(pl.Int64), pl.col(pl.String).replace("", None)
+    )
     expected = {"indicator.id", "indicator.value", "country.id", "country.value", "countryiso3code", "date", "value"}
     missing = sorted(expected - set(rows.columns))
     if missing:
-        raise _fail(path, ", ".join(missing), "required record fields present", [f"found fields: {sorted(rows.columns)}"])
+        raise _fail(
+            path, ", ".join(missing), "required record fields present", [f"found fields: {sorted(rows.columns)}"]
+        )
     for optional in ("unit", "obs_status", "decimal"):
         if optional not in rows.columns:
             rows = rows.with_columns(pl.lit(None, pl.String).alias(optional))
     sha = file_sha256(path)
     last_updated = header.get("lastupdated") or None
-    vintage, vintage_date = _file_vintage(path, sha, last_updated, "World Bank API v2 (source " + str(header.get("sourceid")) + ")")
+    vintage, vintage_date = _file_vintage(
+        path, sha, last_updated, "World Bank API v2 (source " + str(header.get("sourceid")) + ")"
+    )
     tidy = rows.select(
         "source_row",
         file=pl.lit(path.name),

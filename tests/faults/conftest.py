@@ -29,7 +29,9 @@ class Published:
     def build(self, **overrides: str):
         from pipelines.build import run_build
 
-        return run_build(force=True, warehouse_dir=self.root, log_level="CRITICAL", echo=lambda *_: None, file_overrides=overrides)
+        return run_build(
+            force=True, warehouse_dir=self.root, log_level="CRITICAL", echo=lambda *_: None, file_overrides=overrides
+        )
 
 
 def publish_copy(built_warehouse: Path, root: Path) -> Published:

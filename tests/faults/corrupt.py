@@ -112,7 +112,9 @@ def add_column(src: Path, tmp: Path, name: str, value: str, encoding: str = "utf
     return _write_rows(tmp, src.name, rows, newline, bom, encoding)
 
 
-def set_cell(src: Path, tmp: Path, data_row: int, column: str, value: str, encoding: str = "utf-8-sig", name: str | None = None) -> Path:
+def set_cell(
+    src: Path, tmp: Path, data_row: int, column: str, value: str, encoding: str = "utf-8-sig", name: str | None = None
+) -> Path:
     """Set one cell of data row `data_row` (1-based, header excluded)."""
     raw = src.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
@@ -156,7 +158,15 @@ def xlsx_without_sheet(src: Path, tmp: Path, sheet: str, renamed: str) -> Path:
     return target
 
 
-def edit_row(src: Path, tmp: Path, first_field: str, column: str, value: str, encoding: str = "utf-8", header_first: str | None = None) -> Path:
+def edit_row(
+    src: Path,
+    tmp: Path,
+    first_field: str,
+    column: str,
+    value: str,
+    encoding: str = "utf-8",
+    header_first: str | None = None,
+) -> Path:
     """Set `column` in the data line whose first field is `first_field`, in files with a preamble before the header.
 
     The header is the line whose first field is `header_first` (default: the first line with `column` in it). Only

@@ -38,7 +38,8 @@ def _rewrite(src: Path, tmp: Path, change) -> Path:
     header = rows[0]
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(
-        [header] + [change(list(r), header) for r in rows[1:]])
+        [header] + [change(list(r), header) for r in rows[1:]]
+    )
     return c.write(tmp, src.name, out.getvalue().encode("utf-8"))
 
 
@@ -52,6 +53,7 @@ def blank_amounts(tmp: Path) -> Path:
     def change(row, header):
         row[header.index("current_amount")] = ""
         return row
+
     return _rewrite(c.FA_SUMMARY, tmp, change)
 
 
@@ -63,6 +65,7 @@ def swapped_codes(tmp: Path) -> Path:
         if row[code] in pairs:
             row[code], row[name] = pairs[row[code]]
         return row
+
     return _rewrite(c.FA_SUMMARY, tmp, change)
 
 
@@ -71,6 +74,7 @@ def salvador_as_argentina(tmp: Path) -> Path:
         if row[header.index(SUMMARY_CODE)] == "SLV":
             row[header.index(SUMMARY_CODE)], row[header.index(SUMMARY_NAME)] = "ARG", "Argentina"
         return row
+
     return _rewrite(c.FA_SUMMARY, tmp, change)
 
 
@@ -89,18 +93,38 @@ def wdi_cut_to_integers(tmp: Path) -> Path:
 # (case id, raw table, make, fragments of the error)
 STOPPED = [
     ("partial_download_40_percent", "us_foreign_aid_summary", partial_download, ["rows fell from 4,649 to 1,859"]),
-    ("duplicated_activity_row", "us_foreign_aid_activity", lambda t: c.duplicate_row(c.FA_ACTIVITY, t, 100),
-     ["1 row(s) repeat another row exactly (published vintage: 0)"]),
-    ("amount_column_blank", "us_foreign_aid_summary", blank_amounts,
-     ["column current_amount_usd is now entirely empty"]),
+    (
+        "duplicated_activity_row",
+        "us_foreign_aid_activity",
+        lambda t: c.duplicate_row(c.FA_ACTIVITY, t, 100),
+        ["1 row(s) repeat another row exactly (published vintage: 0)"],
+    ),
+    (
+        "amount_column_blank",
+        "us_foreign_aid_summary",
+        blank_amounts,
+        ["column current_amount_usd is now entirely empty"],
+    ),
     ("world_bank_values_cut_to_integers", "worldbank_wdi_csv", wdi_cut_to_integers, ["column value lost its decimals"]),
-    ("paraguay_uruguay_codes_swapped", "us_foreign_aid_summary", swapped_codes,
-     ["rows of PRY now appear unchanged under URY", "rows of URY now appear unchanged under PRY"]),
+    (
+        "paraguay_uruguay_codes_swapped",
+        "us_foreign_aid_summary",
+        swapped_codes,
+        ["rows of PRY now appear unchanged under URY", "rows of URY now appear unchanged under PRY"],
+    ),
     # Argentina already has rows for those years: the contract's key check stops this one before the gate
-    ("el_salvador_coded_argentina", "us_foreign_aid_summary", salvador_as_argentina,
-     ["breaks its contract", "multiple_fields_uniqueness", '"iso3":"ARG"']),
-    ("amounts_rounded_to_thousands", "us_foreign_aid_summary", rounded_thousands,
-     ["column constant_amount_usd is rounded to thousands"]),
+    (
+        "el_salvador_coded_argentina",
+        "us_foreign_aid_summary",
+        salvador_as_argentina,
+        ["breaks its contract", "multiple_fields_uniqueness", '"iso3":"ARG"'],
+    ),
+    (
+        "amounts_rounded_to_thousands",
+        "us_foreign_aid_summary",
+        rounded_thousands,
+        ["column constant_amount_usd is rounded to thousands"],
+    ),
 ]
 
 
@@ -157,9 +181,23 @@ def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, t
     partial = partial_download(tmp_path)
     reason = "publisher now serves FY2000 onwards only (synthetic test)"
     env = {**os.environ, "HPW_WAREHOUSE_DIR": str(root)}
-    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", "--file", f"us_foreign_aid_summary={partial}",
-                          "--accept-change", f"us_foreign_aid_summary={reason}"],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "build",
+            "--file",
+            f"us_foreign_aid_summary={partial}",
+            "--accept-change",
+            f"us_foreign_aid_summary={reason}",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert len(lines) <= 40, lines
@@ -168,9 +206,12 @@ def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, t
     assert lines[-1].startswith("published: replaced partnership.duckdb")
     assert "Traceback" not in out.stdout + out.stderr and " START " not in out.stdout
     with duckdb.connect(str(root / "partnership.duckdb"), read_only=True) as con:
-        accepted = con.execute("select accepted_change from meta.ingestions where raw_table = 'us_foreign_aid_summary' "
-                               "and accepted_change is not null").fetchall()
-        rows = con.execute(
-            "select rows_landed from meta.loads where raw_table = 'us_foreign_aid_summary'").fetchone()[0]
+        accepted = con.execute(
+            "select accepted_change from meta.ingestions where raw_table = 'us_foreign_aid_summary' "
+            "and accepted_change is not null"
+        ).fetchall()
+        rows = con.execute("select rows_landed from meta.loads where raw_table = 'us_foreign_aid_summary'").fetchone()[
+            0
+        ]
     assert len(accepted) == 1 and reason in accepted[0][0] and "rows fell from 4,649 to 1,859" in accepted[0][0]
     assert rows == 1859

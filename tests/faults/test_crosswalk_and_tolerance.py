@@ -36,17 +36,28 @@ def _clean_log():
 
 
 def test_imf_codes_resolve_from_the_concordance_including_historical_entities():
-    out = pairs("imf_dots_us_trade", [("288", "Paraguay"), ("186", "Türkiye, Rep of"),
-                                      ("512", "Afghanistan, Islamic Rep. of"), ("188", "Yugoslavia"),
-                                      ("934", "Czechoslovakia"), ("487", "West Bank and Gaza")])
+    out = pairs(
+        "imf_dots_us_trade",
+        [
+            ("288", "Paraguay"),
+            ("186", "Türkiye, Rep of"),
+            ("512", "Afghanistan, Islamic Rep. of"),
+            ("188", "Yugoslavia"),
+            ("934", "Czechoslovakia"),
+            ("487", "West Bank and Gaza"),
+        ],
+    )
     assert out["iso3"].to_list() == ["PRY", "TUR", "AFG", "YUG", "CSK", "PSE"]
     methods = {o.name: o.method for o in countries.take_outcomes("imf_dots_us_trade")}
     assert methods["Türkiye, Rep of"] == "code" and methods["Yugoslavia"] == "historical"
 
 
 def test_cow_codes_resolve_and_territories_keep_their_own_iso3():
-    out = pairs("us_troops_dmdc", [("150", "Paraguay"), ("2", "Puerto Rico"), ("365", "Russia"), ("345", "Yugoslavia")],
-                code_system="cown")
+    out = pairs(
+        "us_troops_dmdc",
+        [("150", "Paraguay"), ("2", "Puerto Rico"), ("365", "Russia"), ("345", "Yugoslavia")],
+        code_system="cown",
+    )
     assert out["iso3"].to_list() == ["PRY", "PRI", "RUS", "YUG"]
 
 
@@ -65,15 +76,22 @@ def test_a_name_code_contradiction_stops_naming_both(source, rows, kwargs, named
 
 
 def test_out_of_region_never_blocks_in_region_never_slips():
-    out = pairs("us_foreign_aid", [("TIB", "China (Tibet)", "East Asia and Oceania"),
-                                   ("NULL", "Berlin, West", "Europe and Eurasia")],
-                code_is_iso3=True, region_col="region")
+    out = pairs(
+        "us_foreign_aid",
+        [("TIB", "China (Tibet)", "East Asia and Oceania"), ("NULL", "Berlin, West", "Europe and Eurasia")],
+        code_is_iso3=True,
+        region_col="region",
+    )
     assert out["entity_kind"].to_list() == ["unresolved", "unresolved"] and not out["in_universe"].any()
     listed = countries.unresolved_frame(countries.take_outcomes("us_foreign_aid"))
     assert listed["why"].str.contains("publisher region").all()
     with pytest.raises(UnmappedCountryError) as err:
-        pairs("us_foreign_aid", [("NULL", "Islas del Cisne", "Western Hemisphere")],
-              code_is_iso3=True, region_col="region")
+        pairs(
+            "us_foreign_aid",
+            [("NULL", "Islas del Cisne", "Western Hemisphere")],
+            code_is_iso3=True,
+            region_col="region",
+        )
     assert "Islas del Cisne" in str(err.value)
     # an unknown code in the IMF Western Hemisphere block, or a name with no evidence at all, may be ours: stop
     with pytest.raises(UnmappedCountryError):
@@ -144,8 +162,13 @@ def test_check_file_exit_status_says_whether_a_build_would_stop(capsys):
     assert main(["check-file", f"imf_dots_us_trade={good}"]) == 0
     out = capsys.readouterr().out
     assert "Belgium-Luxembourg" in out and "a build would accept this file" in out
-    bad = (Path(__file__).parent.parent.parent / "data" / "fixtures" / "vintages"
-           / "us_foreign_aid_country_unknown_lac_name_synthetic.csv")
+    bad = (
+        Path(__file__).parent.parent.parent
+        / "data"
+        / "fixtures"
+        / "vintages"
+        / "us_foreign_aid_country_unknown_lac_name_synthetic.csv"
+    )
     assert main(["check-file", f"us_foreign_aid_summary={bad}"]) == 1
     assert "Islas del Cisne" in capsys.readouterr().out
     assert main(["check-file", "not_a_table=x.csv"]) == 1

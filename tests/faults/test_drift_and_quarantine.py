@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 
 import duckdb
-import polars as pl
 import pytest
 
 from data_contracts._base import ContractViolation
@@ -24,7 +23,10 @@ from tests.faults.conftest import publish_copy
 TABLES = {t.name: t for t in RAW_TABLES}
 # Two real-looking bad cells in detail lines the DMDC contract marks tolerable: an OCR `O` for a zero, and a
 # thousands separator. Data rows 2 and 6 of the bundled file (United States, June 1953 / September 1957).
-TOLERABLE_CELLS = [(2, "Navy Other", "navy_other", "24O357"), (6, "Navy Temporary Ashore", "navy_temporary_ashore", "63,621")]
+TOLERABLE_CELLS = [
+    (2, "Navy Other", "navy_other", "24O357"),
+    (6, "Navy Temporary Ashore", "navy_temporary_ashore", "63,621"),
+]
 
 
 def _troops_with_bad_detail_cells(tmp):
@@ -74,7 +76,8 @@ def test_14_tolerable_bad_values_are_quarantined_and_counted(tolerated):
             "select source_row, navy_other, navy_temporary_ashore from raw.us_troops_dmdc where source_row in (2, 6) order by 1"
         ).fetchall()
     assert [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in held] == [
-        ("us_troops_dmdc", "us_troops_dmdc", troops.name, row, column, value) for row, _, column, value in TOLERABLE_CELLS
+        ("us_troops_dmdc", "us_troops_dmdc", troops.name, row, column, value)
+        for row, _, column, value in TOLERABLE_CELLS
     ]
     assert all("not a Int64; set to NULL" in r[6] and "read by no mart" in r[6] for r in held)
     assert landed == file_rows  # the row is kept (value unknown), never dropped
@@ -97,8 +100,11 @@ def test_14_the_same_bad_value_in_a_strict_column_still_fails(tmp_path):
     assert quarantine.take("us_troops_dmdc", bad.name).height == 0
 
 
-@pytest.mark.parametrize("table, src", [("sipri_arms_register", c.SIPRI_REGISTER), ("us_bases", c.BASES)],
-                         ids=["04_utf8_where_latin1_declared_sipri", "04_utf8_where_latin1_declared_bases"])
+@pytest.mark.parametrize(
+    "table, src",
+    [("sipri_arms_register", c.SIPRI_REGISTER), ("us_bases", c.BASES)],
+    ids=["04_utf8_where_latin1_declared_sipri", "04_utf8_where_latin1_declared_bases"],
+)
 def test_04_utf8_copy_of_a_latin1_file_reads_the_same(tmp_path, table, src):
     resaved = c.reencoded(src, tmp_path, "latin-1", "utf-8")
     assert resaved.read_bytes() != src.read_bytes() and b"\xc3" in resaved.read_bytes()  # really re-encoded
@@ -109,17 +115,31 @@ def test_04_utf8_copy_of_a_latin1_file_reads_the_same(tmp_path, table, src):
 @pytest.mark.parametrize(
     "table, make",
     [
-        ("sipri_tiv_imports", lambda t: c.longer_preamble(c.SIPRI_IMPORTS, t, ["Note: figures revised in this release", ""], "latin-1")),
-        ("worldbank_wdi_csv", lambda t: c.longer_preamble(
-            c.wdi_folder(t) / c.WDI_HOMICIDE, t / "worldbank_wdi", ['"Notes","Series revised"', ""])),
+        (
+            "sipri_tiv_imports",
+            lambda t: c.longer_preamble(c.SIPRI_IMPORTS, t, ["Note: figures revised in this release", ""], "latin-1"),
+        ),
+        (
+            "worldbank_wdi_csv",
+            lambda t: c.longer_preamble(
+                c.wdi_folder(t) / c.WDI_HOMICIDE, t / "worldbank_wdi", ['"Notes","Series revised"', ""]
+            ),
+        ),
     ],
     ids=["13_sipri_preamble_two_lines_longer", "13_world_bank_preamble_two_lines_longer"],
 )
 def test_13_longer_preamble_header_still_found(tmp_path, table, make):
     changed = make(tmp_path)
-    assert changed.read_bytes() != (c.SIPRI_IMPORTS if table == "sipri_tiv_imports" else c.WDI_DIR / c.WDI_HOMICIDE).read_bytes()
+    assert (
+        changed.read_bytes()
+        != (c.SIPRI_IMPORTS if table == "sipri_tiv_imports" else c.WDI_DIR / c.WDI_HOMICIDE).read_bytes()
+    )
     original = TABLES[table].parse(TABLES[table].bundled_path)
     again = TABLES[table].parse(changed)
-    data = [col for col in original.columns if col not in {"file_sha256", "file_vintage", "vintage_date", "last_updated", "data_source", "dialect"}]
+    data = [
+        col
+        for col in original.columns
+        if col not in {"file_sha256", "file_vintage", "vintage_date", "last_updated", "data_source", "dialect"}
+    ]
     assert again.height == original.height
     assert again.select(data).sort(data).equals(original.select(data).sort(data))

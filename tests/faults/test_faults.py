@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.build import BuildError, run_build
 from tests.conftest import PROJECT_ROOT
-from tests.faults.conftest import publish_copy, sha256
+from tests.faults.conftest import publish_copy
 
 pytestmark = pytest.mark.e2e
 HPW = [sys.executable, "-m", "pipelines.cli"]
@@ -33,15 +33,23 @@ def mart_hashes(database: Path, round_doubles: int | None = None) -> dict[str, t
 
     `round_doubles` only serves the failure message (does a difference sit in the last bits of floats?)."""
     with duckdb.connect(str(database), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         hashes = {}
         for name in names:
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? order by ordinal_position", [name]).fetchall()
+                "and table_name = ? order by ordinal_position",
+                [name],
+            ).fetchall()
             row = ", ".join(
-                f'round("{c}", {round_doubles})' if round_doubles is not None and kind in ("DOUBLE", "FLOAT") else f'"{c}"'
+                f'round("{c}", {round_doubles})'
+                if round_doubles is not None and kind in ("DOUBLE", "FLOAT")
+                else f'"{c}"'
                 for c, kind in columns
             )
             hashes[name] = con.execute(
@@ -71,8 +79,12 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
     published = publish_copy(built_warehouse, tmp_path_factory.mktemp("killed") / "warehouse")
     root = published.root
     build = subprocess.Popen(
-        [*HPW, "build", "--force", "--quiet"], cwd=PROJECT_ROOT, env=_env(root),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [*HPW, "build", "--force", "--quiet"],
+        cwd=PROJECT_ROOT,
+        env=_env(root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         dbt_run = root / ".build" / "dbt_target" / "run"  # dbt writes here as it materialises models
@@ -81,7 +93,9 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
             time.sleep(0.1)
         seen["reached_dbt"] = dbt_run.exists() and build.poll() is None
         # case 17: a second build while the first is running
-        second = subprocess.run([*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120
+        )
         seen["second"] = second
         try:
             run_build(force=True, warehouse_dir=root, echo=lambda *_: None)
@@ -99,10 +113,17 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
         seen["readable_after_kill"] = con.execute("select count(*) from marts.dim_country").fetchone()[0]
 
     # case 18: an analyst process holds the published file open read-only during the next build
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(published.database)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(published.database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen["analyst_ready"] = analyst.stdout.readline().split()
-    seen["rebuild"] = run_build(warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None)  # no --force, no clean-up
+    seen["rebuild"] = run_build(
+        warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None
+    )  # no --force, no clean-up
     out, err = analyst.communicate("done\n", timeout=60)
     seen["analyst_after"], seen["analyst_stderr"], seen["analyst_rc"] = out.split(), err, analyst.returncode
     seen["published"] = published
@@ -133,7 +154,9 @@ def test_17_second_concurrent_build_exits_with_clear_message(killed_then_rebuilt
     second = seen["second"]
     assert second.returncode != 0
     assert "a build is already running" in second.stderr and "hint:" in second.stderr, second.stderr
-    assert isinstance(seen["second_in_process"], BuildError) and "a build is already running" in str(seen["second_in_process"])
+    assert isinstance(seen["second_in_process"], BuildError) and "a build is already running" in str(
+        seen["second_in_process"]
+    )
 
 
 def test_18_reader_holding_published_file_during_build(killed_then_rebuilt):
@@ -151,10 +174,15 @@ def test_20_two_builds_from_same_inputs_give_identical_marts(killed_then_rebuilt
     assert len(session) >= 5 and all(rows for rows, _ in session.values())
     differing = sorted(name for name in session if rebuilt.get(name) != session[name])
     if differing:
-        rounded = (mart_hashes(killed_then_rebuilt["published"].database, 9), mart_hashes(built_warehouse / "partnership.duckdb", 9))
+        rounded = (
+            mart_hashes(killed_then_rebuilt["published"].database, 9),
+            mart_hashes(built_warehouse / "partnership.duckdb", 9),
+        )
         float_noise = [name for name in differing if rounded[0].get(name) == rounded[1][name]]
-        pytest.fail(f"marts differ between two builds of the same inputs: {differing}; "
-                    f"of these, equal once doubles are rounded to 9 decimals (float aggregation order): {float_noise}")
+        pytest.fail(
+            f"marts differ between two builds of the same inputs: {differing}; "
+            f"of these, equal once doubles are rounded to 9 decimals (float aggregation order): {float_noise}"
+        )
     assert rebuilt == session
 
 
@@ -173,8 +201,14 @@ def test_19_unwritable_warehouse_folder_fails_before_any_work(tmp_path):
         print("dagster imported" if "dagster" in sys.modules else "dagster not imported")
     """)
     out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    assert "ERROR the warehouse folder" in out.stdout and "is not writable" in out.stdout and "HPW_WAREHOUSE_DIR" in out.stdout, out
+    assert (
+        "ERROR the warehouse folder" in out.stdout
+        and "is not writable" in out.stdout
+        and "HPW_WAREHOUSE_DIR" in out.stdout
+    ), out
     assert "dagster not imported" in out.stdout  # nothing was started
     assert blocker.read_text().startswith("a regular file")  # nothing was written
-    cli = subprocess.run([*HPW, "build"], cwd=PROJECT_ROOT, env=_env(target), capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [*HPW, "build"], cwd=PROJECT_ROOT, env=_env(target), capture_output=True, text=True, timeout=120
+    )
     assert cli.returncode != 0 and "not writable" in cli.stderr and "hint:" in cli.stderr, cli.stderr

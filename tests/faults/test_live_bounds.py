@@ -76,17 +76,37 @@ def server():
 
 
 CASES = [
-    ("endless_body_hits_the_size_cap", "/endless", {"HPW_US_BASES_MAX_BYTES": "1000000"},
-     ["more than the 1,000,000-byte cap", "nothing was kept", "HPW_US_BASES_MAX_BYTES"]),
-    ("announced_size_over_the_cap", "/announced-huge", {"HPW_FETCH_MAX_BYTES": "5000000"},
-     ["announces 1,000,000,000,000 bytes", "5,000,000-byte cap"]),
-    ("trickle_hits_the_overall_deadline", "/trickle", {"HPW_FETCH_DEADLINE": "2", "HPW_FETCH_TIMEOUT": "5"},
-     ["did not finish within the 2-s deadline", "HPW_FETCH_DEADLINE"]),
+    (
+        "endless_body_hits_the_size_cap",
+        "/endless",
+        {"HPW_US_BASES_MAX_BYTES": "1000000"},
+        ["more than the 1,000,000-byte cap", "nothing was kept", "HPW_US_BASES_MAX_BYTES"],
+    ),
+    (
+        "announced_size_over_the_cap",
+        "/announced-huge",
+        {"HPW_FETCH_MAX_BYTES": "5000000"},
+        ["announces 1,000,000,000,000 bytes", "5,000,000-byte cap"],
+    ),
+    (
+        "trickle_hits_the_overall_deadline",
+        "/trickle",
+        {"HPW_FETCH_DEADLINE": "2", "HPW_FETCH_TIMEOUT": "5"},
+        ["did not finish within the 2-s deadline", "HPW_FETCH_DEADLINE"],
+    ),
     ("redirect_loop", "/loop", {}, ["redirects in a loop", "nothing was downloaded"]),
-    ("broken_gzip_body", "/badgzip", {},
-     ["cannot be decoded as its Content-Encoding", "the server's fault, not the file's"]),
-    ("not_modified_without_an_earlier_vintage", "/not-modified", {},
-     ["answered 304 Not Modified", "no earlier vintage of this file is landed"]),
+    (
+        "broken_gzip_body",
+        "/badgzip",
+        {},
+        ["cannot be decoded as its Content-Encoding", "the server's fault, not the file's"],
+    ),
+    (
+        "not_modified_without_an_earlier_vintage",
+        "/not-modified",
+        {},
+        ["answered 304 Not Modified", "no earlier vintage of this file is landed"],
+    ),
 ]
 
 

@@ -45,8 +45,9 @@ def semicolon_bases(tmp: Path) -> Path:
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     for row in rows:
-        writer.writerow([cell.replace(".", ",") if cell.replace(".", "", 1).lstrip("-").isdigit() else cell
-                         for cell in row])
+        writer.writerow(
+            [cell.replace(".", ",") if cell.replace(".", "", 1).lstrip("-").isdigit() else cell for cell in row]
+        )
     return c.write(tmp, c.BASES.name, out.getvalue().encode("latin-1"))
 
 
@@ -59,11 +60,20 @@ def _dots_with_huge_partner(tmp: Path) -> Path:
 def failing_cli_build(built_warehouse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("messages")
     published = publish_copy(built_warehouse, tmp / "warehouse")
-    files = {"us_foreign_aid_summary": zipped_summary(tmp / "zip"), "us_bases": semicolon_bases(tmp / "semicolon"),
-             "imf_dots_us_trade": _dots_with_huge_partner(tmp / "huge")}
+    files = {
+        "us_foreign_aid_summary": zipped_summary(tmp / "zip"),
+        "us_bases": semicolon_bases(tmp / "semicolon"),
+        "imf_dots_us_trade": _dots_with_huge_partner(tmp / "huge"),
+    }
     args = [arg for table, path in files.items() for arg in ("--file", f"{table}={path}")]
-    out = subprocess.run([*HPW, "build", "--force", *args], cwd=PROJECT_ROOT, env=_env(published.root),
-                         capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [*HPW, "build", "--force", *args],
+        cwd=PROJECT_ROOT,
+        env=_env(published.root),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return out, published, files
 
 
@@ -106,8 +116,14 @@ def test_a_full_disk_fails_every_raw_table_in_one_line_and_blames_no_file(built_
     data = tmp_path / "data"
     data.mkdir()
     (data / "ingestions.jsonl").symlink_to("/dev/full")  # every write to it: ENOSPC, as on a full disk
-    out = subprocess.run([*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(published.root, HPW_DATA_DIR=str(data)),
-                         capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [*HPW, "build", "--force"],
+        cwd=PROJECT_ROOT,
+        env=_env(published.root, HPW_DATA_DIR=str(data)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, out.stderr
@@ -126,10 +142,24 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
         con.execute("update raw.us_bases set iso3 = null where source_row in (3, 7)")
     dbt = Path(sys.executable).parent / "dbt"
     models = str(PROJECT_ROOT / "models")
-    run = subprocess.run([str(dbt), "build", "--select", "stg_us_bases", "--project-dir", models,
-                          "--profiles-dir", models, "--target-path", str(build_area / "dbt_target")],
-                         env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--select",
+            "stg_us_bases",
+            "--project-dir",
+            models,
+            "--profiles-dir",
+            models,
+            "--target-path",
+            str(build_area / "dbt_target"),
+        ],
+        env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode != 0
     lines = explain_dbt_failure(build_area)
     assert len(lines) == 1, lines
@@ -139,12 +169,18 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
     assert "\n" not in line and len(line) <= 600
 
 
-@pytest.mark.parametrize("sql", ["select interval 1 day as i",
-                                 "select timestamp '2025-12-15 10:00:00' as t, now() as n",
-                                 "select interval '2 hours' as i, date '2025-12-15' as d"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select interval 1 day as i",
+        "select timestamp '2025-12-15 10:00:00' as t, now() as n",
+        "select interval '2 hours' as i, date '2025-12-15' as d",
+    ],
+)
 def test_query_on_interval_and_timestamp_results_is_never_a_traceback(built_warehouse, sql):
-    out = subprocess.run([*HPW, "query", sql], cwd=PROJECT_ROOT, env=_env(built_warehouse), capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [*HPW, "query", sql], cwd=PROJECT_ROOT, env=_env(built_warehouse), capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in out.stderr + out.stdout
     if out.returncode:
         assert len(out.stderr.strip().splitlines()) == 2 and out.stderr.startswith("error: "), out.stderr

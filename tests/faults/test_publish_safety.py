@@ -46,18 +46,28 @@ def full_copy(built_warehouse: Path, root: Path) -> Path:
 
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "HPW_WAREHOUSE_DIR": str(root), "DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
-            **extra}
+    return {
+        **os.environ,
+        "HPW_WAREHOUSE_DIR": str(root),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
+        **extra,
+    }
 
 
 def _marts(database: Path) -> dict[str, int]:
     with duckdb.connect(str(database), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        ]
         return {n: con.execute(f'select count(*) from marts."{n}"').fetchone()[0] for n in names}
 
 
 # ------------------------------------------------------------------------------ the published asset on its own
+
 
 def test_materialising_the_published_asset_alone_publishes_and_deletes_nothing(built_warehouse, tmp_path):
     from dagster import DagsterInstance, materialize
@@ -71,8 +81,12 @@ def test_materialising_the_published_asset_alone_publishes_and_deletes_nothing(b
     (root / ".build").mkdir()
     shutil.copyfile(built_warehouse / "partnership.duckdb", root / ".build" / "partnership.duckdb")
     before, exports = hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest(), _digest(root / "exports")
-    result = materialize([published_warehouse], instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                         resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root)), "dbt": dbt_resource()})
+    result = materialize(
+        [published_warehouse],
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root)), "dbt": dbt_resource()},
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.event_specific_data.error.message
@@ -89,10 +103,22 @@ def test_dagster_asset_materialize_select_published_publishes_nothing(built_ware
     shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     before, exports = hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest(), _digest(root / "exports")
     dagster = Path(sys.executable).parent / "dagster"
-    out = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipelines.definitions",
-                          "--select", "published/partnership_warehouse"],
-                         cwd=PROJECT_ROOT, env=_env(root, DAGSTER_HOME=str(home)), capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.definitions",
+            "--select",
+            "published/partnership_warehouse",
+        ],
+        cwd=PROJECT_ROOT,
+        env=_env(root, DAGSTER_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode != 0
     assert "publish refused" in out.stdout + out.stderr
     assert hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest() == before
@@ -118,14 +144,16 @@ def test_a_read_write_connection_on_the_published_file_stops_the_build_and_the_s
 
     root = full_copy(built_warehouse, tmp_path / "warehouse")
     database = root / "partnership.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_READ_WRITE, str(database)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_READ_WRITE, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert warehouse.writer_pid(database) == holder.pid
         # `hpw build` refuses before any work, naming the process
-        out = subprocess.run([*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 1 and "hint:" in out.stderr
         assert f"open read-write by process {holder.pid}" in out.stderr
         assert not (root / ".build").exists()
@@ -134,8 +162,9 @@ def test_a_read_write_connection_on_the_published_file_stops_the_build_and_the_s
         staged.parent.mkdir()
         shutil.copyfile(built_warehouse / "partnership.duckdb", staged)
         with pytest.raises(PublishRefused, match=f"open read-write by process {holder.pid}"):
-            publish_build(root, staged, "test-run", set(_marts(built_warehouse / "partnership.duckdb")),
-                          log=lambda *_: None)
+            publish_build(
+                root, staged, "test-run", set(_marts(built_warehouse / "partnership.duckdb")), log=lambda *_: None
+            )
         holder.stdin.write("go\n")
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "wrote"
@@ -210,6 +239,7 @@ def test_an_exports_path_that_is_not_a_folder_fails_before_any_work(built_wareho
 
 # ------------------------------------------------------------------------------ "up to date" must be proven
 
+
 def test_up_to_date_only_when_the_published_file_proves_it(built_warehouse, tmp_path):
     root = full_copy(built_warehouse, tmp_path / "warehouse")
     assert fingerprint.is_up_to_date(root)
@@ -226,6 +256,7 @@ def test_up_to_date_only_when_the_published_file_proves_it(built_warehouse, tmp_
 
 # ------------------------------------------------------------------------------ the lock and the ingestion log
 
+
 @pytest.fixture(scope="module")
 def lock_deleted_build(built_warehouse, tmp_path_factory):
     """`hpw build --force --quiet` with a half-written last line in the ingestion log; while it is in dbt, its
@@ -237,8 +268,15 @@ def lock_deleted_build(built_warehouse, tmp_path_factory):
     log = data / "ingestions.jsonl"
     log.write_text("".join(good[:5]) + good[5][: len(good[5]) // 2], encoding="utf-8")  # a build killed mid-write
     seen = {"log_lines_before": 6}
-    build = subprocess.Popen([*HPW, "build", "--force", "--quiet"], cwd=PROJECT_ROOT, env=_env(root),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    build = subprocess.Popen(
+        [*HPW, "build", "--force", "--quiet"],
+        cwd=PROJECT_ROOT,
+        env=_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         dbt_run = root / ".build" / "dbt_target" / "run"
         deadline = time.monotonic() + WAIT_FOR_DBT
@@ -246,8 +284,9 @@ def lock_deleted_build(built_warehouse, tmp_path_factory):
             time.sleep(0.1)
         seen["reached_dbt"] = dbt_run.exists() and build.poll() is None
         (root / ".build.lock").unlink()
-        seen["second"] = subprocess.run([*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root),
-                                        capture_output=True, text=True, timeout=120)
+        seen["second"] = subprocess.run(
+            [*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120
+        )
         seen["out"], seen["err"] = build.communicate(timeout=900)
     finally:
         if build.poll() is None:

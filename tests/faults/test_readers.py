@@ -52,16 +52,23 @@ def old_duckdb(tmp_path_factory) -> Path:
     if not uv.is_file():
         pytest.skip("no uv in .tools/ (run `make install`): cannot build the isolated environment")
     venv = tmp_path_factory.mktemp("duckdb_old") / "venv"
-    made = subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], capture_output=True,
-                          text=True, timeout=300)
+    made = subprocess.run(
+        [str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], capture_output=True, text=True, timeout=300
+    )
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
-    installed = subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(python), f"duckdb=={OLD_DUCKDB}"],
-                               capture_output=True, text=True, timeout=600)
+    installed = subprocess.run(
+        [str(uv), "pip", "install", "--quiet", "--python", str(python), f"duckdb=={OLD_DUCKDB}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if installed.returncode != 0:
         if any(word in installed.stderr.lower() for word in ("connect", "network", "dns", "timed out", "resolve host")):
-            pytest.skip(f"the package index is unreachable, duckdb=={OLD_DUCKDB} cannot be installed: "
-                        f"{installed.stderr.strip().splitlines()[-1][:200]}")
+            pytest.skip(
+                f"the package index is unreachable, duckdb=={OLD_DUCKDB} cannot be installed: "
+                f"{installed.stderr.strip().splitlines()[-1][:200]}"
+            )
         pytest.fail(installed.stderr)
     return python
 
@@ -83,8 +90,9 @@ def test_an_older_duckdb_reads_every_mart_of_the_published_file(old_duckdb, buil
 
     copy = tmp_path / "partnership.duckdb"
     shutil.copyfile(built_warehouse / "partnership.duckdb", copy)
-    out = subprocess.run([str(old_duckdb), "-c", READ_EVERYTHING, str(copy)], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [str(old_duckdb), "-c", READ_EVERYTHING, str(copy)], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     read = json.loads(out.stdout)
     assert read["version"] == OLD_DUCKDB

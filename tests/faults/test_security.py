@@ -25,10 +25,21 @@ INJECTIONS = ["PRY'; DROP TABLE x; --", "imf_dots_us_trade; drop schema marts ca
 @pytest.mark.parametrize("name", INJECTIONS, ids=["sql_quote", "sql_semicolon", "dotdot_slash", "dotdot_backslash"])
 def test_file_option_accepts_only_known_raw_tables(tmp_path, name):
     env = {**os.environ, "HPW_WAREHOUSE_DIR": str(tmp_path / "warehouse")}
-    out = subprocess.run([*HPW, "build", "--file", f"{name}={tmp_path / 'x.csv'}"], cwd=PROJECT_ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode != 0 and "--file expects RAW_TABLE=PATH" in out.stderr and "Traceback" not in out.stderr, out.stderr
-    assert not (tmp_path / "warehouse" / "partnership.duckdb").exists() and not (tmp_path / "warehouse" / ".build").exists()
+    out = subprocess.run(
+        [*HPW, "build", "--file", f"{name}={tmp_path / 'x.csv'}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0 and "--file expects RAW_TABLE=PATH" in out.stderr and "Traceback" not in out.stderr, (
+        out.stderr
+    )
+    assert (
+        not (tmp_path / "warehouse" / "partnership.duckdb").exists()
+        and not (tmp_path / "warehouse" / ".build").exists()
+    )
 
 
 @pytest.mark.parametrize("source", ["../../outside", "us_bases/../../outside", "/tmp/outside", "x'; drop table y; --"])
@@ -48,6 +59,8 @@ def test_warehouse_folder_with_a_quote_is_data_not_sql(built_warehouse, tmp_path
     written = warehouse.export_parquet(folder / "partnership.duckdb", folder / "exports")
     assert written and all(p.parent == folder / "exports" for p in written)
     with duckdb.connect() as scratch:  # never the module-level default connection shared across tests
-        rows = scratch.execute("select count(*) from read_parquet(?)", [str(folder / "exports" / "dim_country.parquet")]).fetchall()[0][0]
+        rows = scratch.execute(
+            "select count(*) from read_parquet(?)", [str(folder / "exports" / "dim_country.parquet")]
+        ).fetchall()[0][0]
     with duckdb.connect(str(folder / "partnership.duckdb"), read_only=True) as con:
         assert rows == con.execute("select count(*) from marts.dim_country").fetchone()[0] > 30

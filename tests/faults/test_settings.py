@@ -19,21 +19,34 @@ HPW = [sys.executable, "-m", "pipelines.cli"]
 
 def _hpw_build(root: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HPW_")}
-    return subprocess.run([*HPW, "build"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-                          env={**clean, "HPW_WAREHOUSE_DIR": str(root), **env})
+    return subprocess.run(
+        [*HPW, "build"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, "HPW_WAREHOUSE_DIR": str(root), **env},
+    )
 
 
 CASES = [
-    ("typo_in_a_file_override", {"HPW_US_FOREIGN_AID_SUMARY_PATH": "x.csv"},
-     ["unknown setting HPW_US_FOREIGN_AID_SUMARY_PATH", "did you mean HPW_US_FOREIGN_AID_SUMMARY_PATH"],
-     ["HPW_MODE", "HPW_FETCH_TIMEOUT", "US_FOREIGN_AID_SUMMARY"]),
+    (
+        "typo_in_a_file_override",
+        {"HPW_US_FOREIGN_AID_SUMARY_PATH": "x.csv"},
+        ["unknown setting HPW_US_FOREIGN_AID_SUMARY_PATH", "did you mean HPW_US_FOREIGN_AID_SUMMARY_PATH"],
+        ["HPW_MODE", "HPW_FETCH_TIMEOUT", "US_FOREIGN_AID_SUMMARY"],
+    ),
     ("unknown_name", {"HPW_WAREHOUSE": "/tmp"}, ["unknown setting HPW_WAREHOUSE"], ["HPW_WAREHOUSE_DIR"]),
     ("typo_in_the_mode", {"HPW_MODE": "lvie"}, ["HPW_MODE='lvie' is not a mode"], ["snapshot, live"]),
     ("non_numeric_timeout", {"HPW_FETCH_TIMEOUT": "5s"}, ["HPW_FETCH_TIMEOUT='5s' is not a number"], ["seconds"]),
     ("zero_attempts", {"HPW_FETCH_ATTEMPTS": "0"}, ["HPW_FETCH_ATTEMPTS='0' is not a whole number greater than 0"], []),
     ("unknown_extra_country", {"HPW_EXTRA_COUNTRIES": "CAN,XYZ"}, ["HPW_EXTRA_COUNTRIES", "XYZ"], ["three-letter"]),
-    ("folder_as_file", {"HPW_US_BASES_PATH": str(PROJECT_ROOT / "data")},
-     ["HPW_US_BASES_PATH=", "is a folder, not a file"], ["the publisher's file"]),
+    (
+        "folder_as_file",
+        {"HPW_US_BASES_PATH": str(PROJECT_ROOT / "data")},
+        ["HPW_US_BASES_PATH=", "is a folder, not a file"],
+        ["the publisher's file"],
+    ),
     ("url_that_is_not_http", {"HPW_US_BASES_URL": "ftp://example.org/x.csv"}, ["is not an http(s) address"], []),
 ]
 
@@ -52,16 +65,28 @@ def test_bad_setting_fails_before_any_work_with_valid_names(tmp_path, env, fragm
 
 
 def test_a_directory_given_with_file_is_said_to_be_a_folder(tmp_path):
-    out = subprocess.run([*HPW, "build", "--file", f"us_bases={tmp_path}"], cwd=PROJECT_ROOT, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "HPW_WAREHOUSE_DIR": str(tmp_path / "w")})
+    out = subprocess.run(
+        [*HPW, "build", "--file", f"us_bases={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HPW_WAREHOUSE_DIR": str(tmp_path / "w")},
+    )
     assert out.returncode == 1 and "is a folder, not a file" in out.stderr and "does not exist" not in out.stderr
     assert not (tmp_path / "w" / ".build").exists()
 
 
 def test_valid_settings_pass():
-    settings.check_environment({"HPW_MODE": "LIVE", "HPW_FETCH_TIMEOUT": "2.5", "HPW_EXTRA_COUNTRIES": "can, esp",
-                                "HPW_US_FOREIGN_AID_SUMMARY_PATH": str(PROJECT_ROOT / "README.md"),
-                                "HPW_US_FOREIGN_AID_SUMMARY_MAX_BYTES": "1000"})
+    settings.check_environment(
+        {
+            "HPW_MODE": "LIVE",
+            "HPW_FETCH_TIMEOUT": "2.5",
+            "HPW_EXTRA_COUNTRIES": "can, esp",
+            "HPW_US_FOREIGN_AID_SUMMARY_PATH": str(PROJECT_ROOT / "README.md"),
+            "HPW_US_FOREIGN_AID_SUMMARY_MAX_BYTES": "1000",
+        }
+    )
 
 
 def test_every_hpw_name_the_code_reads_is_a_known_setting():
@@ -73,6 +98,9 @@ def test_every_hpw_name_the_code_reads_is_a_known_setting():
     keys = settings._file_keys()
     per_file = {f"HPW_{k}{s}" for k in keys for s in settings.PER_FILE_SUFFIXES}
     test_cases = {name for case in CASES for name in case[1]}  # the typos this file tries on purpose
-    unknown = sorted(n for n in used - set(settings.SETTINGS) - per_file - test_cases
-                     if not n.endswith("_") and n not in {"HPW_WAREHOUSE", "HPW_KEY"})
+    unknown = sorted(
+        n
+        for n in used - set(settings.SETTINGS) - per_file - test_cases
+        if not n.endswith("_") and n not in {"HPW_WAREHOUSE", "HPW_KEY"}
+    )
     assert unknown == [], f"HPW_* names used in code but not declared in pipelines/settings.py SETTINGS: {unknown}"
