@@ -104,10 +104,8 @@ def machine_info() -> list[str]:
         f"{p} {version(p)}" for p in ("dagster", "dbt-core", "dbt-duckdb", "duckdb", "polars", "pandera")
     )
     return [
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit "
-        f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}",
-        f"- machine: {cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}; load average "
-        f"{os.getloadavg()[0]:.1f} at start",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit or 'unknown'}{' + uncommitted changes' if dirty else ''}",
+        f"- machine: {cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}; load average {os.getloadavg()[0]:.1f} at start",
         f"- Python {platform.python_version()}; {versions}",
     ]
 
@@ -173,8 +171,7 @@ def bench_ingest(sizes: list[int], repeat: int) -> tuple[list[tuple[str, str, st
         rows.append(
             (
                 f"ingest {label}: project / plain read_csv",
-                f"{project_s:.1f} s / {duck_s:.1f} s = **{project_s / duck_s:.2f}×**; RSS {project_rss:.0f} MB / "
-                f"{duck_rss:.0f} MB",
+                f"{project_s:.1f} s / {duck_s:.1f} s = **{project_s / duck_s:.2f}×**; RSS {project_rss:.0f} MB / {duck_rss:.0f} MB",
                 TARGETS["ingest ratio"],
             )
         )
@@ -184,8 +181,7 @@ def bench_ingest(sizes: list[int], repeat: int) -> tuple[list[tuple[str, str, st
         rows.append(
             (
                 f"peak RSS {sizes[-1] / 1e6:g} M / {sizes[0] / 1e6:g} M rows: project (read_csv)",
-                f"**{large['project_rss'] / small['project_rss']:.2f}×** "
-                f"({large['duckdb_rss'] / small['duckdb_rss']:.2f}×)",
+                f"**{large['project_rss'] / small['project_rss']:.2f}×** ({large['duckdb_rss'] / small['duckdb_rss']:.2f}×)",
                 TARGETS["RSS 5M/1M"],
             )
         )
@@ -234,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *machine_info(),
         "",
-        f"| figure | measured (median of {args.repeat}) | target |",
+        "| figure | measured (median of %d) | target |" % args.repeat,
         "|---|---|---|",
     ]
     table: list[tuple[str, str, str]] = []

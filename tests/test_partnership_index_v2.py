@@ -44,8 +44,7 @@ def test_sensitivity_table_has_every_kind_of_choice(marts):
     # a stricter or looser threshold does move types: the table is not trivially zero
     assert (
         marts.execute(
-            "select min(share_changed) from marts.partnership_index_sensitivity where scenario like "
-            "'intensity_threshold_%'"
+            "select min(share_changed) from marts.partnership_index_sensitivity where scenario like 'intensity_threshold_%'"
         ).fetchone()[0]
         > 0
     )
@@ -107,8 +106,8 @@ def test_agreements_count_only_while_in_force(marts):
     assert [pry[y][1] for y in (2004, 2005, 2006, 2007)] == [0, 1, 1, 0]
     presence = dict(
         marts.execute(
-            "select iso3 || year, presence_agreements_in_force from marts.partnership_panel where iso3 in ('ECU', "
-            "'COL') and year in (2009, 2010, 2011)"
+            "select iso3 || year, presence_agreements_in_force from marts.partnership_panel where iso3 in ('ECU', 'COL') "
+            "and year in (2009, 2010, 2011)"
         ).fetchall()
     )
     assert presence["ECU2009"] == 1 and presence["ECU2010"] == 0
@@ -198,8 +197,7 @@ def test_country_summary_gives_the_words_their_numbers(marts):
     ).fetchone()
     types = dict(
         marts.execute(
-            "select year, model_type from marts.partnership_index where iso3 = 'PRY' and model_type <> "
-            "'insufficient_data'"
+            "select year, model_type from marts.partnership_index where iso3 = 'PRY' and model_type <> 'insufficient_data'"
         ).fetchall()
     )
     # the trajectory's runs cover exactly the typed years, in order

@@ -407,8 +407,8 @@ def test_tiv_total_equals_import_table_cell(marts):
     got = {
         (iso3, year): total
         for iso3, year, total in marts.execute(
-            "select iso3, year, tiv_total_mn from marts.fct_arms_imports_country_year where tiv_total_status <> "
-            "'not_covered'"
+            "select iso3, year, tiv_total_mn from marts.fct_arms_imports_country_year "
+            "where tiv_total_status <> 'not_covered'"
         ).fetchall()
     }
     assert len(expected) == 32 * 75  # the USA and 31 LAC countries

@@ -430,8 +430,8 @@ def test_share_of_gdp_lands_in_country_indicators_in_percent(marts):
         ).fetchall()
     )
     indicators = marts.execute(
-        "select iso3, year, value, unit, source from marts.fct_country_indicators where indicator_code = "
-        "'SIPRI.MILEX.GDP.ZS'"
+        "select iso3, year, value, unit, source from marts.fct_country_indicators "
+        "where indicator_code = 'SIPRI.MILEX.GDP.ZS'"
     ).fetchall()
     assert len(indicators) == len(milex) > 500
     for iso3, year, value, unit, source in indicators:

@@ -378,8 +378,8 @@ def test_every_nonblank_universe_cell_is_in_the_mart_once(marts):
     assert {k[0] for k in expected} >= set(FOCUS)
     indicators = sorted({k[1] for k in expected})
     got = marts.execute(
-        "select iso3, indicator_code, year, value from marts.fct_country_indicators where list_contains(?, "
-        "indicator_code)",
+        "select iso3, indicator_code, year, value from marts.fct_country_indicators "
+        "where list_contains(?, indicator_code)",
         [indicators],
     ).fetchall()
     keys = [(iso3, code, year) for iso3, code, year, _ in got]

@@ -169,8 +169,8 @@ def gather(con, iso3: str) -> Brief:
     brief.agreements = _rows(
         con,
         "select agreement_id, agreement_type, title, date_signed, date_signed_precision, date_in_force, "
-        "date_in_force_precision from marts.fct_security_agreements where iso3 = ? order by coalesce(date_signed, "
-        "date_in_force) nulls last, agreement_id",
+        "date_in_force_precision from marts.fct_security_agreements where iso3 = ? "
+        "order by coalesce(date_signed, date_in_force) nulls last, agreement_id",
         [iso3],
     )
     events = _events(brief.agreements)
