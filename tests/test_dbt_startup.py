@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster_dbt import DbtCliResource
 
 from pipelines import settings
@@ -25,6 +26,7 @@ def test_the_overridden_dagster_dbt_hooks_are_still_the_ones_cli_calls():
     assert list(inspect.signature(DbtCliResource._initialize_dbt_core_adapter).parameters) == ["self", "args"]
 
 
+@pytest.mark.slow  # starts dbt
 def test_the_dbt_version_without_running_dbt_is_the_executables():
     printed = subprocess.run([str(DBT), "--version"], capture_output=True, text=True, check=True).stdout
     assert f"installed: {dbt_resource()._cli_version}" in printed

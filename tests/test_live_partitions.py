@@ -47,6 +47,7 @@ def backfill(root, iso3):
     return result
 
 
+@pytest.mark.slow  # a second interpreter importing Dagster
 def test_partitions_are_the_configured_country_universe():
     assert set(COUNTRY_PARTITIONS.get_partition_keys()) == set(countries.universe_iso3())
     assert {"PRY", "COL", "BRA", "USA"} <= set(COUNTRY_PARTITIONS.get_partition_keys())

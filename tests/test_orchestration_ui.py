@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from tests.test_definitions import load_definitions
 
+pytestmark = pytest.mark.slow  # starts `dagster dev` (a webserver and a code server)
+
 QUERY = """
 {
   assetNodes {
