@@ -65,7 +65,7 @@ browser:
 # pytest exits non-zero when no test ran.
 PYTEST_WORKERS ?= auto
 test: install manifest browser
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The tier for day-to-day work: every test that needs no warehouse build and no server (markers in pyproject.toml).
 test-fast: install manifest

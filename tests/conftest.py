@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -33,15 +36,11 @@ def shared_temp(tmp_path_factory) -> Path:
     return base.parent if _worker() else base
 
 
-@pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory) -> Path:
-    """The whole warehouse built from the bundled snapshots, once per test run; returns the warehouse folder.
-
-    The first xdist worker to ask builds it under a file lock; the others wait for it instead of building their own.
-    Each worker then gets a byte copy, so what one worker's tests do to the folder no other worker sees."""
+def session_build(shared: Path) -> Path:
+    """Build the session warehouse under `shared` unless done already; whoever holds the lock first builds, the
+    others wait for it. Called by the fixture and by the background build process."""
     from filelock import FileLock
 
-    shared = shared_temp(tmp_path_factory)
     root, done, failed = (shared / f"session_warehouse{suffix}" for suffix in ("", ".done", ".failed"))
     with FileLock(str(shared / "session_warehouse.lock")):
         if not done.exists() and not failed.exists():
@@ -50,11 +49,62 @@ def built_warehouse(tmp_path_factory) -> Path:
             result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None)
             (done if result.success else failed).write_text(result.error or "", encoding="utf-8")
     assert not failed.exists(), f"the session build failed: {failed.read_text(encoding='utf-8')}"
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> Path:
+    """The whole warehouse built from the bundled snapshots, once per test run; returns the warehouse folder.
+
+    Usually already under way in a background process (pytest_collection_finish) while tests that need no build
+    run. Under xdist each worker gets a byte copy, so what one worker's tests do to the folder no other sees."""
+    root = session_build(shared_temp(tmp_path_factory))
     if _worker() is None:
         return root
     own = tmp_path_factory.mktemp("warehouse")
     shutil.copytree(root, own, symlinks=True, dirs_exist_ok=True)  # copy2: mtimes kept, the fingerprint holds
     return own
+
+
+_background_build: subprocess.Popen | None = None
+
+
+def pytest_collection_finish(session):
+    """Start the session build in a background process as soon as the selected tests are known to need it, so it
+    runs beside the tests that do not (those run first, see the ordering below). One process per test run: the
+    first worker to create the marker starts it."""
+    global _background_build
+    if session.config.option.collectonly or not any(
+        BUILD_FIXTURE in getattr(i, "fixturenames", ()) for i in session.items
+    ):
+        return
+    shared = shared_temp(session.config._tmp_path_factory)
+    try:
+        (shared / "session_warehouse.started").open("x").close()
+    except FileExistsError:
+        return
+    # the build's own output is in its log file; a crash of the process leaves its traceback here
+    script = f"from pathlib import Path; from tests.conftest import session_build; session_build(Path({str(shared)!r}))"
+    with (shared / "session_warehouse.stderr").open("w") as errors:
+        _background_build = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+
+
+def pytest_sessionfinish(session):
+    if _background_build is not None and _background_build.poll() is None:  # the run was cut short
+        os.killpg(_background_build.pid, signal.SIGKILL)
+        _background_build.wait()
+
+
+@pytest.fixture(scope="session")
+def session_build_folder(built_warehouse, tmp_path_factory) -> Path:
+    """The folder the session build ran in; under xdist `built_warehouse` is a copy of it. Only to be read."""
+    return shared_temp(tmp_path_factory) / "session_warehouse"
 
 
 @pytest.fixture()
@@ -78,6 +128,10 @@ def _module_scoped(item) -> bool:
     )
 
 
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -86,4 +140,20 @@ def pytest_collection_modifyitems(config, items):
         # pytest-xdist (--dist loadgroup): a module's tests that share a module-scoped fixture go to one worker,
         # unless the module groups them more finely itself (xdist_group marks, e.g. one group per build round)
         if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            item.add_marker(pytest.mark.xdist_group(_module(item)))
+    # Order (stable, whole modules kept together): modules needing no session build first, their slow tests first,
+    # so the background session build is done by the time the tests that read it start; within each part, the
+    # tests that share a module's build before the single ones, so the long units do not come last.
+    needs_build, heavy = set(), set()
+    for item in items:
+        if BUILD_FIXTURE in getattr(item, "fixturenames", ()):
+            needs_build.add(_module(item))
+        if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
+            heavy.add(_module(item))
+
+    def rank(item) -> tuple[int, int]:
+        module = _module(item)
+        part = 2 if module in needs_build else 0 if module in heavy else 1
+        return part, item.get_closest_marker("xdist_group") is None
+
+    items.sort(key=rank)

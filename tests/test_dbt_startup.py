@@ -51,8 +51,8 @@ def _parse(build_database: Path, target: Path) -> str:
     return completed.stdout
 
 
-def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(built_warehouse, tmp_path):
-    build_database = built_warehouse / ".build" / "partnership.duckdb"
+def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(session_build_folder, tmp_path):
+    build_database = session_build_folder / ".build" / "partnership.duckdb"  # the folder dbt really ran in
     cached = _partial_parse_cache(build_database)
     assert cached.is_file(), "the session build kept no dbt parse state for its folder"
 
