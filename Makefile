@@ -67,9 +67,10 @@ PYTEST_WORKERS ?= auto
 test: install manifest browser
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
-# The tier for day-to-day work: every test that needs no warehouse build and no server (markers in pyproject.toml).
+# The tier for day-to-day work: every test that needs no warehouse build, no server, no Dagster run and no second
+# interpreter (markers in pyproject.toml), on every core as well.
 test-fast: install manifest
-	$(BIN)/pytest -q -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not e2e and not slow" -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Quality gates: every tool runs and reports even when an earlier one failed; the target fails if any did.
 # Settings live in pyproject.toml ([tool.ruff], [tool.mypy], [tool.sqlfluff]); sqlfluff renders the dbt Jinja

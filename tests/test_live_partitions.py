@@ -15,6 +15,8 @@ from pipelines.resources import WarehouseResource
 from tests.conftest import PROJECT_ROOT
 from tests.livehttp import LiveServer
 
+pytestmark = pytest.mark.slow  # Dagster runs of partitioned assets
+
 INDICATOR_PATH = "/v2/country/{}/indicator/NY.GDP.MKTP.KD"
 
 
