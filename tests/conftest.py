@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -13,6 +16,13 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = PROJECT_ROOT / "data" / "snapshots"
+
+# Builds are runs on the Dagster instance of DAGSTER_HOME (the Makefile points it at the repository's dagster_home/):
+# tests use a temporary one with the project's dagster.yaml, so they never write run storage into the repository.
+DAGSTER_HOME = Path(tempfile.mkdtemp(prefix="hpw-dagster-home-"))
+shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", DAGSTER_HOME / "dagster.yaml")
+os.environ["DAGSTER_HOME"] = str(DAGSTER_HOME)
+atexit.register(shutil.rmtree, DAGSTER_HOME, True)
 
 
 @pytest.fixture(scope="session")
