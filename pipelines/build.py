@@ -666,6 +666,18 @@ def project_instance():
     return DagsterInstance.from_config(str(settings.PROJECT_ROOT / "dagster_home"))
 
 
+def _fail_dead_runs(instance, root: Path) -> None:
+    """Runs of earlier `hpw build`s of this warehouse still marked in progress were killed: this process holds the
+    warehouse's build lock. Marked failed, they give back their `duckdb_write` pool slot, which would otherwise
+    hold every later run of the instance waiting for it."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    statuses = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    for run in instance.get_runs(filters=RunsFilter(statuses=statuses, tags={"hpw/warehouse": str(root)})):
+        instance.report_run_failed(run, "the hpw build running it ended without finishing (killed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
 def run_build(
     *,
     force: bool = False,
@@ -765,13 +777,18 @@ def run_build(
                 if not verbose:  # dbt's and Dagster's own lines go to the log file only
                     quiet.enter_context(contextlib.redirect_stdout(log))
                     quiet.enter_context(contextlib.redirect_stderr(log))
+                _fail_dead_runs(instance, root)
                 with run_events.listen(run_id, progress):
                     result = job.execute_in_process(
                         run_config=run_config,
                         instance=instance,
                         asset_selection=selection,
                         run_id=run_id,
-                        tags={"hpw/trigger": "hpw build", "hpw/build": "cold" if plan.cold else "refresh"},
+                        tags={
+                            "hpw/trigger": "hpw build",
+                            "hpw/build": "cold" if plan.cold else "refresh",
+                            "hpw/warehouse": str(root),
+                        },
                         raise_on_error=False,
                     )
                 quiet.close()
