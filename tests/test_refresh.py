@@ -145,7 +145,7 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     assert again.up_to_date
     back = run_build(warehouse_dir=root, log_level="WARNING", echo=lines.append)
     assert back.success and not back.up_to_date, back.error
-    assert lines[-1] == "  refresh: 1 raw table(s) changed (us_troops_dmdc)"
+    assert lines.count("  refresh: 1 raw table(s) changed (us_troops_dmdc)") == 2
     assert _differences(root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
 
 
