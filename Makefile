@@ -24,7 +24,7 @@ MANIFEST := models/target/manifest.json
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
 	@echo "make test  - install and run all tests"
-	@echo "make bench - benchmark table (cold build, no-op refresh, 1 M-row ingest, queries); BENCH_ARGS=--large adds 5 M rows"
+	@echo "make bench - each figure next to its target; BENCH_ARGS=\"--clone --tests --large\" adds the long rows"
 	@echo "make dev   - Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint  - ruff (lint + format check), mypy on pipelines/ and data_contracts/, sqlfluff on models/"
 	@echo "make lint-fix - apply what the tools can fix by themselves (ruff format, ruff --fix, sqlfluff fix)"

@@ -129,8 +129,8 @@ def program_label_expr(program: pl.Expr) -> pl.Expr:
     return pl.coalesce(dash, regional, cut).str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def region_expr(program: pl.Expr, file_region: str) -> pl.Expr:
-    return program.str.replace(FY_TAIL, "").str.extract(REGION_PROGRAM, 1).fill_null(pl.lit(file_region))
+def region_expr(program: pl.Expr, file_region: pl.Expr) -> pl.Expr:
+    return program.str.replace(FY_TAIL, "").str.extract(REGION_PROGRAM, 1).fill_null(file_region)
 
 
 def number_text(column: str) -> list[pl.Expr]:
@@ -159,18 +159,20 @@ def read_program_groups() -> pl.DataFrame:
     return groups.select("program", "program_group")
 
 
-def _attach_program_group(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+def _attach_program_group(frame: pl.DataFrame) -> pl.DataFrame:
     joined = frame.join(read_program_groups(), on="program", how="left", maintain_order="left")
     unmapped = joined.filter(pl.col("program_group").is_null())
     if unmapped.height:
+        unmapped = unmapped.filter(pl.col("file") == unmapped["file"][0])  # named file by file, first one first
         labels = unmapped["program"].unique(maintain_order=True).to_list()
         raise ContractViolation(
             SOURCE,
-            path.name,
+            unmapped["file"][0],
             [
                 Failure(
                     "program",
-                    f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its program_group)",
+                    f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its "
+                    "program_group)",
                     values=labels,
                     rows=unmapped["source_row"].head(5).to_list(),
                     count=unmapped.height,
@@ -180,20 +182,36 @@ def _attach_program_group(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     return joined
 
 
-def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str) -> pl.DataFrame:
-    """Shared by both formats: program FY and label, numbers as printed -> clean text, countries, program groups."""
+# Per-file values carried beside the records of a stack of files (dropped once they are columns of the contract).
+FILE_COLUMNS = ("_file", "_report_first", "_file_region", "_file_sha256")
+
+
+def with_file_columns(records: pl.DataFrame, path: Path, report_first: int) -> pl.DataFrame:
+    return records.with_columns(
+        _file=pl.lit(path.name),
+        _report_first=pl.lit(report_first, pl.Int32),
+        _file_region=pl.lit(_file_region(path)),
+        _file_sha256=pl.lit(file_sha256(path)),
+    )
+
+
+def _tidy(records: pl.DataFrame) -> pl.DataFrame:
+    """Shared by both formats: program FY and label, numbers as printed -> clean text, countries, program groups.
+    `records` may stack several files (`with_file_columns`): every step is per row, so a folder of reports is
+    tidied in one pass instead of paying polars' per-call overhead once per file."""
+    text = [c for c, t in records.schema.items() if t == pl.String and c not in FILE_COLUMNS]
     tidy = (
         records.with_columns(
-            pl.col(pl.String).str.replace_all("\u00a0", " ").str.replace_all(r"\s+", " ").str.strip_chars(),
+            pl.col(text).str.replace_all("\u00a0", " ").str.replace_all(r"\s+", " ").str.strip_chars(),
         )
         .with_columns(
-            pl.col(pl.String).replace("", None),
+            pl.col(text).replace("", None),
         )
         .with_columns(
-            trainees_as_printed=pl.col("quantity"),
-            cost_as_printed=pl.col("total_cost"),
             *number_text("quantity"),
             *number_text("total_cost"),
+            trainees_as_printed=pl.col("quantity"),
+            cost_as_printed=pl.col("total_cost"),
         )
         .with_columns(
             value_spill=pl.col("quantity_spill") | pl.col("total_cost_spill"),
@@ -202,9 +220,9 @@ def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str
         .rename({"quantity": "trainees", "total_cost": "cost_usd"})
     )
     tidy = tidy.with_columns(
-        file=pl.lit(path.name),
-        report_fiscal_year=pl.lit(report_first, pl.Int32),
-        region=region_expr(pl.col("program_name"), file_region),
+        file=pl.col("_file"),
+        report_fiscal_year=pl.col("_report_first"),
+        region=region_expr(pl.col("program_name"), pl.col("_file_region")),
         program=program_label_expr(pl.col("program_name")),
         fiscal_year=fiscal_year_expr(pl.col("program_name")),
     ).with_columns(is_report_year=pl.col("fiscal_year") == pl.col("report_fiscal_year"))
@@ -217,7 +235,7 @@ def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str
         .then(pl.lit("zero_trainees_with_cost"))
     )
     mapped = attach_iso3(tidy, SOURCE, name_col="country_name")
-    return _attach_program_group(mapped, path).with_columns(file_sha256=pl.lit(file_sha256(path)))
+    return _attach_program_group(mapped).with_columns(file_sha256=pl.col("_file_sha256")).drop(FILE_COLUMNS)
 
 
 def _report_first_year(path: Path, title: str | None = None) -> int:
@@ -277,15 +295,24 @@ def read_xml_records(path: Path) -> pl.DataFrame:
 
 def parse_xml(path: Path) -> pl.DataFrame:
     """One SFM XML report file -> tidy course rows meeting FmtrTrainingXml."""
-    report_first = _report_first_year(path)
-    records = read_xml_records(path)
-    tidy = _tidy(records, path, report_first, _file_region(path))
-    return enforce(tidy, FmtrTrainingXml, source=SOURCE, file=path.name)
+    return parse_xml_files([path])
+
+
+def parse_xml_files(paths: list[Path]) -> pl.DataFrame:
+    """SFM XML report files -> their tidy course rows, stacked in file order; read one file at a time (streamed),
+    tidied in one pass, and each file checked against the contract on its own (errors name the file)."""
+    stacked = pl.concat(
+        [with_file_columns(read_xml_records(p), p, _report_first_year(p)) for p in paths], how="vertical"
+    )
+    parts = _tidy(stacked).partition_by("file", maintain_order=True, as_dict=True)
+    return pl.concat(
+        [enforce(parts[(p.name,)], FmtrTrainingXml, source=SOURCE, file=p.name) for p in paths], how="vertical"
+    )
 
 
 def parse_xml_folder(path: Path) -> pl.DataFrame:
     """Every *.xml in the folder of `path`, stacked (each file checked against the contract on its own)."""
-    return pl.concat([parse_xml(p) for p in _folder_files(path, XML_GLOB)], how="vertical")
+    return parse_xml_files(_folder_files(path, XML_GLOB))
 
 
 # --------------------------------------------------------------------------------------------------- HTML
@@ -431,7 +458,7 @@ def _check_program_totals(path: Path, courses: pl.DataFrame, totals: pl.DataFram
 def parse_html(path: Path) -> pl.DataFrame:
     """The FY2006 State Department page -> tidy course rows meeting FmtrTrainingHtml."""
     records, totals, report_first = read_html_records(path)
-    tidy = _tidy(records, path, report_first, _file_region(path))
+    tidy = _tidy(with_file_columns(records, path, report_first))
     typed = enforce(tidy, FmtrTrainingHtml, source=SOURCE, file=path.name)
     _check_program_totals(path, typed, totals)
     return typed
