@@ -127,7 +127,8 @@ def _carried_over(selected, build_db: Path, published_db: Path) -> str:
     for path in (build_db, published_db):
         try:
             with duckdb.connect(str(path), read_only=True) as con:
-                runs.append(con.execute("select max(run_id) from meta.build").fetchone()[0])
+                row = con.execute("select max(run_id) from meta.build").fetchone()
+                runs.append(row[0] if row else None)
         except duckdb.Error:
             return " (no published build to carry the other assets over from)"
     if runs[0] is None or runs[0] != runs[1]:

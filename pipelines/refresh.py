@@ -86,7 +86,10 @@ def _recorded(published: Path) -> tuple[str | None, dict[str, str] | None]:
         }
         if not {"code_fingerprint", "input_digests"} <= columns:
             return None, None
-        code, inputs = con.execute("select code_fingerprint, input_digests from meta.build").fetchone()
+        row = con.execute("select code_fingerprint, input_digests from meta.build").fetchone()
+    if row is None:
+        return None, None
+    code, inputs = row
     return code, json.loads(inputs) if inputs else None
 
 

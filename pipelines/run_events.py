@@ -20,7 +20,10 @@ EVENTS.propagate = False  # never into the root logger's handlers (the screen)
 EVENTS.addHandler(logging.NullHandler())  # no "no handlers" fallback printing when nobody listens
 
 
-@logger(description="Hands the run's Dagster events to the Python logger hpw.run_events (`hpw build` progress).")
+@logger(
+    config_schema=None,
+    description="Hands the run's Dagster events to the Python logger hpw.run_events (`hpw build` progress).",
+)
 def run_events_logger(_init_context) -> logging.Logger:
     return EVENTS
 
