@@ -22,12 +22,13 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import drift, fingerprint, locking, quarantine, settings
+from pipelines import drift, fingerprint, locking, quarantine, refresh, settings
 from pipelines.errors import UserError
 
 
@@ -562,7 +563,7 @@ class StageProgress:
             if step.startswith("raw__"):
                 self.checks += 1
                 self.checks_failed += not data.passed
-            else:
+            elif "dbt" in step:  # not the freshness checks, which run in their own steps
                 self.dbt_tests += 1
                 self.dbt_failed += not data.passed
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and step.startswith("raw__"):
@@ -655,6 +656,28 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
     return lines
 
 
+def project_instance():
+    """The project's Dagster instance: `DAGSTER_HOME` (the Makefile sets dagster_home/), else dagster_home/ itself,
+    so every `hpw build` is a run the UI (`make dev`) shows with its materialisations and checks."""
+    from dagster import DagsterInstance
+
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get()
+    return DagsterInstance.from_config(str(settings.PROJECT_ROOT / "dagster_home"))
+
+
+def _fail_dead_runs(instance, root: Path) -> None:
+    """Runs of earlier `hpw build`s of this warehouse still marked in progress were killed: this process holds the
+    warehouse's build lock. Marked failed, they give back their `duckdb_write` pool slot, which would otherwise
+    hold every later run of the instance waiting for it."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    statuses = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    for run in instance.get_runs(filters=RunsFilter(statuses=statuses, tags={"hpw/warehouse": str(root)})):
+        instance.report_run_failed(run, "the hpw build running it ended without finishing (killed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
 def run_build(
     *,
     force: bool = False,
@@ -680,68 +703,94 @@ def run_build(
         drift.reset()
         drift.load_baseline(root / "partnership.duckdb")  # the previous build's raw columns: new ones are drift
         ensure_manifest(build_area / "partnership.duckdb")
+        plan = refresh.plan(root, force=force, file_overrides=file_overrides, accept_changes=accept_changes)
+        if not plan.cold and not plan.changed:  # same inputs and code (a file touched, the same --file again)
+            if not file_overrides:  # the fingerprint knows no --file: it may vouch only for a build without one
+                fingerprint.record(root)
+            return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         shutil.rmtree(build_area, ignore_errors=True)  # leftovers of a killed build are never reused
         build_area.mkdir(parents=True)
         before = _published_state(root)
 
         echo("building the warehouse ...")
+        echo(f"  {plan.line()}")
         import contextlib
+        import json
         import warnings
 
-        from dagster import BetaWarning, DagsterInstance, materialize
+        from dagster import BetaWarning
 
         warnings.filterwarnings("ignore", category=BetaWarning)
 
-        from pipelines import warehouse
-        from pipelines.dbt import dbt_resource
-        from pipelines.definitions import ALL_ASSETS
-        from pipelines.resources import WarehouseResource
+        from pipelines import run_events, warehouse
+        from pipelines.definitions import defs
+        from pipelines.schedules import BUILD_JOB_NAME
         from pipelines.sources import RAW_TABLES
 
-        warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
+        if plan.cold:
+            warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
+            selection = None
+        else:  # the published database minus what is re-landed; the rest carries over
+            refresh.seed(root / warehouse.PUBLISHED_NAME, build_area / "partnership.duckdb", plan.changed)
+            selection = refresh.selection(plan.changed)
+        job = defs.resolve_job_def(BUILD_JOB_NAME)
         # An override names a raw table or a shared file key; it applies to every raw table cut from that file.
         ops = {
             f"raw__{table.name}": {"config": {"path": path}}
             for key, path in (file_overrides or {}).items()
             for table in RAW_TABLES
-            if key in (table.name, table.file_key)
+            if key in (table.name, table.file_key) and (plan.cold or table.name in plan.changed)
         }
+        ops["published__partnership_warehouse"] = {"config": {"input_digests": json.dumps(plan.inputs, sort_keys=True)}}
         run_config = {
             "ops": ops,
-            "loggers": {"console": {"config": {"log_level": log_level if verbose else "CRITICAL"}}},
+            "resources": {"warehouse_db": {"config": {"warehouse_dir": str(root)}}},
+            "loggers": {
+                "console": {"config": {"log_level": log_level if verbose else "CRITICAL"}},
+                "hpw_run_events": {},  # the progress lines' events (pipelines/run_events.py)
+            },
         }
         log_file = _log_path(root)
-        stages = StageProgress(echo, raw_steps=len(RAW_TABLES) + 1)
-        instance = DagsterInstance.ephemeral()
-        store = instance.handle_new_event
+        raw_steps = len(RAW_TABLES) + 1 if plan.cold else len(plan.changed)
+        stages = StageProgress(echo, raw_steps=raw_steps)
         screen = sys.stdout
 
-        def handle_new_event(event, **kwargs):
-            store(event, **kwargs)
+        def progress(event) -> None:
             with contextlib.redirect_stdout(screen):  # progress goes to the screen, not the log file
                 stages(event)
                 if on_event is not None:
                     on_event(event)
 
-        instance.handle_new_event = handle_new_event
         accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
         previous_accept = os.environ.get("HPW_ACCEPT_CHANGE")
         if accepted:
             os.environ["HPW_ACCEPT_CHANGE"] = accepted
+        run_id = str(uuid.uuid4())  # known before the run starts, so the progress listener follows only this run
         try:
-            with log_file.open("w", encoding="utf-8") as log, contextlib.ExitStack() as quiet:
-                log.write(f"hpw build {build_started} warehouse {root}\n")
+            with (
+                project_instance() as instance,
+                log_file.open("w", encoding="utf-8") as log,
+                contextlib.ExitStack() as quiet,
+            ):
+                log.write(f"hpw build {build_started} warehouse {root} run {run_id}\n{plan.line()}\n")
                 log.flush()
                 if not verbose:  # dbt's and Dagster's own lines go to the log file only
                     quiet.enter_context(contextlib.redirect_stdout(log))
                     quiet.enter_context(contextlib.redirect_stderr(log))
-                result = materialize(
-                    ALL_ASSETS,
-                    resources={"warehouse_db": WarehouseResource(warehouse_dir=str(root)), "dbt": dbt_resource()},
-                    run_config=run_config,
-                    instance=instance,
-                    raise_on_error=False,
-                )
+                _fail_dead_runs(instance, root)
+                with run_events.listen(run_id, progress):
+                    result = job.execute_in_process(
+                        run_config=run_config,
+                        instance=instance,
+                        asset_selection=selection,
+                        run_id=run_id,
+                        tags={
+                            "hpw/trigger": "hpw build",
+                            "hpw/build": "cold" if plan.cold else "refresh",
+                            "hpw/warehouse": str(root),
+                        },
+                        raise_on_error=False,
+                    )
                 quiet.close()
                 _write_event_log(log, instance, result.run_id)
                 dbt_log = build_area / "dbt_target" / "dbt.log"
@@ -762,6 +811,8 @@ def run_build(
             stages=stages.lines,
         )
         outcome.published_changed = _published_state(root) != before
+        if file_overrides:  # the fingerprint knows no --file: the next build compares the inputs themselves
+            (root / fingerprint.FILE_NAME).unlink(missing_ok=True)
         if result.success:
             _count_quarantine(outcome, root / "partnership.duckdb")
             outcome.published = _publish_message(result)

@@ -44,6 +44,35 @@ def current() -> str:
     return digest.hexdigest()
 
 
+# Settings that choose a raw table's input file, not how it is processed: a refresh compares the files themselves.
+INPUT_SETTINGS = ("HPW_BUILD_DB", "HPW_ACCEPT_CHANGE", "HPW_WAREHOUSE_DIR")
+
+
+def code() -> str:
+    """What a build does with its inputs: the code, models, reference tables, the dbt manifest's nodes and every
+    HPW_* setting except the file choices (`HPW_<KEY>_PATH`). A refresh is sound only while this is unchanged."""
+    digest = hashlib.sha256()
+    for folder in CODE_DIRS:
+        for path in sorted((settings.PROJECT_ROOT / folder).rglob("*")):
+            if path.is_file() and not SKIP_PARTS.intersection(path.parts):
+                digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    for key in sorted(k for k in os.environ if k.startswith("HPW_")):
+        if key not in INPUT_SETTINGS and not key.endswith("_PATH"):
+            digest.update(f"{key}={os.environ[key]}".encode())
+    manifest = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    try:
+        parsed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no dbt manifest"
+    digest.update(str(parsed.get("metadata", {}).get("dbt_version")).encode())
+    for kind in ("nodes", "sources", "macros"):
+        for unique_id, node in sorted(parsed.get(kind, {}).items()):
+            checksum = node.get("checksum", {}).get("checksum") if kind == "nodes" else node.get("macro_sql")
+            digest.update(f"{unique_id}|{checksum}".encode())
+    return digest.hexdigest()
+
+
 def record(warehouse_dir: Path, value: str | None = None) -> None:
     temporary = warehouse_dir / (FILE_NAME + ".tmp")
     temporary.write_text(json.dumps({"fingerprint": value or current()}))

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 
 from pipelines import exports, fingerprint, locking, warehouse
 from pipelines.assets import RAW_ASSETS
@@ -62,8 +62,15 @@ class Published:
         )
 
 
-def check_run_is_complete(instance, run_id: str) -> None:
-    """This run materialised every raw table and mart and no check failed, or PublishRefused."""
+def check_run_is_complete(
+    instance, run_id: str, build_db: Path | None = None, published_db: Path | None = None
+) -> None:
+    """This run materialised every raw table and mart and no check failed, or PublishRefused.
+
+    A refresh (pipelines/refresh.py) is a run of a subset: every asset it selected must be materialised with no
+    failed check, the subset must hold everything downstream of each raw table it re-landed, and what it did not
+    select must come from the published build itself (the build database is a copy of the published file, whose
+    checks all passed when it was published)."""
     from dagster import DagsterEventType
 
     records = instance.all_logs(
@@ -80,11 +87,19 @@ def check_run_is_complete(instance, run_id: str) -> None:
             if getattr(evaluation.severity, "value", evaluation.severity) == "WARN":
                 continue
             failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
-    missing = [k.to_user_string() for k in [*RAW_KEYS, *MART_KEYS] if k not in built]
+    required = [*RAW_KEYS, *MART_KEYS]
+    run = instance.get_run_by_id(run_id)
+    selected = run.asset_selection if run is not None else None
+    carried = ""
+    if selected is not None and build_db is not None and published_db is not None:
+        carried = _carried_over(selected, build_db, published_db)
+        if not carried:
+            required = [k for k in required if k in selected]
+    missing = [k.to_user_string() for k in required if k not in built]
     if missing:
         raise PublishRefused(
-            f"publish refused: this run did not build {len(missing)} of {len(RAW_KEYS) + len(MART_KEYS)} raw tables "
-            f"and marts ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); "
+            f"publish refused: this run did not build {len(missing)} of {len(required)} raw tables "
+            f"and marts ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}){carried}; "
             "nothing was published or deleted",
             "publish runs only as part of a whole build: `hpw build`, or the `build_warehouse` job in the UI",
         )
@@ -93,6 +108,32 @@ def check_run_is_complete(instance, run_id: str) -> None:
             f"publish refused: {len(failed)} check(s) failed in this run ({', '.join(failed[:4])})",
             "fix the failing checks and build again; the published warehouse was left unchanged",
         )
+
+
+def _carried_over(selected, build_db: Path, published_db: Path) -> str:
+    """Empty when the unselected raw tables and marts can be carried over from the published build, else why not."""
+    import duckdb
+    from dagster import AssetSelection
+
+    from pipelines.definitions import BUILD_SELECTION, defs
+
+    raw = [k for k in selected if k in RAW_KEYS]
+    if not raw:
+        return " (a subset run re-lands no raw table)"
+    downstream = (AssetSelection.assets(*raw).downstream() & BUILD_SELECTION).resolve(defs.resolve_asset_graph())
+    if not downstream <= set(selected):
+        return " (a subset run must rebuild everything downstream of the raw tables it lands)"
+    runs = []
+    for path in (build_db, published_db):
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                row = con.execute("select max(run_id) from meta.build").fetchone()
+                runs.append(row[0] if row else None)
+        except duckdb.Error:
+            return " (no published build to carry the other assets over from)"
+    if runs[0] is None or runs[0] != runs[1]:
+        return " (the build database is not a copy of the published build)"
+    return ""
 
 
 def _previous_marts(database: Path) -> set[str] | None:
@@ -112,14 +153,17 @@ def _previous_marts(database: Path) -> set[str] | None:
         return set()
 
 
-def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[str], log=print) -> Published:
-    """Stage, check and swap in the build of `root` (see the module docstring). Raises PublishRefused."""
+def publish_build(
+    root: Path, build_db: Path, run_id: str, expected_marts: set[str], log=print, input_digests: str | None = None
+) -> Published:
+    """Stage, check and swap in the build of `root` (see the module docstring). Raises PublishRefused.
+    `input_digests`: the inputs this build read (pipelines/refresh.py), recorded so the next build can refresh."""
     published_db, exports_dir = root / warehouse.PUBLISHED_NAME, root / "exports"
     if not build_db.is_file():
         raise PublishRefused("publish refused: there is no build database of this run", "run the whole build")
     # Checked before staging, and again right before the swap.
     _check_swappable(root, published_db)
-    value = fingerprint.current()
+    value, code = fingerprint.current(), fingerprint.code()
     with warehouse.connect(build_db) as con:
         present = {
             r[0]
@@ -139,8 +183,9 @@ def publish_build(root: Path, build_db: Path, run_id: str, expected_marts: set[s
         con.execute("create schema if not exists meta")
         con.execute(
             "create or replace table meta.build as select current_timestamp as published_at, "
-            "? as input_fingerprint, ? as run_id, ? as storage_version",
-            [value, run_id, warehouse.STORAGE_VERSION],
+            "? as input_fingerprint, ? as run_id, ? as storage_version, ? as code_fingerprint, "
+            "? as input_digests",
+            [value, run_id, warehouse.STORAGE_VERSION, code, input_digests or None],
         )
         con.execute("checkpoint")
     wal = build_db.with_name(build_db.name + ".wal")
@@ -186,6 +231,11 @@ def _check_swappable(root: Path, published_db: Path) -> None:
         )
 
 
+class PublishConfig(Config):
+    input_digests: str | None = None
+    """JSON raw table -> input digest of what this build read (`hpw build` sets it; pipelines/refresh.py)."""
+
+
 @asset(
     key=PUBLISHED_KEY,
     group_name="published",
@@ -194,16 +244,21 @@ def _check_swappable(root: Path, published_db: Path) -> None:
     description="warehouse/partnership.duckdb (self-contained, DuckDB 1.0 storage format, for analysts), "
     "warehouse/exports/*.parquet and datapackage.json. Publishes only a complete build of the same run.",
 )
-def published_warehouse(context: AssetExecutionContext, warehouse_db: WarehouseResource) -> MaterializeResult:
+def published_warehouse(
+    context: AssetExecutionContext, config: PublishConfig, warehouse_db: WarehouseResource
+) -> MaterializeResult:
     started = time.perf_counter()
     try:
-        check_run_is_complete(context.instance, context.run.run_id)
+        check_run_is_complete(
+            context.instance, context.run.run_id, warehouse_db.build_database, warehouse_db.published_database
+        )
         outcome = publish_build(
             warehouse_db.root,
             warehouse_db.build_database,
             context.run.run_id,
             {k.path[-1] for k in MART_KEYS},
             log=context.log.info,
+            input_digests=config.input_digests,
         )
     except PublishRefused as err:
         raise Failure(description=f"{err} (hint: {err.hint})" if err.hint else str(err)) from None

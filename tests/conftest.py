@@ -7,11 +7,13 @@ module says; `make test-fast` runs what is neither `e2e` nor `slow`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,14 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = PROJECT_ROOT / "data" / "snapshots"
 BUILD_FIXTURE = "built_warehouse"
+
+# Builds are runs on the Dagster instance of DAGSTER_HOME (the Makefile points it at the repository's dagster_home/):
+# tests use a temporary one per process with the project's dagster.yaml, so they never write run storage into the
+# repository, and parallel workers never share an instance (its `duckdb_write` pool would serialise their builds).
+DAGSTER_HOME = Path(tempfile.mkdtemp(prefix="hpw-dagster-home-"))
+shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", DAGSTER_HOME / "dagster.yaml")
+os.environ["DAGSTER_HOME"] = str(DAGSTER_HOME)
+atexit.register(shutil.rmtree, DAGSTER_HOME, True)
 
 
 def _worker() -> str | None:
@@ -46,10 +56,24 @@ def session_build(shared: Path) -> Path:
         if not done.exists() and not failed.exists():
             from pipelines.build import run_build
 
-            result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None)
+            # the session build's run lives in an instance of its own that every worker can read
+            home = session_dagster_home(shared)
+            home.mkdir(exist_ok=True)
+            shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+            previous, os.environ["DAGSTER_HOME"] = os.environ.get("DAGSTER_HOME"), str(home)
+            try:
+                result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None)
+            finally:
+                if previous is not None:
+                    os.environ["DAGSTER_HOME"] = previous
             (done if result.success else failed).write_text(result.error or "", encoding="utf-8")
     assert not failed.exists(), f"the session build failed: {failed.read_text(encoding='utf-8')}"
     return root
+
+
+def session_dagster_home(shared: Path) -> Path:
+    """The DAGSTER_HOME of the session build's run."""
+    return shared / "session_dagster_home"
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +129,12 @@ def pytest_sessionfinish(session):
 def session_build_folder(built_warehouse, tmp_path_factory) -> Path:
     """The folder the session build ran in; under xdist `built_warehouse` is a copy of it. Only to be read."""
     return shared_temp(tmp_path_factory) / "session_warehouse"
+
+
+@pytest.fixture(scope="session")
+def session_build_instance_home(built_warehouse, tmp_path_factory) -> Path:
+    """The DAGSTER_HOME whose instance holds the session build's run (read it, never build into it)."""
+    return session_dagster_home(shared_temp(tmp_path_factory))
 
 
 @pytest.fixture()

@@ -1,0 +1,173 @@
+"""Refresh only what changed (pipelines/refresh.py): after a published build, one source file with one value changed
+re-lands that raw table and rebuilds only the dbt models downstream of it, from a copy of the published database;
+the marts equal a cold build's with the same file, row for row. A subset run that leaves out part of what is
+downstream of the raw table it re-lands publishes nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance
+
+from pipelines import fingerprint
+from pipelines.build import run_build
+from pipelines.sources import RAW_TABLES_BY_NAME
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+TROOPS = RAW_TABLES_BY_NAME["us_troops_dmdc"]
+
+
+def _copy_warehouse(built: Path, root: Path) -> Path:
+    root.mkdir(parents=True)
+    shutil.copyfile(built / "partnership.duckdb", root / "partnership.duckdb")
+    shutil.copytree(built / "exports", root / "exports")
+    shutil.copyfile(built / fingerprint.FILE_NAME, root / fingerprint.FILE_NAME)
+    return root
+
+
+def _changed_troops_file(folder: Path) -> Path:
+    """The bundled DMDC file with Paraguay's June 1953 total raised by 100 (one value), in the real layout."""
+    lines = TROOPS.bundled_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    total = header.index("Total")
+    target = next(i for i, line in enumerate(lines) if ",Paraguay," in line and ",1953,June," in line)
+    cells = lines[target].rstrip("\n").split(",")
+    cells[total] = str(int(cells[total]) + 100)
+    lines[target] = ",".join(cells) + "\n"
+    folder.mkdir()
+    changed = folder / TROOPS.default_file
+    changed.write_text("".join(lines), encoding="utf-8")
+    return changed
+
+
+def _run_id(root: Path) -> str:
+    with duckdb.connect(str(root / "partnership.duckdb"), read_only=True) as con:
+        return con.execute("select run_id from meta.build").fetchone()[0]
+
+
+def _dbt_descendants_of_source(table: str) -> set[AssetKey]:
+    """From the dbt manifest itself: every model downstream of the raw table's dbt source, keyed layer/name."""
+    manifest = json.loads((PROJECT_ROOT / "models" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    start = [uid for uid, s in manifest["sources"].items() if s["name"] == table]
+    assert start, table
+    found, todo = set(), list(start)
+    while todo:
+        for child in manifest["child_map"].get(todo.pop(), []):
+            if child.startswith("model.") and child not in found:
+                found.add(child)
+                todo.append(child)
+    nodes = manifest["nodes"]
+    return {AssetKey([nodes[u]["original_file_path"].split("/")[0], nodes[u]["name"]]) for u in found}
+
+
+def _marts(database: Path) -> list[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return sorted(
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        )
+
+
+def _differences(left: Path, right: Path) -> dict[str, int]:
+    """Mart -> rows in one file and not the other (`except all`, both ways)."""
+    differ = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        for mart in _marts(left):
+            rows = con.execute(
+                f'select (select count(*) from (from l.marts."{mart}" except all from r.marts."{mart}")) + '
+                f'(select count(*) from (from r.marts."{mart}" except all from l.marts."{mart}"))'
+            ).fetchone()[0]
+            if rows:
+                differ[mart] = rows
+    return differ
+
+
+def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(built_warehouse, tmp_path):
+    changed = _changed_troops_file(tmp_path / "input")
+    root = _copy_warehouse(built_warehouse, tmp_path / "refreshed")
+    lines, seen = [], []
+    refreshed = run_build(
+        file_overrides={"us_troops_dmdc": str(changed)},
+        warehouse_dir=root,
+        log_level="WARNING",
+        echo=lines.append,
+        on_event=seen.append,
+    )
+    assert refreshed.success, refreshed.error
+    assert "  refresh: 1 raw table(s) changed (us_troops_dmdc)" in lines
+
+    run_id = _run_id(root)
+    assert run_id != _run_id(built_warehouse)
+    with DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(run_id).tags["hpw/build"] == "refresh"
+        built = {
+            e.dagster_event.event_specific_data.materialization.asset_key
+            for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        }
+    downstream = _dbt_descendants_of_source("us_troops_dmdc")
+    assert AssetKey(["marts", "fct_us_troops_country_year"]) in downstream
+    assert built == {AssetKey(["raw", "us_troops_dmdc"]), AssetKey(["published", "partnership_warehouse"])} | downstream
+    assert AssetKey(["raw", "sipri_milex"]) not in built and AssetKey(["staging", "stg_sipri_milex"]) not in built
+    # the progress hook saw this run's events as they happened, and says what the refresh did
+    assert {e.job_name for e in seen} == {"build_warehouse"}
+    assert sum(e.event_type == DagsterEventType.ASSET_MATERIALIZATION for e in seen) == len(built)
+    assert any(line.startswith("  sources    1/1 raw tables landed") for line in refreshed.stages)
+    assert refreshed.stages[-1].startswith("  publish    done")
+
+    cold_root = tmp_path / "cold"
+    cold = run_build(
+        force=True,
+        file_overrides={"us_troops_dmdc": str(changed)},
+        warehouse_dir=cold_root,
+        log_level="WARNING",
+        echo=lambda *_: None,
+    )
+    assert cold.success, cold.error
+    assert _marts(root / "partnership.duckdb") == _marts(cold_root / "partnership.duckdb")
+    assert _differences(root / "partnership.duckdb", cold_root / "partnership.duckdb") == {}
+    # the change reached the marts (so the comparison above compares something)
+    assert "fct_us_troops_country_year" in _differences(
+        root / "partnership.duckdb", built_warehouse / "partnership.duckdb"
+    )
+
+    # the same file again: nothing to redo; the bundled file again: a refresh back to the published original
+    again = run_build(file_overrides={"us_troops_dmdc": str(changed)}, warehouse_dir=root, echo=lambda *_: None)
+    assert again.up_to_date
+    back = run_build(warehouse_dir=root, log_level="WARNING", echo=lines.append)
+    assert back.success and not back.up_to_date, back.error
+    assert lines.count("  refresh: 1 raw table(s) changed (us_troops_dmdc)") == 2
+    assert _differences(root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
+
+
+def test_a_subset_run_missing_part_of_the_downstream_publishes_nothing(built_warehouse, tmp_path):
+    """Publish accepts a subset only when it re-ran everything downstream of what it re-landed."""
+    from pipelines import refresh
+    from pipelines.definitions import defs
+
+    root = _copy_warehouse(built_warehouse, tmp_path / "warehouse")
+    (root / ".build").mkdir()
+    refresh.seed(root / "partnership.duckdb", root / ".build" / "partnership.duckdb", ["us_troops_dmdc"])
+    before = (root / "partnership.duckdb").read_bytes()
+    job = defs.resolve_job_def("build_warehouse")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config={"resources": {"warehouse_db": {"config": {"warehouse_dir": str(root)}}}},
+            instance=instance,
+            asset_selection=[AssetKey(["raw", "us_troops_dmdc"]), AssetKey(["published", "partnership_warehouse"])],
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.event_specific_data.error.message
+    assert "must rebuild everything downstream" in message and "nothing was published or deleted" in message
+    assert (root / "partnership.duckdb").read_bytes() == before
