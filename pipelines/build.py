@@ -11,7 +11,7 @@
   the screen gets one line per stage and the summary. Every failure is explained in one line per cause.
 - A failed raw file is diagnosed by its raw asset (empty, error page, truncated, wrong encoding, broken xlsx, foreign
   layout, unmapped names located: pipelines/diagnosis.py) and kept under warehouse/.rejected/<source>/ with its
-  sha256 and the error; the asset's `Failure` carries the explanation as metadata, which is what is printed here.
+  sha256 and the error; the asset's `Failure` carries the explanation as metadata, and that is what is printed.
   Schema-drift warnings and quarantined rows (meta.quarantine) are collected from the run's events for the summary.
 """
 
@@ -597,11 +597,11 @@ def run_build(
         else:
             outcome.error = one_line(_first_failure(result), 600)
             explained = []
-            for failure in _raw_failures(result):  # explained by the raw assets themselves (pipelines/diagnosis.py)
-                explained.append(failure["explained"])
-                outcome.failures[failure["raw_table"]] = failure["explained"]
-                if failure.get("rejected_copy"):
-                    outcome.rejected_files.append(Path(failure["rejected_copy"]))
+            for meta in _raw_failures(result):  # explained by the raw assets themselves (pipelines/diagnosis.py)
+                explained.append(meta["explained"])
+                outcome.failures[meta["raw_table"]] = meta["explained"]
+                if meta.get("rejected_copy"):
+                    outcome.rejected_files.append(Path(meta["rejected_copy"]))
             if len(explained) > 1 and len({t.split(": ", 1)[-1] for t in explained}) == 1:
                 # one cause behind every raw table (a full disk, an unreadable log): said once
                 cause = explained[0].split(": ", 1)[-1]
