@@ -96,7 +96,7 @@ def explain(table, path: Path | None, err: BaseException | None, *, file_fault: 
         failure.hint = f"add them to data/reference/country_aliases.csv (source={root.source})"
     failure.explained = _explained(table, path, message, root, failure)
     failure.file_fault = failure.path is not None  # a failed download or a missing file blames no file
-    failure.values = [_short(v) for v in failure.values]
+    failure.values = [_short(str(v)) for v in failure.values]
     for problem in failure.problems:
         problem["values"] = [_short(str(v)) for v in problem["values"]]
     return failure
