@@ -31,7 +31,7 @@ from dagster import (
 from data_contracts._base import ContractViolation, contract_run
 from pipelines import countries, drift, fetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
-from pipelines.diagnosis import RawFailure, explain
+from pipelines.diagnosis import RawFailure, explain, one_line
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import freshness_policy
 from pipelines.sources import RAW_TABLES
@@ -245,7 +245,7 @@ def _explain(context, table: RawTable, warehouse_db, err, path: Path | None, *, 
     if failure.file_fault and failure.path is not None:
         kept = quarantine.keep_rejected(warehouse_db.root, table.source, Path(failure.path), failure.explained)
         failure.rejected_copy = str(kept) if kept is not None else None
-    context.log.error(failure.explained)
+    context.log.error(one_line(failure.explained, 600))  # whole in the Failure's metadata; a cell may be 10 MB
     return failure
 
 
