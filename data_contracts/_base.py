@@ -104,7 +104,7 @@ def contract_run(baseline: Mapping[str, set[str]] | None = None) -> Iterator[Con
         _RUN.reset(token)
 
 
-def _baseline(source: str) -> set[str] | None:
+def _run_baseline(source: str) -> set[str] | None:
     run = _RUN.get()
     return None if run is None else run.baseline.get(source)
 
@@ -120,7 +120,7 @@ def check_columns(
 ) -> tuple[list[str], str]:
     """Schema-drift rule for a loader that checks columns itself (the streaming path): (missing, column diff).
     An additive-drift warning goes to the open contract run, as `enforce()`'s does."""
-    missing, columns_diff, warning = _drift.check(source, file, found, contract_columns, required, _baseline(source))
+    missing, columns_diff, warning = _drift.check(source, file, found, contract_columns, required, _run_baseline(source))
     if warning:
         _report(ContractFindings(drift_warnings=[warning]))
     return missing, columns_diff
@@ -269,7 +269,7 @@ def unfit_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl
 
 def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str, file: str) -> pl.DataFrame:
     """`check()` with the open contract run's baseline; its findings go to that run. Returns the validated frame."""
-    result = check(frame, model, source=source, file=file, baseline=_baseline(source))
+    result = check(frame, model, source=source, file=file, baseline=_run_baseline(source))
     _report(result.findings)
     return result.frame
 
