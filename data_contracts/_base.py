@@ -120,7 +120,9 @@ def check_columns(
 ) -> tuple[list[str], str]:
     """Schema-drift rule for a loader that checks columns itself (the streaming path): (missing, column diff).
     An additive-drift warning goes to the open contract run, as `enforce()`'s does."""
-    missing, columns_diff, warning = _drift.check(source, file, found, contract_columns, required, _run_baseline(source))
+    missing, columns_diff, warning = _drift.check(
+        source, file, found, contract_columns, required, _run_baseline(source)
+    )
     if warning:
         _report(ContractFindings(drift_warnings=[warning]))
     return missing, columns_diff
