@@ -134,7 +134,7 @@ def _explained(table, path: Path | None, message: str, root, failure: RawFailure
     path = culprit_file(path, contract_file)
     failure.path = str(path) if path is not None else None
     layout = layout_problem(path) if path is not None else None
-    if layout:  # the real cause comes first; what the reader made of it is secondary
+    if layout and path is not None:  # the real cause comes first; what the reader made of it is secondary
         failure.file = contract_file or path.name
         failure.diagnosis = layout
         failure.hint = layout.split("; ", 1)[-1] if "; " in layout else failure.hint
