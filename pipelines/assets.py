@@ -31,7 +31,7 @@ from dagster import (
 from data_contracts._base import ContractViolation, contract_run
 from pipelines import countries, drift, fetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
-from pipelines.diagnosis import RawFailure, explain, one_line
+from pipelines.diagnosis import RawFailure, explain, one_line, shorten_runaway
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import freshness_policy
 from pipelines.sources import RAW_TABLES
@@ -135,7 +135,7 @@ def raw_asset(table: RawTable):
                     **failure_meta,
                 },
             )
-            raise Failure(description=failure.explained, metadata=failure_meta) from err
+            raise Failure(description=failure_meta["explained"].value, metadata=failure_meta) from err
         findings = contracts.findings
         for warning in findings.drift_warnings:
             context.log.warning(warning)
@@ -251,7 +251,8 @@ def _explain(context, table: RawTable, warehouse_db, err, path: Path | None, *, 
 
 def _failure(context, table: RawTable, warehouse_db, err, path: Path | None, *, file_fault: bool) -> Failure:
     failure = _explain(context, table, warehouse_db, err, path, file_fault=file_fault)
-    return Failure(description=failure.explained, metadata=_failure_metadata(failure, []))
+    meta = _failure_metadata(failure, [])
+    return Failure(description=meta["explained"].value, metadata=meta)
 
 
 def _failure_metadata(failure: RawFailure, drift_warnings: list[str]) -> dict:
@@ -261,7 +262,8 @@ def _failure_metadata(failure: RawFailure, drift_warnings: list[str]) -> dict:
         "raw_table": failure.raw_table,
         "failure_kind": failure.kind,
         "file_fault": failure.file_fault,
-        "explained": MetadataValue.text(failure.explained),
+        # a runaway cell is said with its length, not stored again whole (the rejected copy's error has it)
+        "explained": MetadataValue.text(shorten_runaway(failure.explained)),
         "problems": MetadataValue.json(failure.problems),
         "rows": MetadataValue.json(failure.rows),
         "values": MetadataValue.json(failure.values),

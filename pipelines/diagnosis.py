@@ -23,11 +23,14 @@ DECIMAL_COMMA = re.compile(r"(^|;)\s*\"?-?\d{1,3}(\.\d{3})*,\d+\"?\s*(?=;|$)")
 RUNAWAY_TOKEN = re.compile(r"(\S{60})\S{40,}")
 
 
+def shorten_runaway(text: str) -> str:
+    """A value longer than a line (a runaway cell) keeps its start and says how long it was; the rest is as is."""
+    return RUNAWAY_TOKEN.sub(lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", text)
+
+
 def one_line(text: str, limit: int = 400) -> str:
     """An error as one readable line: whitespace collapsed, cut at `limit` characters (a 10 MB cell stays short)."""
-    flat = " ".join(str(text).split())
-    # a value longer than a line (a runaway cell) keeps its start and says how long it was
-    flat = RUNAWAY_TOKEN.sub(lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
+    flat = shorten_runaway(" ".join(str(text).split()))
     if len(flat) <= limit:
         return flat
     return f"{flat[: limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
