@@ -10,6 +10,7 @@ What the contracts find without failing (quarantined values, plausibility flags,
 published warehouse's columns) is returned by them and landed / emitted here as metadata and WARN checks.
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from dagster import (
 from data_contracts._base import ContractViolation, contract_run
 from pipelines import countries, drift, fetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
-from pipelines.diagnosis import RawFailure, explain, one_line, shorten_runaway
+from pipelines.diagnosis import RawFailure, explain, one_line
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import freshness_policy
 from pipelines.sources import RAW_TABLES
@@ -255,6 +256,15 @@ def _failure(context, table: RawTable, warehouse_db, err, path: Path | None, *, 
     return Failure(description=meta["explained"].value, metadata=meta)
 
 
+# The bound Dagster puts on an event's error text: a 10 MB cell is not stored whole in the event log (the rejected
+# copy's .error.txt keeps the whole explanation).
+EVENT_TEXT_LIMIT = int(os.environ.get("DAGSTER_EVENT_ERROR_FIELD_SIZE_LIMIT", "500000"))
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= EVENT_TEXT_LIMIT else text[:EVENT_TEXT_LIMIT] + " (TRUNCATED)"
+
+
 def _failure_metadata(failure: RawFailure, drift_warnings: list[str]) -> dict:
     """The failure as metadata a reader takes field by field (hpw build prints `explained`)."""
     meta = {
@@ -262,8 +272,7 @@ def _failure_metadata(failure: RawFailure, drift_warnings: list[str]) -> dict:
         "raw_table": failure.raw_table,
         "failure_kind": failure.kind,
         "file_fault": failure.file_fault,
-        # a runaway cell is said with its length, not stored again whole (the rejected copy's error has it)
-        "explained": MetadataValue.text(shorten_runaway(failure.explained)),
+        "explained": MetadataValue.text(_bounded(failure.explained)),
         "problems": MetadataValue.json(failure.problems),
         "rows": MetadataValue.json(failure.rows),
         "values": MetadataValue.json(failure.values),
