@@ -21,7 +21,8 @@ import duckdb
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_FILE = PROJECT_ROOT / "data" / "snapshots" / "us_foreign_aid_country" / "El_Salvador_2022-2002_Econ_Other.csv"
 
-# (Country ID, Country Code, Country Name, Region ID, Region Name, Income Group ID, Income Group Name, Income Group Acronym)
+# (Country ID, Country Code, Country Name, Region ID, Region Name, Income Group ID, Income Group Name, Income Group
+# Acronym)
 COUNTRIES = [
     ("222", "SLV", "El Salvador", "6", "Western Hemisphere", "2", "Lower Middle Income Country", "LMIC"),
     ("340", "HND", "Honduras", "6", "Western Hemisphere", "2", "Lower Middle Income Country", "LMIC"),
@@ -103,19 +104,30 @@ def generate(
     expr = {
         **{name: f"{country[k]}[1 + (i % {len(COUNTRIES)})]" for k, name in enumerate(COUNTRY_COLUMNS)},
         "Activity ID": "(100000 + i // 3)::varchar",
-        "Activity Name": f"'SYNTHETIC ' || {_sql_list(THEMES)}[1 + (h % {len(THEMES)})] || ' activity ' || (i // 3)::varchar",
+        "Activity Name": (
+            f"'SYNTHETIC ' || {_sql_list(THEMES)}[1 + (h % {len(THEMES)})] || ' activity ' || (i // 3)::varchar"
+        ),
         "Activity Description": (
             "'Synthetic row ' || i::varchar || ': \"' || " + f"{_sql_list(THEMES)}[1 + ((h >> 8) % {len(THEMES)})]"
-            " || '\" programme, phase ' || (1 + h % 4)::varchar || ', with local partners, municipalities and civil society.'"
+            " || '\" programme, phase ' || (1 + h % 4)::varchar"
+            " || ', with local partners, municipalities and civil society.'"
         ),
-        "Activity Project Number": "case when h % 5 = 0 then null else '7205' || lpad((h % 100000000)::varchar, 8, '0') end",
-        "Activity Start Date": "case when h % 3 = 0 then null else strftime(date '2002-01-01' + (h % 7000)::int, '%Y-%m-%d') end",
-        "Activity End Date": "case when h % 4 = 0 then null else strftime(date '2008-01-01' + (h % 7000)::int, '%Y-%m-%d') end",
+        "Activity Project Number": (
+            "case when h % 5 = 0 then null else '7205' || lpad((h % 100000000)::varchar, 8, '0') end"
+        ),
+        "Activity Start Date": (
+            "case when h % 3 = 0 then null else strftime(date '2002-01-01' + (h % 7000)::int, '%Y-%m-%d') end"
+        ),
+        "Activity End Date": (
+            "case when h % 4 = 0 then null else strftime(date '2008-01-01' + (h % 7000)::int, '%Y-%m-%d') end"
+        ),
         "Transaction Type ID": f"{_sql_list([t[0] for t in TRANSACTIONS])}[1 + (h >> 3) % 2]",
         "Transaction Type Name": f"{_sql_list([t[1] for t in TRANSACTIONS])}[1 + (h >> 3) % 2]",
         "Fiscal Year": "(2002 + (h >> 5) % 23)::varchar",
         "Current Dollar Amount": "case when h % 97 = 0 then null else ((h % 20000000) - 1000000)::varchar end",
-        "Constant Dollar Amount": "case when h % 97 = 0 then null else ((h % 20000000) * 0.97 - 970000)::bigint::varchar end",
+        "Constant Dollar Amount": (
+            "case when h % 97 = 0 then null else ((h % 20000000) * 0.97 - 970000)::bigint::varchar end"
+        ),
     }
     selects = []
     for column in header:

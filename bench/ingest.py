@@ -1,7 +1,8 @@
 """One large-file ingest, run in its own process so the parent can read its peak RSS (bench/run.py).
 
-    python -m bench.ingest project FILE DB   # the project's path: sha256 + read + contract + crosswalk + Parquet landing + raw and staging views
-    python -m bench.ingest duckdb  FILE DB   # the reference: plain DuckDB read_csv of the same file into a table
+    python -m bench.ingest project FILE DB   # the project's path: sha256 + read + contract + crosswalk + Parquet
+    landing + raw and staging views python -m bench.ingest duckdb  FILE DB   # the reference: plain DuckDB read_csv of
+    the same file into a table
 
 Prints one JSON line: {"mode", "rows", "seconds"} (seconds of the ingest itself, after imports; the parent
 measures the wall time and peak RSS of the whole process).

@@ -1,8 +1,8 @@
 """The same pandera contracts, checked as DuckDB SQL on a table too big to hold as one frame.
 
 `enforce()` in `_base.py` validates an eager polars frame. For multi-GB files the frame itself is what costs
-memory, so a streaming loader lands the file (Parquet read by a DuckDB view) and calls `sql_failures()`: every rule of the pandera
-model (nullability, `isin`, ranges, string length, column and row uniqueness) becomes one
+memory, so a streaming loader lands the file (Parquet read by a DuckDB view) and calls `sql_failures()`: every rule of
+the pandera model (nullability, `isin`, ranges, string length, column and row uniqueness) becomes one
 `count(*) FILTER (WHERE ...)` in a single scan, and only failing rules fetch their first offending values and
 row numbers. The failures are the same `Failure` objects, so the error message has the same shape:
 `[source] file breaks its contract ... column 'x' failed isin([...]): value(s) 'y' at row(s) 4`.
@@ -33,7 +33,8 @@ def literal(value) -> str:
 
 def _condition(column: str, check: pa.Check) -> str:
     """SQL that is TRUE on a row breaking `check` (NULLs are the nullability rule's business, as in pandera)."""
-    col, stats = quote(column), check.statistics
+    # built-in checks always carry their statistics; a custom check without them has no SQL form (raised below)
+    col, stats = quote(column), check.statistics or {}
     if check.name == "isin":
         return f"{col} not in ({', '.join(literal(v) for v in stats['allowed_values'])})"
     if check.name == "notin":

@@ -19,27 +19,39 @@ import polars as pl
 # A new kind of agreement is added here, with its meaning, before a row may use it.
 AGREEMENT_TYPES: dict[str, str] = {
     "SOFA": "Status of forces agreement.",
-    "SOFA_legislative_approval": "Partner-country legislative approval of a SOFA or of a US troop presence with immunities.",
+    "SOFA_legislative_approval": (
+        "Partner-country legislative approval of a SOFA or of a US troop presence with immunities."
+    ),
     "SOFA_non-renewal": "Partner-country decision not to renew immunities / status protections for US personnel.",
     "Military mission agreement": "Agreement for a US military mission in the partner country.",
     "Mutual defense assistance": "Bilateral military assistance agreement (or an annex to one).",
     "Major Non-NATO Ally": "US presidential designation as a Major Non-NATO Ally.",
     "State Partnership Program": "National Guard State Partnership Program pairing with a US state.",
     "Defense Cooperation Agreement": "Framework defense cooperation agreement (incl. base-access agreements).",
-    "Legislative approval": "Partner-country legislative ratification/approval of a security agreement other than a SOFA.",
+    "Legislative approval": (
+        "Partner-country legislative ratification/approval of a security agreement other than a SOFA."
+    ),
     "Court ruling": "Partner-country court decision on a US security agreement.",
     "NATO partnership": "Formal partnership status with NATO.",
     "Information security agreement (GSOMIA)": "Agreement on protection of classified military information.",
-    "Communications security agreement (CISMOA)": "Communications interoperability and security memorandum of agreement.",
+    "Communications security agreement (CISMOA)": (
+        "Communications interoperability and security memorandum of agreement."
+    ),
     "Technology safeguards agreement": "Agreement protecting US technology (e.g. space launches).",
     "Research, development, test and evaluation agreement (RDT&E)": "Defense RDT&E cooperation framework.",
-    "Security assistance initiative": "US assistance program/initiative, its legislation, or its implementing letters of agreement.",
+    "Security assistance initiative": (
+        "US assistance program/initiative, its legislation, or its implementing letters of agreement."
+    ),
     "Military presence arrangement": "Standing US military presence at a partner facility.",
     "Forward operating location": "Agreement giving US counterdrug aircraft access to a partner airfield.",
     "Forward operating location (closure)": "End of US use of a forward operating location.",
-    "Shiprider agreement": "Bilateral maritime counter-drug agreement (or protocol) with shiprider/boarding provisions.",
+    "Shiprider agreement": (
+        "Bilateral maritime counter-drug agreement (or protocol) with shiprider/boarding provisions."
+    ),
     "Asylum cooperation agreement": '"Safe third country"-type asylum cooperative agreement with DHS.',
-    "Troop entry authorization (legislative)": "Partner-country congressional resolution authorizing entry of US troops.",
+    "Troop entry authorization (legislative)": (
+        "Partner-country congressional resolution authorizing entry of US troops."
+    ),
 }
 
 PRECISIONS = ("day", "month", "year")

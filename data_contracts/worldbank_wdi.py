@@ -61,7 +61,10 @@ def wide_model(year_columns: list[str]) -> type[WdiWideRow]:
 
 
 class WorldbankWdiCell(pa.DataFrameModel):
-    """Long form of every API_ CSV in the folder: one row per economy x year cell. value NULL = blank cell (not available)."""
+    """Long form of every API_ CSV in the folder: one row per economy x year cell.
+
+    value NULL = blank cell (not available).
+    """
 
     file: str
     source_row: int = pa.Field(ge=1)  # data-record number in `file` (1 = first line after the header)

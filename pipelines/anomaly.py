@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import scalar
+
 log = logging.getLogger("hpw.anomaly")
 
 ROW_DROP = 0.20
@@ -231,16 +233,19 @@ def check(con, raw_table: str, source: str, file_name: str, sha256: str) -> None
         log.warning(f"anomaly gate: the published file does not open ({str(err).splitlines()[0][:120]}); not compared")
         return
     with old:
-        exists = old.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [raw_table]
-        ).fetchone()[0]
+        exists = scalar(
+            old,
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
+            [raw_table],
+        )
         if not exists:
             return
         previous = (
             old.execute("select file_name, sha256, vintage from meta.loads where raw_table = ?", [raw_table]).fetchone()
-            if old.execute(
-                "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'loads'"
-            ).fetchone()[0]
+            if scalar(
+                old,
+                "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'loads'",
+            )
             else None
         )
         if previous and previous[1] == sha256:

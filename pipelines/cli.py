@@ -45,7 +45,10 @@ def _fail(message: str, hint: str = "") -> int:
 
 
 def progress_line(event) -> str | None:
-    """One line for a Dagster event worth showing while a build runs (an asset finished, a check failed, a step failed)."""
+    """One line for a Dagster event worth showing while a build runs.
+
+    Shown: an asset finished, a check failed, a step failed.
+    """
     from dagster import DagsterEventType
 
     dagster_event = getattr(event, "dagster_event", event)
@@ -198,7 +201,8 @@ def check_read_only(sql: str) -> None:
     if kind not in READ_STATEMENTS:
         raise CliError(
             f"hpw query is read-only: {kind} statements are refused",
-            "query runs SELECT (also SHOW, DESCRIBE, EXPLAIN) on the published file; to change the warehouse edit the models and run `hpw build`",
+            "query runs SELECT (also SHOW, DESCRIBE, EXPLAIN) on the published file; to change the warehouse edit the "
+            "models and run `hpw build`",
         )
 
 
@@ -442,7 +446,10 @@ def parser() -> argparse.ArgumentParser:
     build = sub.add_parser(
         "build",
         help="build the warehouse and publish it atomically",
-        description="Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it finishes.",
+        description=(
+            "Build every asset and swap the result in as warehouse/partnership.duckdb; prints a line per asset as it "
+            "finishes."
+        ),
     )
     build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     build.add_argument(
@@ -473,7 +480,9 @@ def parser() -> argparse.ArgumentParser:
     query = sub.add_parser(
         "query",
         help="run SQL against the published warehouse (read-only)",
-        description="Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused.",
+        description=(
+            "Run one SELECT against warehouse/partnership.duckdb opened read-only; writes, ATTACH and COPY are refused."
+        ),
     )
     query.add_argument("sql", help='one SELECT statement, e.g. "select * from marts.dim_country"')
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -518,7 +527,10 @@ def parser() -> argparse.ArgumentParser:
     docs = sub.add_parser(
         "docs",
         help="build the dbt docs site (lineage, column docs) offline",
-        description="Run `dbt docs generate --static` against a scratch copy of the published file; open DIR/static_index.html in a browser (no network needed).",
+        description=(
+            "Run `dbt docs generate --static` against a scratch copy of the published file; open "
+            "DIR/static_index.html in a browser (no network needed)."
+        ),
     )
     docs.add_argument("--out", metavar="DIR", help="output folder (default: warehouse/docs)")
     docs.set_defaults(func=cmd_docs)

@@ -459,7 +459,8 @@ def resolve(
         if suspect_name:
             name_entry = None  # a fuzzy match onto a country of the region: never taken (see _name_entry)
         if (
-            code_entry is not None
+            system is not None
+            and code_entry is not None
             and name_entry is not None
             and _name_is_more_specific(system, code_entry, name_entry, lib)
         ):
@@ -512,6 +513,7 @@ def resolve(
         if key in resolved and resolved[key] != (iso3, kind):
             conflicts.append(f"{label!r} resolves two ways across regions")
         resolved[key] = (iso3, kind)
+        assert method is not None  # every branch above says how the row resolved or why it did not
         outcomes.append(Outcome(source, None if code is None else str(code), name, iso3, kind, method, rows, why))
     if conflicts:
         raise CrosswalkConflictError(source, conflicts)

@@ -62,8 +62,11 @@ class WarehouseDbtCliResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
+    # DbtCliResource.__init__ takes a DbtProject; mypy sees only the pydantic field's `str`
     return WarehouseDbtCliResource(
-        project_dir=DBT_PROJECT, profiles_dir=str(settings.DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+        project_dir=DBT_PROJECT,  # type: ignore[arg-type]
+        profiles_dir=str(settings.DBT_PROJECT_DIR),
+        dbt_executable=DBT_EXECUTABLE,
     )
 
 

@@ -244,9 +244,11 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-        ).fetchone()[0]
+        warehouse.scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        )
     )
 
 
@@ -286,7 +288,8 @@ def data_dictionary(docs: dict[str, ModelDoc] | None = None) -> str:
         "",
         "The public tables of `warehouse/partnership.duckdb` (schema `marts`), also exported as",
         "`warehouse/exports/<table>.parquet` and described in `warehouse/exports/datapackage.json`.",
-        "NULL means unknown, never zero. Types are the declared dbt contract types (blank where the model declares none).",
+        "NULL means unknown, never zero. Types are the declared dbt contract types (blank where the model declares "
+        "none).",
         "",
         "| table | grain | description |",
         "|---|---|---|",

@@ -25,7 +25,8 @@ recreated each build) and is copied into `meta.ingestions` of every build, with 
 - `unchanged`    downloaded, but the same sha256 as a vintage already landed: not landed again;
 - `not_modified` the server answered 304 to the conditional request: the landed vintage is reused;
 - `failed`       the download failed (the error is in `error`); nothing landed;
-- `contract_failed` / `unreadable`  the file was landed (kept for inspection) but broke its contract / could not be parsed.
+- `contract_failed` / `unreadable`  the file was landed (kept for inspection) but broke its contract / could not be
+  parsed.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def timeout_seconds() -> float:
 
 DEFAULT_DEADLINE = 1800.0  # seconds for a whole download, retries included
 DEFAULT_MAX_BYTES = 4 << 30  # 4 GiB: the largest publisher file (FA.gov's complete activity file) is ~3 GB
-MAX_BYTES_BY_KEY = {}  # per-file defaults beyond DEFAULT_MAX_BYTES (HPW_<KEY>_MAX_BYTES overrides both)
+MAX_BYTES_BY_KEY: dict[str, int] = {}  # per-file defaults beyond DEFAULT_MAX_BYTES (HPW_<KEY>_MAX_BYTES overrides both)
 
 
 def deadline_seconds() -> float:
@@ -311,7 +312,8 @@ def _relative(path: Path) -> str:
 def acquire(
     table: RawTable, configured_path: str | None, warehouse_root: Path, logger=None, mode: str | None = None
 ) -> Acquired:
-    """The file a raw asset reads: run-config/`HPW_<KEY>_PATH` file > live download (live mode or URL override) > snapshot."""
+    """The file a raw asset reads, first found of: run-config/`HPW_<KEY>_PATH` file > live download (live mode or
+    URL override) > snapshot."""
     logger = logger or log
     root = data_dir(warehouse_root)
     explicit = configured_path or settings.source_file_override(table.fetch_key) is not None
@@ -555,6 +557,7 @@ def fetch_live(table: RawTable, url: str, root: Path, logger=None, partition: st
         append_log(root, ingestion)
         raise FetchError(ingestion.error)
     if status == 304:
+        assert last is not None  # a 304 with nothing landed to reuse was refused above
         scratch.unlink(missing_ok=True)
         path = Path(last["landed_path"])
         ingestion.sha256, ingestion.outcome = last["sha256"], "not_modified"

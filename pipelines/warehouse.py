@@ -16,6 +16,7 @@ import shutil
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -39,6 +40,14 @@ create table if not exists {META_SCHEMA}.loads (
 # the format it was created with, so the build database is created in it and dbt's writes keep it.
 STORAGE_VERSION = "v1.0.0"
 STORAGE_NUMBER = 64
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+    """The value of a query that always yields exactly one row (count(*), max(...))."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"expected one row from: {sql}")
+    return row[0]
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -132,7 +141,7 @@ def land_raw(
     con.execute(LOADS_DDL)
     arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
     con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
-    landed = con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchone()[0]
+    landed = scalar(con, f"select count(*) from {RAW_SCHEMA}.{table.name}")
     rejected = _land_quarantine(con, table, quarantined, loaded_at)
     record_load(
         con,
@@ -210,7 +219,7 @@ def land_frame(database: Path, schema: str, name: str, frame: pl.DataFrame) -> i
         con.execute(f"create schema if not exists {schema}")
         arrow = frame.to_arrow()  # noqa: F841
         con.execute(f"create or replace table {schema}.{name} as select * from arrow")
-        return con.execute(f"select count(*) from {schema}.{name}").fetchone()[0]
+        return scalar(con, f"select count(*) from {schema}.{name}")
 
 
 # A view that reads files (the streamed raw tables' Parquet) would tie the published file to a folder beside it.
@@ -252,7 +261,7 @@ def check_published_file(path: Path, expected_marts: set[str]) -> dict[str, int]
         ).fetchall()
         rows = {}
         for schema, name in objects:
-            count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            count = scalar(con, f'select count(*) from "{schema}"."{name}"')
             if schema == "marts":
                 rows[name] = count
     missing = sorted(expected_marts - rows.keys())

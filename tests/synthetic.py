@@ -17,7 +17,8 @@ from tests.conftest import SNAPSHOTS
 FA_DIR = SNAPSHOTS / "us_foreign_aid_country"
 DOTS_FILE = SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv"
 
-# Other regions' FA.gov summary rows: (code, name, region id, region name, income acronym, income name, fiscal year, current, constant)
+# Other regions' FA.gov summary rows: (code, name, region id, region name, income acronym, income name, fiscal year,
+# current, constant)
 FA_WORLD_ROWS = [
     (
         "AFG",

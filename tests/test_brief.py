@@ -60,8 +60,9 @@ def test_paraguay_brief_has_every_chart_with_data(paraguay, marts):
 def test_aid_and_trade_points_are_the_known_mart_values(paraguay, marts):
     svgs = _svgs(paraguay.read_text(encoding="utf-8"))
     aid = marts.execute(
-        "select fiscal_year, amount_constant_usd from marts.fct_us_aid_country_year where iso3 = 'PRY' and aid_category = 'Total' "
-        "and fiscal_period = 'FY' and transaction_type = 'Obligations' and fiscal_year >= ? and amount_constant_usd is not null",
+        "select fiscal_year, amount_constant_usd from marts.fct_us_aid_country_year where iso3 = 'PRY' and "
+        "aid_category = 'Total' and fiscal_period = 'FY' and transaction_type = 'Obligations' and fiscal_year >= ? "
+        "and amount_constant_usd is not null",
         [X_START],
     ).fetchall()
     tooltips = dict(re.findall(r"<title>Obligations, (\d{4}): ([\d,.-]+)</title>", svgs["chart-aid"]))

@@ -118,17 +118,20 @@ def test_every_dots_value_equals_the_file_and_blanks_stay_null(marts):
     actual = {
         (iso3, year): (exp, imp)
         for iso3, year, exp, imp in marts.execute(
-            "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year where source = 'IMF DOTS'"
+            "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year "
+            "where source = 'IMF DOTS'"
         ).fetchall()
     }
     assert actual == expected
     cuba_blank = marts.execute(
-        "select count(*) from marts.fct_us_trade_country_year where iso3='CUB' and us_imports_usd is null and source = 'IMF DOTS'"
+        "select count(*) from marts.fct_us_trade_country_year "
+        "where iso3='CUB' and us_imports_usd is null and source = 'IMF DOTS'"
     ).fetchone()[0]
     assert cuba_blank == 14
     assert (
         marts.execute(
-            "select count(*) from marts.fct_us_trade_country_year where us_imports_usd is null and total_trade_usd is not null"
+            "select count(*) from marts.fct_us_trade_country_year "
+            "where us_imports_usd is null and total_trade_usd is not null"
         ).fetchone()[0]
         == 0
     )
@@ -205,7 +208,9 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
     assert summary["raw/imf_dots_us_trade"].rows_aggregate == dots_aggregates_added
     world = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     for table, columns in {
-        "fct_us_aid_country_year where aid_category <> 'Military'": "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd",
+        "fct_us_aid_country_year where aid_category <> 'Military'": (
+            "iso3, fiscal_year, fiscal_period, transaction_type, aid_category, amount_current_usd, amount_constant_usd"
+        ),
         "fct_us_trade_country_year": "iso3, year, us_exports_usd, us_imports_usd, total_trade_usd, trade_balance_usd",
         "dim_country": "*",
     }.items():

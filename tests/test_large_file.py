@@ -2,9 +2,9 @@
 
 The files here are SYNTHETIC (bench/generate.py): the real 51-column layout of the bundled activity file, with
 quotes and commas in the text, at 1 M rows. They check that the streaming path (polars streaming the CSV into
-landed Parquet, a raw view over it, the contract as SQL, the crosswalk on distinct pairs) lands every row exactly, catches a bad row in
-the middle of the file by column, value and row number, leaves the database unchanged when it does, and keeps
-peak memory flat as the file grows. Timings are never asserted (see bench/ and docs/benchmarks.md).
+landed Parquet, a raw view over it, the contract as SQL, the crosswalk on distinct pairs) lands every row exactly,
+catches a bad row in the middle of the file by column, value and row number, leaves the database unchanged when it does,
+and keeps peak memory flat as the file grows. Timings are never asserted (see bench/ and docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -70,17 +70,20 @@ def test_million_row_file_lands_every_row_exactly(big):
     assert data_records(big["path"]) == ROWS
     with duckdb.connect(str(big["db"]), read_only=True) as con:
         n, distinct_rows, first, last = con.execute(
-            "select count(*), count(distinct source_row), min(source_row), max(source_row) from raw.us_foreign_aid_activity"
+            "select count(*), count(distinct source_row), min(source_row), max(source_row) from "
+            "raw.us_foreign_aid_activity"
         ).fetchall()[0]
         loads = con.execute(
             "select rows_in, rows_landed, sha256 from meta.loads where raw_table = 'us_foreign_aid_activity'"
         ).fetchall()
         amounts = con.execute(
-            "select sum(current_amount_usd), count(current_amount_usd), count(distinct iso3) from raw.us_foreign_aid_activity"
+            "select sum(current_amount_usd), count(current_amount_usd), count(distinct iso3) from "
+            "raw.us_foreign_aid_activity"
         ).fetchall()[0]
         staged = con.execute("select count(*) from staging.stg_us_foreign_aid_activity").fetchall()[0][0]
         row = con.execute(
-            "select activity_description, fiscal_year, current_amount_usd from raw.us_foreign_aid_activity where source_row = ?",
+            "select activity_description, fiscal_year, current_amount_usd from raw.us_foreign_aid_activity where "
+            "source_row = ?",
             [BAD_ROW],
         ).fetchall()[0]
     assert (n, distinct_rows, first, last) == (ROWS, ROWS, 1, ROWS)
@@ -154,8 +157,8 @@ def test_rule_failures_name_value_and_row_on_the_streaming_path(tmp_path):
         us_foreign_aid.ACTIVITY.land(tmp_path / "build.duckdb", SourceFile.inspect(bad, "synthetic", bundled=False))
     message = str(err.value)
     assert (
-        "column 'foreign_assistance_objective_name' failed isin(['Economic', 'Military']): value(s) 'Humanitarian' at row(s) 4"
-        in message
+        "column 'foreign_assistance_objective_name' failed isin(['Economic', 'Military']): value(s) 'Humanitarian' at "
+        "row(s) 4" in message
     )
     assert "column 'fiscal_year' failed greater_than_or_equal_to(1946): value(s) '1800' at row(s) 9" in message
     with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:

@@ -116,7 +116,8 @@ def test_live_build_lands_the_same_raw_rows_as_a_snapshot_build(server, live_env
     assert set(ingestions.filter(pl.col("mode") == "snapshot")["raw_table"]) == {t.name for t in RAW_TABLES} - {
         t.name for t in LIVE_TABLES
     }
-    # rows recorded per ingestion = rows landed; sha256 = the landed bytes, stored read-only under <data>/landing/<key>/<sha256>/
+    # rows recorded per ingestion = rows landed; sha256 = the landed bytes, stored read-only under
+    # <data>/landing/<key>/<sha256>/
     joined = live_rows.join(loads, on="raw_table")
     assert (joined["rows"] == joined["rows_landed"]).all()
     for row in live_rows.iter_rows(named=True):
@@ -222,14 +223,15 @@ def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, t
             "select count(*) from meta.vintages where raw_table = 'us_foreign_aid_summary'"
         ).fetchone()[0]
         query = (
-            "select fiscal_year, transaction_type, amount_current_usd, source_vintage from marts.fct_us_aid_country_year "
-            "where iso3 = 'PRY' and fiscal_year = 2019 and source = 'us_foreign_aid' order by transaction_type"
+            "select fiscal_year, transaction_type, amount_current_usd, source_vintage from "
+            "marts.fct_us_aid_country_year where iso3 = 'PRY' and fiscal_year = 2019 and source = 'us_foreign_aid' "
+            "order by transaction_type"
         )
         live = con.execute(query).fetchall()
     snapshot = marts.execute(query).fetchall()
     assert len(vintages) == 2 and vintages[1][0] == hashlib.sha256(changed).hexdigest() and listed == 2
     assert vintages[1][1].startswith("live 2026-01-05")
-    differences = [(s, l) for s, l in zip(snapshot, live) if s[2] != l[2]]
+    differences = [(snap, got) for snap, got in zip(snapshot, live) if snap[2] != got[2]]
     assert len(live) == len(snapshot) and len(differences) == 1
     ((snap_row, live_row),) = differences
     assert live_row[1] == snap_row[1] and live_row[2] - snap_row[2] == 100

@@ -1,4 +1,4 @@
-"""IMF IMTS (successor of DOTS) source: its synthetic SDMX-CSV fixture, its contract, and a live fetch from 127.0.0.1."""
+"""IMF IMTS (successor of DOTS) source: its synthetic SDMX-CSV fixture, its contract, a live fetch from 127.0.0.1."""
 
 import csv
 import io

@@ -44,20 +44,23 @@ def test_unknown_is_never_zero(marts):
     # MME coverage ends in 2010: later exercise counts are unknown, not 0
     assert (
         marts.execute(
-            "select count(*) from marts.partnership_panel where year > 2010 and (exercises_total is not null or exercises_with_us is not null)"
+            "select count(*) from marts.partnership_panel where year > 2010 and (exercises_total is not null or "
+            "exercises_with_us is not null)"
         ).fetchone()[0]
         == 0
     )
     assert (
         marts.execute(
-            "select count(*) from marts.partnership_panel where year <= 2010 and year >= 1990 and exercises_total is null"
+            "select count(*) from marts.partnership_panel where year <= 2010 and year >= 1990 and exercises_total is "
+            "null"
         ).fetchone()[0]
         == 0
     )
     # DOTS starts in 1995: earlier trade is unknown, not 0
     assert (
         marts.execute(
-            "select count(*) from marts.partnership_panel where year < 1995 and (us_total_trade_usd is not null or us_exports_usd is not null or us_trade_is_observed)"
+            "select count(*) from marts.partnership_panel where year < 1995 and (us_total_trade_usd is not null or "
+            "us_exports_usd is not null or us_trade_is_observed)"
         ).fetchone()[0]
         == 0
     )
@@ -65,7 +68,8 @@ def test_unknown_is_never_zero(marts):
     last_fy = marts.execute("select max(fiscal_year) from marts.fct_us_aid_country_year").fetchone()[0]
     assert (
         marts.execute(
-            f"select count(*) from marts.partnership_panel where year > {last_fy} and us_aid_obligations_constant_usd is not null"
+            f"select count(*) from marts.partnership_panel where year > {last_fy} and us_aid_obligations_constant_usd "
+            "is not null"
         ).fetchone()[0]
         == 0
     )
@@ -75,7 +79,8 @@ def test_panel_values_equal_their_source_marts(marts):
     mismatches = marts.execute(
         """select count(*) from marts.partnership_panel p
            join marts.fct_us_trade_country_year t using (iso3, year)
-           where p.us_exports_usd is distinct from t.us_exports_usd or p.us_total_trade_usd is distinct from t.total_trade_usd"""
+           where p.us_exports_usd is distinct from t.us_exports_usd
+              or p.us_total_trade_usd is distinct from t.total_trade_usd"""
     ).fetchone()[0]
     assert mismatches == 0
     aid = marts.execute(
@@ -94,13 +99,14 @@ def test_panel_values_equal_their_source_marts(marts):
 def test_scores_are_bounded_and_typed(marts):
     out_of_bounds = marts.execute(
         """select count(*) from marts.partnership_index
-           where economic_score not between 0 and 100 or security_score not between 0 and 100 or partnership_score not between 0 and 100"""
+           where economic_score not between 0 and 100 or security_score not between 0 and 100
+              or partnership_score not between 0 and 100"""
     ).fetchone()[0]
     assert out_of_bounds == 0
     assert (
         marts.execute(
-            "select count(*) from marts.partnership_index where economic_score is not null and security_score is not null "
-            "and (model_type is null or model_type = 'insufficient_data')"
+            "select count(*) from marts.partnership_index where economic_score is not null and security_score is not "
+            "null and (model_type is null or model_type = 'insufficient_data')"
         ).fetchone()[0]
         == 0
     )
@@ -110,8 +116,8 @@ def test_scores_are_bounded_and_typed(marts):
     # too few components in the scored set never produce a score
     assert (
         marts.execute(
-            "select count(*) from marts.partnership_index where (economic_components_scored < 2 and economic_score is not null) "
-            "or (security_components_scored < 2 and security_score is not null)"
+            "select count(*) from marts.partnership_index where (economic_components_scored < 2 and economic_score is "
+            "not null) or (security_components_scored < 2 and security_score is not null)"
         ).fetchone()[0]
         == 0
     )
@@ -129,7 +135,8 @@ def test_focus_countries_have_scores(marts):
 
 def test_paraguay_sofa_window_shows_where_data_ends(marts):
     rows = marts.execute(
-        "select rel_year, year, coverage_status from marts.agreement_event_windows where iso3='PRY' and agreement_type='SOFA' order by rel_year"
+        "select rel_year, year, coverage_status from marts.agreement_event_windows where iso3='PRY' and "
+        "agreement_type='SOFA' order by rel_year"
     ).fetchall()
     assert [r[0] for r in rows] == list(range(-5, 6))
     assert rows[0][1] == 2020 and rows[0][2] == "scored"
@@ -152,7 +159,8 @@ def test_peer_medians_exclude_the_country_itself(marts):
     values = [
         r[0]
         for r in marts.execute(
-            "select us_total_trade_usd from marts.partnership_panel where iso3 in ('ARG','BRA','BOL') and year=2010 order by 1"
+            "select us_total_trade_usd from marts.partnership_panel where iso3 in ('ARG','BRA','BOL') and year=2010 "
+            "order by 1"
         ).fetchall()
     ]
     assert row[1] == pytest.approx(values[1])
@@ -186,7 +194,8 @@ def test_methodology_lists_every_column(marts, section, table):
     columns = [
         r[0]
         for r in marts.execute(
-            "select column_name from information_schema.columns where table_schema='marts' and table_name=? order by ordinal_position",
+            "select column_name from information_schema.columns where table_schema='marts' and table_name=? order by "
+            "ordinal_position",
             [table],
         ).fetchall()
     ]

@@ -114,7 +114,8 @@ def test_paraguay_2005_immunity_mission_peak_undone_in_2006(marts):
     sec = dict(
         _rows(
             marts,
-            "select year, security_score from marts.partnership_index where iso3 = 'PRY' and year between 2002 and 2009",
+            "select year, security_score from marts.partnership_index where iso3 = 'PRY' and year between 2002 and "
+            "2009",
         )
     )
     assert min(sec[2005], sec[2006]) > max(sec[y] for y in (2002, 2003, 2004, 2007, 2008, 2009))

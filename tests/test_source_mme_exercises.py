@@ -326,7 +326,8 @@ def test_mart_matches_independent_counts_for_every_country_year(marts):
     mart = {
         (iso3, year): (total, with_us, ends)
         for iso3, year, total, with_us, ends in marts.sql(
-            "select iso3, year, exercises_total, exercises_with_us, coverage_ends_year from marts.fct_exercises_country_year"
+            "select iso3, year, exercises_total, exercises_with_us, coverage_ends_year from "
+            "marts.fct_exercises_country_year"
         ).fetchall()
     }
     # one row per universe country per covered year, none after coverage

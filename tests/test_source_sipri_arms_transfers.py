@@ -407,7 +407,8 @@ def test_tiv_total_equals_import_table_cell(marts):
     got = {
         (iso3, year): total
         for iso3, year, total in marts.execute(
-            "select iso3, year, tiv_total_mn from marts.fct_arms_imports_country_year where tiv_total_status <> 'not_covered'"
+            "select iso3, year, tiv_total_mn from marts.fct_arms_imports_country_year "
+            "where tiv_total_status <> 'not_covered'"
         ).fetchall()
     }
     assert len(expected) == 32 * 75  # the USA and 31 LAC countries
@@ -465,7 +466,8 @@ def test_arms_transfers_filter(marts, register):
     assert "Angola" not in names and "unknown recipient(s)" not in names
     assert {"Contras (Nicaragua)*", "Regional Security System**", "United States", "Paraguay"} <= names
     non_state = marts.execute(
-        "select count(*) from marts.fct_arms_transfers where recipient_entity_kind <> 'country' and recipient_iso3 is not null"
+        "select count(*) from marts.fct_arms_transfers where recipient_entity_kind <> 'country' and recipient_iso3 is "
+        "not null"
     ).fetchone()[0]
     assert non_state == 0
 

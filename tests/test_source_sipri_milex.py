@@ -421,15 +421,17 @@ def test_mart_equals_the_xlsx_for_every_universe_country_year(marts, expected):
 
 
 def test_share_of_gdp_lands_in_country_indicators_in_percent(marts):
-    """Every SIPRI share-of-GDP value of the milex mart appears once in fct_country_indicators, x100, under its own code."""
+    """Each SIPRI share-of-GDP value of the milex mart appears once in fct_country_indicators (x100, own code)."""
     milex = dict(
         ((iso3, year), share)
         for iso3, year, share in marts.execute(
-            "select iso3, year, milex_share_gdp from marts.fct_military_expenditure_country_year where milex_share_gdp is not null"
+            "select iso3, year, milex_share_gdp from marts.fct_military_expenditure_country_year where "
+            "milex_share_gdp is not null"
         ).fetchall()
     )
     indicators = marts.execute(
-        "select iso3, year, value, unit, source from marts.fct_country_indicators where indicator_code = 'SIPRI.MILEX.GDP.ZS'"
+        "select iso3, year, value, unit, source from marts.fct_country_indicators "
+        "where indicator_code = 'SIPRI.MILEX.GDP.ZS'"
     ).fetchall()
     assert len(indicators) == len(milex) > 500
     for iso3, year, value, unit, source in indicators:

@@ -145,7 +145,8 @@ def test_sites_mart_equals_the_file(marts):
     got = marts.execute("select iso3, site_name, site_kind, lat, lon from marts.dim_us_sites").fetchall()
     assert sorted(got, key=repr) == sorted(kinds, key=repr)
     multi = marts.execute(
-        "select site_kind, is_base, is_lilypad, is_funded_site from marts.dim_us_sites where site_name = 'IMF Santa Rosa, Iquitos'"
+        "select site_kind, is_base, is_lilypad, is_funded_site from marts.dim_us_sites "
+        "where site_name = 'IMF Santa Rosa, Iquitos'"
     ).fetchall()
     assert multi == [("lilypad", False, True, True)]
     assert marts.execute("select count(*) from marts.dim_us_sites where site_name is null").fetchone()[0] == 1

@@ -27,7 +27,8 @@ FOCUS = ["PRY", "COL", "BRA", "ARG", "BOL", "HND", "GTM", "SLV"]
 
 
 def read_api_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Independent read: header = the record whose first field is 'Country Name'; data = the non-empty records after it."""
+    """Independent read: header = the record whose first field is 'Country Name'; data = the non-empty records
+    after it."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         records = list(csv.reader(handle))
     start = next(i for i, r in enumerate(records) if r and r[0] == "Country Name")
@@ -377,7 +378,8 @@ def test_every_nonblank_universe_cell_is_in_the_mart_once(marts):
     assert {k[0] for k in expected} >= set(FOCUS)
     indicators = sorted({k[1] for k in expected})
     got = marts.execute(
-        "select iso3, indicator_code, year, value from marts.fct_country_indicators where list_contains(?, indicator_code)",
+        "select iso3, indicator_code, year, value from marts.fct_country_indicators "
+        "where list_contains(?, indicator_code)",
         [indicators],
     ).fetchall()
     keys = [(iso3, code, year) for iso3, code, year, _ in got]

@@ -99,7 +99,10 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts):
     assert ("HND", "2026-03", "imports") not in from_api
     assert monthly[("HND", "2026-03")][1] == months[("HND", "2026-03", "imports")] is not None
     assert "live_like" in monthly[("PRY", "2025-10")][2] and "live_like" not in monthly[("PRY", "2024-10")][2]
-    dots = "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year where source = 'IMF DOTS' order by all"
+    dots = (
+        "select iso3, year, us_exports_usd, us_imports_usd from marts.fct_us_trade_country_year "
+        "where source = 'IMF DOTS' order by all"
+    )
     assert con.execute(dots).fetchall() == marts.execute(dots).fetchall()
     # 2026, after the Paraguay SOFA, reaches the panel
     assert (

@@ -90,8 +90,7 @@ def _csv_rows(path: Path, encoding: str = "utf-8-sig", skip_to: str | None = Non
 
 def test_dots_all_partners_reconcile(vintage_a):
     _, result, con = vintage_a
-    rows = _csv_rows(DOTS)
-    header, data = rows[0], rows[1:]
+    data = _csv_rows(DOTS)[1:]  # after the header row
     imf_to_iso3 = {"288": "PRY", "298": "URY", "223": "BRA", "268": "HND", "228": "CHL", "293": "PER", "354": "CUW"}
     expected = {}
     for row in data:

@@ -41,7 +41,7 @@ agreements as (
         coalesce(cast(nullif(t.in_force_from, '') as date), a.date_in_force, a.date_signed) as in_force_from,
         cast(nullif(t.in_force_to, '') as date) as in_force_to
     from {{ ref('fct_security_agreements') }} as a
-    left join terms as t on t.agreement_id = a.agreement_id
+    left join terms as t on a.agreement_id = t.agreement_id
     where a.iso3 is not null
 ),
 
@@ -64,11 +64,16 @@ select
     count(c.agreement_id) filter (where c.counted_as = 'cooperation') as cooperation_agreements_in_force,
     count(c.agreement_id) as security_agreements_in_force,
     -- weighted sum scaled so that 2 (e.g. one presence agreement and two framework ones) or more is 1
-    least(1.0, coalesce(sum(case c.counted_as when 'presence' then 1.0 when 'framework' then 0.5
-        when 'cooperation' then 0.25 end), 0) / 2) as agreement_intensity
+    least(
+        1.0,
+        coalesce(
+            sum(case c.counted_as when 'presence' then 1.0 when 'framework' then 0.5 when 'cooperation' then 0.25 end),
+            0
+        ) / 2
+    ) as agreement_intensity
 from {{ ref('int_panel_spine') }} as spine
 left join counted as c
-    on c.iso3 = spine.iso3
+    on spine.iso3 = c.iso3
     and year(c.in_force_from) <= spine.year
     and (c.in_force_to is null or year(c.in_force_to) >= spine.year)
 group by spine.iso3, spine.year

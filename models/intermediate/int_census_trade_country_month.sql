@@ -28,8 +28,10 @@ joined as (
         coalesce(a.exports_usd, w.exports_usd) as exports_usd,
         coalesce(a.imports_usd, w.imports_usd) as imports_usd,
         (a.exports_usd is not null or a.imports_usd is not null) as uses_api,
-        ((a.exports_usd is null and w.exports_usd is not null)
-            or (a.imports_usd is null and w.imports_usd is not null)) as uses_workbook,
+        (
+            (a.exports_usd is null and w.exports_usd is not null)
+            or (a.imports_usd is null and w.imports_usd is not null)
+        ) as uses_workbook,
         a.source_vintage as api_vintage,
         w.source_vintage as workbook_vintage
     from api as a
@@ -44,7 +46,8 @@ select
     cast(month(month_start) as integer) as month,
     cast(exports_usd as double) as exports_usd,
     cast(imports_usd as double) as imports_usd,
-    concat_ws('; ',
+    concat_ws(
+        '; ',
         case when uses_api then api_vintage end,
         case when uses_workbook then workbook_vintage end
     ) as source_vintage

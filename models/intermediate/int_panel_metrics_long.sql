@@ -18,13 +18,16 @@
 ] %}
 {% set scores = ['economic_score', 'security_score', 'partnership_score', 'security_mix'] %}
 {% for metric, partial in metrics %}
-select iso3, year, '{{ metric }}' as metric, cast({{ metric }} as double) as value,
-    coalesce({{ partial }}, false) as is_partial_period
-from {{ ref('partnership_panel') }} where {{ metric }} is not null
-union all
+    select
+        iso3, year, '{{ metric }}' as metric, cast({{ metric }} as double) as value,
+        coalesce({{ partial }}, false) as is_partial_period
+    from {{ ref('partnership_panel') }}
+    where {{ metric }} is not null
+    union all
 {% endfor %}
 {% for metric in scores %}
-select iso3, year, '{{ metric }}' as metric, cast({{ metric }} as double) as value, is_partial_period
-from {{ ref('partnership_index') }} where {{ metric }} is not null
-{% if not loop.last %}union all{% endif %}
+    select iso3, year, '{{ metric }}' as metric, cast({{ metric }} as double) as value, is_partial_period
+    from {{ ref('partnership_index') }}
+    where {{ metric }} is not null
+    {% if not loop.last %}union all{% endif %}
 {% endfor %}

@@ -2,13 +2,21 @@
 -- any source covers. The spine every panel metric is left-joined onto, so absent data stays NULL.
 with source_years as (
     select max(fiscal_year) as last_year from {{ ref('fct_us_aid_country_year') }}
-    union all select max(year) from {{ ref('fct_us_trade_country_year') }}
-    union all select max(year) from {{ ref('fct_arms_imports_country_year') }} where tiv_total_mn is not null
-    union all select max(year) from {{ ref('fct_us_troops_country_year') }}
-    union all select max(year) from {{ ref('fct_exercises_country_year') }}
-    union all select max(year) from {{ ref('fct_country_indicators') }}
-    union all select max(year) from {{ ref('fct_military_expenditure_country_year') }}
-    union all select max(year(date_signed)) from {{ ref('fct_security_agreements') }}
+    union all
+    select max(year) from {{ ref('fct_us_trade_country_year') }}
+    union all
+    select max(year) from {{ ref('fct_arms_imports_country_year') }}
+    where tiv_total_mn is not null
+    union all
+    select max(year) from {{ ref('fct_us_troops_country_year') }}
+    union all
+    select max(year) from {{ ref('fct_exercises_country_year') }}
+    union all
+    select max(year) from {{ ref('fct_country_indicators') }}
+    union all
+    select max(year) from {{ ref('fct_military_expenditure_country_year') }}
+    union all
+    select max(year(date_signed)) from {{ ref('fct_security_agreements') }}
 ),
 
 years as (

@@ -9,8 +9,11 @@
 -- that country-year unscored rather than read it as a full year.
 -- scale: 'rank' = percentile rank among countries that year; 'absolute' = a 0-1 value scored as it is (a 0/1
 -- status, a bounded index or a share, where ranking most countries' shared zero against a few ones would
--- exaggerate). The US share of arms imports is damped where the five-year imports are under 10 TIV million
--- (share x imports / 10): one small delivery to a country that imports almost nothing is not a supply relationship.
+-- exaggerate). The US share of arms imports is capped at 1 (SIPRI's register spreads a deal's TIV evenly over its
+-- delivery years, the import table does not, so the ratio can pass 1 even over five years: the US cannot supply
+-- more than all of them) and damped where the five-year imports are under 10 TIV million (share x imports / 10):
+-- one small delivery to a country that imports almost nothing is not a supply relationship.
+-- span_first_year / span_last_year: the declared span, so the scoring rule knows each component's coverage edges.
 -- window_years: flows that arrive in lumps (aid obligated for several years at once, exercises, courses, trade
 -- swings) are scored as the mean of the observed years t-2..t (3), so one year's lump, or one year more or less of
 -- coverage, moves the component by a third of it rather than all of it; the arms share already is a five-year
@@ -24,7 +27,8 @@
         1990, 2020),
     ('security', 'us_trainees_per_100k', 'us_trainees_per_100k', 'rank', 3, 'false', 1999, 2020),
     ('security', 'us_share_arms_imports_5y',
-        'coalesce(us_share_arms_imports_5y, case when us_arms_tiv_5y_mn is not null then 0 end)
+        'case when us_share_arms_imports_5y > 1 then 1
+            else coalesce(us_share_arms_imports_5y, case when us_arms_tiv_5y_mn is not null then 0 end) end
             * least(1, coalesce(us_arms_tiv_5y_mn / nullif(us_share_arms_imports_5y, 0), 0) / 10)',
         'absolute', 5, 'false', 1990, 2026),
     ('security', 'exercises_with_us', 'exercises_with_us', 'rank', 3, 'false', 1990, 2010),
@@ -86,6 +90,9 @@ select
     cast(o.window_years as integer) as window_years,
     cast(e.era_first_year as integer) as era_first_year,
     cast(e.era_last_year as integer) as era_last_year,
+    cast(s.first_year as integer) as span_first_year,
+    cast(s.last_year as integer) as span_last_year,
     o.is_partial_period
 from observed as o
 inner join eras as e on e.year = o.year
+inner join spans as s on s.component = o.component

@@ -40,10 +40,14 @@ greenbook_security as (
         'us_foreign_aid_greenbook' as source,
         iso3, fiscal_year, fiscal_period, 'Obligations' as transaction_type,
         'security_sector' as aid_category,
-        case when count(*) filter (where is_security_sector) = 0 then 0
-            else sum(amount_current_usd) filter (where is_security_sector) end as current_amount_usd,
-        case when count(*) filter (where is_security_sector) = 0 then 0
-            else sum(amount_constant_usd) filter (where is_security_sector) end as constant_amount_usd,
+        case
+            when count(*) filter (where is_security_sector) = 0 then 0
+            else sum(amount_current_usd) filter (where is_security_sector)
+        end as current_amount_usd,
+        case
+            when count(*) filter (where is_security_sector) = 0 then 0
+            else sum(amount_constant_usd) filter (where is_security_sector)
+        end as constant_amount_usd,
         constant_usd_base_year, source_vintage
     from {{ ref('int_us_aid_greenbook_classified') }}
     group by iso3, fiscal_year, fiscal_period, constant_usd_base_year, source_vintage
@@ -51,9 +55,12 @@ greenbook_security as (
 
 unioned as (
     select * from summary
-    union all select * from activity
-    union all select * from greenbook
-    union all select * from greenbook_security
+    union all
+    select * from activity
+    union all
+    select * from greenbook
+    union all
+    select * from greenbook_security
 ),
 
 actual_years as (
@@ -78,4 +85,4 @@ select
     ) as is_partial_period
 from unioned
 left join actual_years
-    on actual_years.source_vintage = unioned.source_vintage
+    on unioned.source_vintage = actual_years.source_vintage

@@ -32,6 +32,7 @@ normalised as (
     -- lower rank), so units drop out; absolute components are already on 0-1
     select
         scenario, iso3, year, pillar, component, era_first_year, era_last_year, window_years,
+        span_first_year, span_last_year,
         case when scale = 'rank'
             then percent_rank() over (partition by scenario, year, component order by value)
             else value
@@ -42,7 +43,7 @@ normalised as (
 country_era_sets as (
     -- the fixed set a country's pillar rests on for a whole era: every component it has in any year of the era
     select distinct
-        scenario, iso3, pillar, component, era_first_year, era_last_year,
+        scenario, iso3, pillar, component, era_first_year, era_last_year, span_first_year, span_last_year,
         greatest(coalesce(window_years, 1) - 1, {{ var('score_fill_years') }}) as fill_years
     from normalised
 ),
@@ -97,7 +98,13 @@ pillars as (
         count(*) filter (where pillar = 'security') as security_set,
         count(norm) filter (where pillar = 'security') as security_observed,
         count(value_scored) filter (where pillar = 'security') as security_scorable,
-        round(100 * avg(value_scored) filter (where pillar = 'security'), 9) as security_mean
+        round(100 * avg(value_scored) filter (where pillar = 'security'), 9) as security_mean,
+        -- an edge year: within the fill horizon of the first (inside the panel) or last year of a component's declared
+        -- span, where its value is the publisher's latest or first year, or a fill from or towards it
+        coalesce(bool_or(
+            (span_first_year > {{ var('panel_first_year') }} and year - span_first_year between 0 and fill_years)
+            or span_last_year - year between 0 and fill_years
+        ), false) as is_edge_year
     from chosen
     group by scenario, iso3, year
 ),
@@ -122,9 +129,30 @@ labelled as (
         s.intensity_margin,
         s.mix_margin,
         round((economic_score + security_score) / 2, 9) as partnership_score,
-        round(security_score / nullif(economic_score + security_score, 0), 9) as security_mix
+        round(security_score / nullif(economic_score + security_score, 0), 9) as security_mix,
+        -- the scores a type rests on: the year's own, or in an edge year the mean of the year and its scored
+        -- neighbours of the same era, so that a type never hinges on one edge year's value (or on its fill)
+        case when economic_score is not null and security_score is not null then
+            case when not is_edge_year then economic_score
+                else avg(economic_score) filter (where security_score is not null) over neighbours end
+        end as type_economic,
+        case when economic_score is not null and security_score is not null then
+            case when not is_edge_year then security_score
+                else avg(security_score) filter (where economic_score is not null) over neighbours end
+        end as type_security
     from scored as sc
     inner join scenarios as s on s.scenario = sc.scenario
+    window neighbours as (
+        partition by sc.scenario, sc.iso3, sc.era_first_year order by sc.year range between 1 preceding and 1 following
+    )
+),
+
+type_basis as (
+    select
+        *,
+        greatest(type_economic, type_security) as type_intensity,
+        type_security / nullif(type_economic + type_security, 0) as type_mix
+    from labelled
 ),
 
 typed as (
@@ -132,17 +160,19 @@ typed as (
         *,
         case
             when economic_score is null or security_score is null then 'insufficient_data'
-            when greatest(economic_score, security_score) < intensity_threshold then 'limited'
-            when security_mix >= 0.5 + mix_band then 'security_led'
-            when security_mix <= 0.5 - mix_band then 'economics_led'
+            -- a pillar exactly at the threshold is at the LAC middle, not above it (a two-component pillar with one
+            -- component at the top rank and the other at 0 sits at exactly 50)
+            when type_intensity <= intensity_threshold then 'limited'
+            when type_mix >= 0.5 + mix_band then 'security_led'
+            when type_mix <= 0.5 - mix_band then 'economics_led'
             else 'security_plus_economics'
         end as model_type,
         -- a type resting on a score within the margin of a boundary it uses is fragile: a point of movement in
         -- one component can change it (flagged, not altered)
-        abs(greatest(economic_score, security_score) - intensity_threshold) < intensity_margin
-            or (greatest(economic_score, security_score) >= intensity_threshold and (
-                abs(security_mix - (0.5 + mix_band)) < mix_margin or abs(security_mix - (0.5 - mix_band)) < mix_margin
+        abs(type_intensity - intensity_threshold) < intensity_margin
+            or (type_intensity > intensity_threshold and (
+                abs(type_mix - (0.5 + mix_band)) < mix_margin or abs(type_mix - (0.5 - mix_band)) < mix_margin
             )) as is_near_boundary
-    from labelled
+    from type_basis
 )
 {% endmacro %}

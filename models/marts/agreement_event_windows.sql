@@ -9,12 +9,14 @@ with agreements as (
     where iso3 is not null and date_signed is not null
 ),
 
+relative_years as (
+    select unnest(range(-{{ var('event_window_years') }}, {{ var('event_window_years') }} + 1)) as rel_year
+),
+
 windows as (
     select a.*, cast(rel.rel_year as integer) as rel_year, cast(year(a.event_date) + rel.rel_year as integer) as year
     from agreements as a
-    cross join (
-        select unnest(range(-{{ var('event_window_years') }}, {{ var('event_window_years') }} + 1)) as rel_year
-    ) as rel
+    cross join relative_years as rel
 ),
 
 last_observed as (
@@ -40,7 +42,9 @@ select
         when i.economic_score is not null and i.security_score is not null then 'scored'
         else 'partial'
     end as varchar) as coverage_status,
-    cast(w.year >= {{ var('panel_first_year') }} and w.year <= coalesce(lo.last_year, -1) as boolean) as is_covered_by_data,
+    cast(
+        w.year >= {{ var('panel_first_year') }} and w.year <= coalesce(lo.last_year, -1) as boolean
+    ) as is_covered_by_data,
     cast(p.us_total_trade_usd as double) as us_total_trade_usd,
     cast(p.us_trade_pct_gdp as double) as us_trade_pct_gdp,
     cast(p.us_aid_obligations_constant_usd as bigint) as us_aid_obligations_constant_usd,
@@ -58,6 +62,6 @@ select
     cast(i.scoring_era as varchar) as scoring_era,
     cast(p.is_partial_period as boolean) as is_partial_period
 from windows as w
-left join {{ ref('partnership_panel') }} as p on p.iso3 = w.iso3 and p.year = w.year
-left join {{ ref('partnership_index') }} as i on i.iso3 = w.iso3 and i.year = w.year
-left join last_observed as lo on lo.iso3 = w.iso3
+left join {{ ref('partnership_panel') }} as p on w.iso3 = p.iso3 and w.year = p.year
+left join {{ ref('partnership_index') }} as i on w.iso3 = i.iso3 and w.year = i.year
+left join last_observed as lo on w.iso3 = lo.iso3

@@ -7,7 +7,9 @@
 with agreements as (
     select agreement_id, iso3, agreement_type, date_signed as event_date
     from {{ ref('fct_security_agreements') }}
-    where iso3 is not null and date_signed is not null
+    where
+        iso3 is not null
+        and date_signed is not null
         and year(date_signed) >= {{ var('event_window_monthly_from') }}
 ),
 
@@ -19,16 +21,18 @@ coverage as (
     select min(month) as first_month, max(month) as last_month from months
 ),
 
+relative_months as (
+    select unnest(range(-{{ var('event_window_months_before') }}, {{ var('event_window_months_after') }} + 1))
+        as rel_month
+),
+
 windows as (
     select
         a.*,
         cast(rel.rel_month as integer) as rel_month,
         cast(date_trunc('month', a.event_date) + to_months(cast(rel.rel_month as integer)) as date) as month
     from agreements as a
-    cross join (
-        select unnest(range(-{{ var('event_window_months_before') }}, {{ var('event_window_months_after') }} + 1))
-            as rel_month
-    ) as rel
+    cross join relative_months as rel
 )
 
 select
@@ -47,11 +51,14 @@ select
     cast(m.us_exports_usd as double) as us_exports_usd,
     cast(m.us_imports_usd as double) as us_imports_usd,
     cast(m.us_exports_usd + m.us_imports_usd as double) as total_trade_usd,
-    cast(100 * ((m.us_exports_usd + m.us_imports_usd)
-        / nullif(a_year_before.us_exports_usd + a_year_before.us_imports_usd, 0) - 1) as double)
-        as total_trade_change_12m_pct
+    cast(
+        100 * (
+            (m.us_exports_usd + m.us_imports_usd)
+            / nullif(a_year_before.us_exports_usd + a_year_before.us_imports_usd, 0) - 1
+        ) as double
+    ) as total_trade_change_12m_pct
 from windows as w
 cross join coverage as c
-left join months as m on m.iso3 = w.iso3 and m.month = w.month
+left join months as m on w.iso3 = m.iso3 and w.month = m.month
 left join months as a_year_before
-    on a_year_before.iso3 = w.iso3 and a_year_before.month = cast(w.month - interval 12 month as date)
+    on w.iso3 = a_year_before.iso3 and a_year_before.month = cast(w.month - interval 12 month as date)

@@ -4,7 +4,8 @@
 -- files use different constant-dollar base years, so constant amounts are not compared). Only the fiscal years both
 -- files cover; a country-year one of them lacks keeps NULL on that side, never zero.
 with greenbook as (
-    select iso3, fiscal_year, fiscal_period, sum(amount_current_usd) as amount_current_usd,
+    select
+        iso3, fiscal_year, fiscal_period, sum(amount_current_usd) as amount_current_usd,
         any_value(source_vintage) as source_vintage
     from {{ ref('fct_us_aid_country_year') }}
     where source = 'us_foreign_aid_greenbook' and aid_category in ('Economic', 'Military')
@@ -17,10 +18,20 @@ fagov as (
     where source = 'us_foreign_aid' and aid_category = 'Total' and transaction_type = 'Obligations'
 ),
 
+greenbook_years as (
+    select min(fiscal_year) as first_year, max(fiscal_year) as last_year from greenbook
+),
+
+fagov_years as (
+    select min(fiscal_year) as first_year, max(fiscal_year) as last_year from fagov
+),
+
 overlap as (
-    select greatest(min_g, min_f) as first_year, least(max_g, max_f) as last_year
-    from (select min(fiscal_year) as min_g, max(fiscal_year) as max_g from greenbook),
-        (select min(fiscal_year) as min_f, max(fiscal_year) as max_f from fagov)
+    select
+        greatest(greenbook_years.first_year, fagov_years.first_year) as first_year,
+        least(greenbook_years.last_year, fagov_years.last_year) as last_year
+    from greenbook_years
+    cross join fagov_years
 ),
 
 joined as (
@@ -35,9 +46,9 @@ joined as (
         fagov.source_vintage as fagov_source_vintage
     from greenbook
     full outer join fagov
-        on fagov.iso3 = greenbook.iso3
-        and fagov.fiscal_year = greenbook.fiscal_year
-        and fagov.fiscal_period = greenbook.fiscal_period
+        on greenbook.iso3 = fagov.iso3
+        and greenbook.fiscal_year = fagov.fiscal_year
+        and greenbook.fiscal_period = fagov.fiscal_period
 )
 
 select
@@ -45,15 +56,18 @@ select
     cast(joined.fiscal_year as integer) as fiscal_year,
     cast(joined.fiscal_period as varchar) as fiscal_period,
     cast('Obligations' as varchar) as transaction_type,
-    cast(greenbook_obligations_current_usd as bigint) as greenbook_obligations_current_usd,
-    cast(fagov_obligations_current_usd as bigint) as fagov_obligations_current_usd,
-    cast(greenbook_obligations_current_usd - fagov_obligations_current_usd as bigint) as difference_current_usd,
+    cast(joined.greenbook_obligations_current_usd as bigint) as greenbook_obligations_current_usd,
+    cast(joined.fagov_obligations_current_usd as bigint) as fagov_obligations_current_usd,
     cast(
-        (greenbook_obligations_current_usd - fagov_obligations_current_usd)
-        / nullif(abs(fagov_obligations_current_usd), 0) as double
+        joined.greenbook_obligations_current_usd - joined.fagov_obligations_current_usd as bigint
+    ) as difference_current_usd,
+    cast(
+        (joined.greenbook_obligations_current_usd - joined.fagov_obligations_current_usd)
+        / nullif(abs(joined.fagov_obligations_current_usd), 0) as double
     ) as relative_difference,
-    cast(is_partial_period as boolean) as is_partial_period,
-    cast(greenbook_source_vintage as varchar) as greenbook_source_vintage,
-    cast(fagov_source_vintage as varchar) as fagov_source_vintage
-from joined, overlap
+    cast(joined.is_partial_period as boolean) as is_partial_period,
+    cast(joined.greenbook_source_vintage as varchar) as greenbook_source_vintage,
+    cast(joined.fagov_source_vintage as varchar) as fagov_source_vintage
+from joined
+cross join overlap
 where joined.fiscal_year between overlap.first_year and overlap.last_year

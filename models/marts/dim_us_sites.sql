@@ -5,7 +5,10 @@
 -- One row per listed site; a site flagged with several kinds keeps the most substantial as site_kind and all its flags.
 select
     -- Stable while the site's country, name and coordinates do not change (the file has no id of its own).
-    cast(substr(md5(concat_ws('|', iso3, coalesce(site_name, ''), cast(lat as varchar), cast(lon as varchar))), 1, 16) as varchar) as site_id,
+    cast(
+        substr(md5(concat_ws('|', iso3, coalesce(site_name, ''), cast(lat as varchar), cast(lon as varchar))), 1, 16)
+        as varchar
+    ) as site_id,
     cast(iso3 as varchar) as iso3,
     cast(site_name as varchar) as site_name,
     cast(site_kind as varchar) as site_kind,

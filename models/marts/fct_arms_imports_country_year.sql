@@ -14,7 +14,8 @@ deliveries as (
 ),
 
 from_us as (
-    select recipient_iso3 as iso3, delivery_year as year, round(sum(tiv_delivered_allocated_mn), 9) as tiv_from_us_mn  -- rounded: parallel float sums differ in the last bits between runs
+    -- rounded: parallel float sums differ in the last bits between runs
+    select recipient_iso3 as iso3, delivery_year as year, round(sum(tiv_delivered_allocated_mn), 9) as tiv_from_us_mn
     from deliveries
     where supplier_iso3 = 'USA' and recipient_entity_kind = 'country' and recipient_in_universe
     group by 1, 2
@@ -58,6 +59,6 @@ select
     cast(tiv.source_vintage as varchar) as tiv_source_vintage,
     cast(register.source_vintage as varchar) as register_source_vintage
 from grid
-left join tiv on tiv.iso3 = grid.iso3 and tiv.year = grid.year
-left join from_us on from_us.iso3 = grid.iso3 and from_us.year = grid.year
+left join tiv on grid.iso3 = tiv.iso3 and grid.year = tiv.year
+left join from_us on grid.iso3 = from_us.iso3 and grid.year = from_us.year
 cross join register

@@ -28,11 +28,12 @@ select
     cast(tiv_delivered_mn as double) as tiv_delivered_mn,
     cast(source_vintage as varchar) as source_vintage
 from {{ ref('stg_sipri_arms_register') }}
-where (recipient_entity_kind = 'country' and recipient_in_universe)
-   or (
+where
+    (recipient_entity_kind = 'country' and recipient_in_universe)
+    or (
         recipient_entity_kind in ('non_state', 'organisation')
         and (
             recipient_host_iso3 is null
-            or recipient_host_iso3 in (select iso3 from {{ ref('dim_country') }})
+            or recipient_host_iso3 in (select countries.iso3 from {{ ref('dim_country') }} as countries)
         )
-   )
+    )

@@ -4,12 +4,14 @@
 -- Country x year x indicator values, long (World Bank WDI / WGI bulk CSVs and API JSON).
 -- Blank cells are not rows here: a missing (iso3, year, indicator_code) means not available.
 with wdi_cells as (
-    select iso3, year, indicator_code, indicator_name, value, entity_kind, in_universe,
-           file_kind, source_file, vintage_date, source_vintage
+    select
+        iso3, year, indicator_code, indicator_name, value, entity_kind, in_universe,
+        file_kind, source_file, vintage_date, source_vintage
     from {{ ref('stg_worldbank_wdi_csv') }}
     union all
-    select iso3, year, indicator_code, indicator_name, value, entity_kind, in_universe,
-           file_kind, source_file, vintage_date, source_vintage
+    select
+        iso3, year, indicator_code, indicator_name, value, entity_kind, in_universe,
+        file_kind, source_file, vintage_date, source_vintage
     from {{ ref('stg_worldbank_wdi_json') }}
 ),
 
@@ -18,7 +20,7 @@ with wdi_cells as (
 -- latest release wins (vintage_date), then the file name.
 wdi_release as (
     select indicator_code, source_file
-    from (select distinct indicator_code, source_file, file_kind, vintage_date from wdi_cells)
+    from (select distinct indicator_code, source_file, file_kind, vintage_date from wdi_cells) as files
     qualify row_number() over (
         partition by indicator_code
         order by case file_kind when 'csv' then 0 else 1 end, vintage_date desc nulls last, source_file desc
@@ -40,8 +42,10 @@ wdi as (
         c.value,
         -- Unit from the metadata note or the indicator name: WDI names end in '(unit)'; WGI names end in ': Estimate'.
         case
-            when m.source_note ilike '%ranging from approximately -2.5 to 2.5%'
-                or c.indicator_name ilike '%: Estimate' then 'estimate (-2.5 to 2.5)'
+            when
+                m.source_note ilike '%ranging from approximately -2.5 to 2.5%'
+                or c.indicator_name ilike '%: Estimate'
+                then 'estimate (-2.5 to 2.5)'
             when c.indicator_name ilike '%: Percentile Rank%' then 'percentile rank (0 to 100)'
             when c.indicator_name ilike '%: Standard Error' then 'standard error (estimate units)'
             when c.indicator_name ilike '%: Number of Sources' then 'number of sources'
@@ -51,7 +55,10 @@ wdi as (
         end as unit,
         -- WGI codes are <dimension>.<statistic>; the files' own 'Data Source' label is not reliable (PV.EST says WDI).
         case
-            when regexp_matches(c.indicator_code, '^(CC|GE|PV|RQ|RL|VA)\.(EST|NO\.SRC|PER\.RNK(\.(LOWER|UPPER))?|STD\.ERR)$')
+            when
+                regexp_matches(
+                    c.indicator_code, '^(CC|GE|PV|RQ|RL|VA)\.(EST|NO\.SRC|PER\.RNK(\.(LOWER|UPPER))?|STD\.ERR)$'
+                )
                 then 'World Bank WGI'
             else 'World Bank WDI'
         end as source,

@@ -18,15 +18,16 @@ coverage as (
 ),
 
 with_us as (
-    select distinct mmeid from participants where iso3 = 'USA'
+    select distinct mmeid from participants
+    where iso3 = 'USA'
 ),
 
 country_exercises as (
     -- distinct: a state listed twice in one exercise (other spelling or repeated cell) counts once.
     select distinct p.iso3, e.start_year as year, p.mmeid, u.mmeid is not null as includes_us
     from participants as p
-    inner join exercises as e on e.mmeid = p.mmeid
-    left join with_us as u on u.mmeid = p.mmeid
+    inner join exercises as e on p.mmeid = e.mmeid
+    left join with_us as u on p.mmeid = u.mmeid
     where p.entity_kind = 'country' and p.in_universe
 ),
 
@@ -36,11 +37,15 @@ counts as (
     group by iso3, year
 ),
 
+covered_years as (
+    select unnest(generate_series(first_year, last_year)) as year from coverage
+),
+
 spine as (
     select d.iso3, y.year, c.last_year
     from {{ ref('dim_country') }} as d
     cross join coverage as c
-    cross join (select unnest(generate_series(first_year, last_year)) as year from coverage) as y
+    cross join covered_years as y
 )
 
 select
@@ -50,4 +55,4 @@ select
     cast(coalesce(n.exercises_with_us, 0) as integer) as exercises_with_us,
     cast(s.last_year as integer) as coverage_ends_year
 from spine as s
-left join counts as n on n.iso3 = s.iso3 and n.year = s.year
+left join counts as n on s.iso3 = n.iso3 and s.year = n.year

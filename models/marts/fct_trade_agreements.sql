@@ -42,4 +42,4 @@ select
     cast(d.source_vintage as varchar) as source_vintage
 from desta as d
 left join corrections as c
-    on c.iso3 = d.iso3 and c.agreement = d.agreement
+    on d.iso3 = c.iso3 and d.agreement = c.agreement

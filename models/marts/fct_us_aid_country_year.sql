@@ -16,4 +16,5 @@ select
     cast(source as varchar) as source,
     cast(bool_or(is_partial_period) as boolean) as is_partial_period
 from {{ ref('int_us_aid_unioned') }}
-group by iso3, fiscal_year, fiscal_period, transaction_type, aid_category, constant_usd_base_year, source_vintage, source
+group by
+    iso3, fiscal_year, fiscal_period, transaction_type, aid_category, constant_usd_base_year, source_vintage, source

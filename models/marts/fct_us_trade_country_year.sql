@@ -23,7 +23,7 @@ census as (
         'US Census Bureau' as source,
         source_vintage
     from {{ ref('int_census_trade_country_year') }}
-    where year > (select max(year) from dots)
+    where year > (select max(dots.year) from dots)
 ),
 
 unioned as (

@@ -4,8 +4,9 @@
 -- 1. each size-fair component is normalised within the year (percentile rank, or its own 0-1 scale);
 -- 2. a pillar is the mean over a fixed set of components per country and era; a missing year is filled from the
 --    nearest observed year (at most var('score_fill_years') away), otherwise the pillar is NULL;
--- 3. intensity (partnership_score) and mix (security_mix) place the country-year in one of four types; a type
---    resting on a score within the margin of a boundary is flagged (is_near_boundary).
+-- 3. intensity (the stronger pillar) and mix (security_mix) place the country-year in one of four types; in an
+--    edge year of a component's span the type rests on the mean scores of the year and its scored neighbours
+--    (type_basis); a type resting on a score within the margin of a boundary is flagged (is_near_boundary).
 with
 {{ partnership_scores(
     ref('int_partnership_components'),
@@ -49,6 +50,11 @@ joined as (
         -- a partial period is never typed or compared as if it were a full year
         coalesce(t.model_type, 'insufficient_data') as model_type,
         coalesce(t.is_near_boundary, false) as is_near_boundary,
+        case
+            when t.model_type = 'insufficient_data' then null
+            when t.is_edge_year then 'edge_three_years'
+            else 'year'
+        end as type_basis,
         coalesce(t.economic_observed, 0) as economic_components_observed,
         coalesce(t.security_observed, 0) as security_components_observed,
         coalesce(t.economic_set, 0) as economic_components_scored,
@@ -85,6 +91,7 @@ select
     cast(security_mix as double) as security_mix,
     cast(model_type as varchar) as model_type,
     cast(is_near_boundary as boolean) as is_near_boundary,
+    cast(type_basis as varchar) as type_basis,
     cast(economic_components_observed as integer) as economic_components_observed,
     cast(security_components_observed as integer) as security_components_observed,
     cast(economic_components_scored as integer) as economic_components_scored,

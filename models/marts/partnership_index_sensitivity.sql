@@ -31,21 +31,24 @@ with
         component, edge_year,
         'Component ' || component || ' removed for its ' || edge || ' covered year (' || edge_year || ')'
     from (
-        -- the first and last full-period year each component is observed; a component already covered when the
-        -- panel starts has no first edge inside it
+        -- the first and last year each component is observed outside the years holding partial periods (2026:
+        -- trade January-August), which are never typed, so removing a value there would test nothing; a component
+        -- already covered when the panel starts has no first edge inside it
         select component, edge, case edge when 'first' then first_year else last_year end as edge_year
         from (
-            select component, min(year) as first_year, max(year) as last_year
-            from " ~ ref('int_partnership_components') ~ "
-            where not is_partial_period and value is not null
-            group by component
+            select c.component, min(c.year) as first_year, max(c.year) as last_year
+            from " ~ ref('int_partnership_components') ~ " as c
+            where c.value is not null and c.year not in (
+                select p.year from " ~ ref('int_partnership_components') ~ " as p where p.is_partial_period
+            )
+            group by c.component
         ) cross join (select unnest(['first', 'last']) as edge)
         where edge = 'last' or first_year > " ~ var('panel_first_year') ~ "
     )
 ") }},
 
 headline as (
-    select iso3, year, model_type, economic_score, security_score, security_mix, is_near_boundary,
+    select iso3, year, model_type, economic_score, security_score, type_intensity, type_mix, is_near_boundary,
         economic_set, security_set
     from typed where scenario = 'headline'
 ),
@@ -61,10 +64,12 @@ compared as (
         (h.economic_set is distinct from t.economic_set or h.security_set is distinct from t.security_set)
             and s.scenario_kind <> 'weights' as component_set_changed,
         coalesce(t.model_type, 'insufficient_data') as scenario_type,
-        ' (stronger pillar ' || round(greatest(h.economic_score, h.security_score), 1)
-            || ', mix ' || round(h.security_mix, 3) || ')' as headline_at,
-        coalesce(' (stronger pillar ' || round(greatest(t.economic_score, t.security_score), 1)
-            || ', mix ' || round(t.security_mix, 3) || ')', '') as scenario_at
+        (h.economic_score is distinct from t.economic_score or h.security_score is distinct from t.security_score)
+            as scores_changed,
+        -- the scores the types rest on (type basis: the year, or an edge year with its neighbours)
+        ' (stronger pillar ' || round(h.type_intensity, 1) || ', mix ' || round(h.type_mix, 3) || ')' as headline_at,
+        coalesce(' (stronger pillar ' || round(t.type_intensity, 1) || ', mix ' || round(t.type_mix, 3) || ')', '')
+            as scenario_at
     from scenarios as s
     cross join headline as h
     left join typed as t on t.scenario = s.scenario and t.iso3 = h.iso3 and t.year = h.year
@@ -87,10 +92,12 @@ select
     cast(count(c.iso3) filter (where c.scenario_type <> c.headline_type and not c.headline_near_boundary) as integer)
         as labels_changed_clear_of_boundary,
     cast(count(c.iso3) filter (where c.component_set_changed) as integer) as component_sets_changed,
+    cast(count(c.iso3) filter (where c.scores_changed) as integer) as scores_changed,
     cast(round(count(c.iso3) filter (where c.scenario_type <> c.headline_type) / nullif(count(c.iso3), 0), 4) as double)
         as share_changed,
     cast(string_agg(
-        c.iso3 || ' ' || c.year || ': ' || c.headline_type || c.headline_at || ' -> ' || c.scenario_type || c.scenario_at,
+        c.iso3 || ' ' || c.year || ': ' || c.headline_type || c.headline_at
+        || ' -> ' || c.scenario_type || c.scenario_at,
         '; ' order by c.iso3, c.year
     ) filter (where c.scenario_type <> c.headline_type) as varchar) as changes
 from scenarios as s

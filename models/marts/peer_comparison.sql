@@ -12,25 +12,38 @@ countries as (
 ),
 
 peer_groups as (
-    select 'all_lac' as peer_group, iso3 from countries where is_lac
-    union all select 'south_america', iso3 from countries where is_lac and un_intermediate_region = 'South America'
-    union all select 'central_america', iso3 from countries where is_lac and un_intermediate_region = 'Central America'
-    union all select 'northern_triangle', iso3 from countries where iso3 in ('HND', 'GTM', 'SLV')
-    union all select 'paraguay_neighbours', iso3 from countries where iso3 in ('ARG', 'BRA', 'BOL')
+    select 'all_lac' as peer_group, iso3 from countries
+    where is_lac
+    union all
+    select 'south_america' as peer_group, iso3 from countries
+    where is_lac and un_intermediate_region = 'South America'
+    union all
+    select 'central_america' as peer_group, iso3 from countries
+    where is_lac and un_intermediate_region = 'Central America'
+    union all
+    select 'northern_triangle' as peer_group, iso3 from countries
+    where iso3 in ('HND', 'GTM', 'SLV')
+    union all
+    select 'paraguay_neighbours' as peer_group, iso3 from countries
+    where iso3 in ('ARG', 'BRA', 'BOL')
 ),
 
 focus as (
     select m.iso3, m.year, m.metric, m.value, m.is_partial_period
     from metrics as m
-    inner join countries as c on c.iso3 = m.iso3 and c.is_focus
+    inner join countries as c on m.iso3 = c.iso3 and c.is_focus
+),
+
+group_names as (
+    select distinct peer_group from peer_groups
 ),
 
 peer_values as (
     select f.iso3, f.year, f.metric, g.peer_group, p.value as peer_value
     from focus as f
-    cross join (select distinct peer_group from peer_groups) as groups
-    inner join peer_groups as g on g.peer_group = groups.peer_group
-    inner join metrics as p on p.iso3 = g.iso3 and p.year = f.year and p.metric = f.metric
+    cross join group_names as groups
+    inner join peer_groups as g on groups.peer_group = g.peer_group
+    inner join metrics as p on g.iso3 = p.iso3 and f.year = p.year and f.metric = p.metric
     where g.iso3 <> f.iso3 and not p.is_partial_period
 )
 
@@ -46,5 +59,5 @@ select
         as difference_from_median,
     cast(f.is_partial_period as boolean) as is_partial_period
 from focus as f
-inner join peer_values as pv on pv.iso3 = f.iso3 and pv.year = f.year and pv.metric = f.metric
+inner join peer_values as pv on f.iso3 = pv.iso3 and f.year = pv.year and f.metric = pv.metric
 group by f.iso3, f.year, pv.peer_group, f.metric, f.value, f.is_partial_period

@@ -31,4 +31,4 @@ select
         as imports_difference_pct,
     cast(c.source_vintage as varchar) as census_source_vintage
 from dots as d
-join census as c using (iso3, year)
+inner join census as c on d.iso3 = c.iso3 and d.year = c.year

@@ -18,7 +18,7 @@ entities as (
     union all
     select iso3, iso2, m49, country_name, official_name, subregion, intermediate_region, is_current
     from universe
-    where iso3 not in (select iso3 from codes)
+    where iso3 not in (select codes.iso3 from codes)
 ),
 
 renamed as (
@@ -41,8 +41,8 @@ renamed as (
         coalesce(universe.is_focus, false) as is_focus,
         entities.is_current
     from entities
-    left join universe on universe.iso3 = entities.iso3
-    left join wb on wb.code = entities.iso3
+    left join universe on entities.iso3 = universe.iso3
+    left join wb on entities.iso3 = wb.code
 )
 
 select * from renamed

@@ -49,7 +49,8 @@ MODEL_TYPE_COLORS = {
     "limited": "#b2b2b2",
     "insufficient_data": "#ffffff",
 }
-# The peer group a country is compared with: its own (marts.peer_comparison holds every focus country against every group).
+# The peer group a country is compared with: its own (marts.peer_comparison holds every focus country against every
+# group).
 OWN_PEER_GROUP = {
     "PRY": "paraguay_neighbours",
     "HND": "northern_triangle",
@@ -115,7 +116,8 @@ def _x_end(con, iso3: str) -> int:
         "select max(y) from (select max(year) as y from marts.fct_us_trade_country_year where iso3 = $1 "
         "union all select max(fiscal_year) from marts.fct_us_aid_country_year where iso3 = $1 "
         "union all select max(year) from marts.fct_us_troops_country_year where iso3 = $1 "
-        "union all select max(year(coalesce(date_signed, date_in_force))) from marts.fct_security_agreements where iso3 = $1)",
+        "union all select max(year(coalesce(date_signed, date_in_force))) "
+        "from marts.fct_security_agreements where iso3 = $1)",
         [iso3],
     ).fetchone()[0]
     return max(int(years or date.today().year), X_START + 10)
@@ -148,7 +150,8 @@ def _unavailable(key: str, heading: str, table: str) -> Section:
 def gather(con, iso3: str) -> Brief:
     iso3 = iso3.upper()
     country = con.execute(
-        "select country_name, official_name, un_intermediate_region, wb_income_group, is_focus from marts.dim_country where iso3 = ?",
+        "select country_name, official_name, un_intermediate_region, wb_income_group, is_focus from marts.dim_country "
+        "where iso3 = ?",
         [iso3],
     ).fetchone()
     if country is None:
@@ -165,8 +168,9 @@ def gather(con, iso3: str) -> Brief:
         return brief
     brief.agreements = _rows(
         con,
-        "select agreement_id, agreement_type, title, date_signed, date_signed_precision, date_in_force, date_in_force_precision "
-        "from marts.fct_security_agreements where iso3 = ? order by coalesce(date_signed, date_in_force) nulls last, agreement_id",
+        "select agreement_id, agreement_type, title, date_signed, date_signed_precision, date_in_force, "
+        "date_in_force_precision from marts.fct_security_agreements where iso3 = ? "
+        "order by coalesce(date_signed, date_in_force) nulls last, agreement_id",
         [iso3],
     )
     events = _events(brief.agreements)
@@ -178,9 +182,9 @@ def gather(con, iso3: str) -> Brief:
     one_source = " and source = 'us_foreign_aid'" if "source" in table_columns(con, "fct_us_aid_country_year") else ""
     aid = _rows(
         con,
-        "select fiscal_year, transaction_type, amount_constant_usd / 1e6, constant_usd_base_year from marts.fct_us_aid_country_year "
-        "where iso3 = ? and aid_category = 'Total' and fiscal_period = 'FY' and transaction_type in ('Obligations', 'Disbursements') "
-        f"{one_source} order by fiscal_year",
+        "select fiscal_year, transaction_type, amount_constant_usd / 1e6, constant_usd_base_year from "
+        "marts.fct_us_aid_country_year where iso3 = ? and aid_category = 'Total' and fiscal_period = 'FY' and "
+        f"transaction_type in ('Obligations', 'Disbursements') {one_source} order by fiscal_year",
         [iso3],
     )
     base_years = sorted({r[3] for r in aid if r[3] is not None})
@@ -205,8 +209,8 @@ def gather(con, iso3: str) -> Brief:
                     partial=(aid_partial := partial_years(con, iso3, "aid")),
                 )
             ),
-            f"All US foreign assistance (ForeignAssistance.gov, aid category Total), constant {base} US dollars, US fiscal years; "
-            f"{_span(series)}. Negative values are de-obligations.{_partial_note(aid_partial, 'FY')}",
+            f"All US foreign assistance (ForeignAssistance.gov, aid category Total), constant {base} US dollars, US "
+            f"fiscal years; {_span(series)}. Negative values are de-obligations.{_partial_note(aid_partial, 'FY')}",
         )
     )
 
@@ -238,17 +242,19 @@ def gather(con, iso3: str) -> Brief:
                     partial=(trade_partial := partial_years(con, iso3, "trade")),
                 )
             ),
-            "IMF Direction of Trade Statistics (reporter United States; exports FOB, imports CIF) through its last year, then "
-            "the US Census Bureau (exports FAS, general imports at customs value); current US dollars; full calendar years "
-            "only (the year-to-date partial year is left out; monthly figures in marts.fct_us_trade_country_month); "
-            f"{_span(series)}. Gaps are years the publisher does not report (never zero).{_partial_note(trade_partial, '')}",
+            "IMF Direction of Trade Statistics (reporter United States; exports FOB, imports CIF) through its last "
+            "year, then the US Census Bureau (exports FAS, general imports at customs value); current US dollars; "
+            "full calendar years only (the year-to-date partial year is left out; monthly figures in "
+            f"marts.fct_us_trade_country_month); {_span(series)}. Gaps are years the publisher does not report (never "
+            f"zero).{_partial_note(trade_partial, '')}",
         )
     )
 
     # Arms imports with the US share
     arms = _rows(
         con,
-        "select year, tiv_total_mn, tiv_from_us_mn, us_share from marts.fct_arms_imports_country_year where iso3 = ? order by year",
+        "select year, tiv_total_mn, tiv_from_us_mn, us_share from marts.fct_arms_imports_country_year where iso3 = ? "
+        "order by year",
         [iso3],
     )
     series = [
@@ -276,8 +282,8 @@ def gather(con, iso3: str) -> Brief:
                     _coverage(series),
                 )
             ),
-            f"SIPRI trend-indicator values (TIV) of major conventional arms delivered, millions; the blue part is from the US. {_span(series)}."
-            + share_note,
+            "SIPRI trend-indicator values (TIV) of major conventional arms delivered, millions; the blue part is from "
+            f"the US. {_span(series)}." + share_note,
         )
     )
 
@@ -301,14 +307,16 @@ def gather(con, iso3: str) -> Brief:
                     _coverage(series),
                 )
             ),
-            f"Defense Manpower Data Center reports (via troopdata), personnel assigned to the country, usually September; {_span(series)}.",
+            "Defense Manpower Data Center reports (via troopdata), personnel assigned to the country, usually "
+            f"September; {_span(series)}.",
         )
     )
 
     # Joint exercises
     exercises = _rows(
         con,
-        "select year, exercises_total, exercises_with_us, coverage_ends_year from marts.fct_exercises_country_year where iso3 = ? order by year",
+        "select year, exercises_total, exercises_with_us, coverage_ends_year from marts.fct_exercises_country_year "
+        "where iso3 = ? order by year",
         [iso3],
     )
     series = [
@@ -331,7 +339,8 @@ def gather(con, iso3: str) -> Brief:
                     coverage,
                 )
             ),
-            f"Multinational Military Exercises dataset (MME v7); exercises starting in the year. Coverage ends {coverage}.",
+            "Multinational Military Exercises dataset (MME v7); exercises starting in the year. Coverage ends "
+            f"{coverage}.",
         )
     )
 
@@ -340,8 +349,8 @@ def gather(con, iso3: str) -> Brief:
         try:
             scores = _rows(
                 con,
-                "select year, economic_score, security_score, partnership_score, model_type from marts.partnership_index "
-                "where iso3 = ? order by year",
+                "select year, economic_score, security_score, partnership_score, model_type from "
+                "marts.partnership_index where iso3 = ? order by year",
                 [iso3],
             )
         except duckdb.Error as err:
@@ -381,8 +390,9 @@ def gather(con, iso3: str) -> Brief:
                             partial=partial_years(con, iso3, "index"),
                         )
                     ),
-                    f"marts.partnership_index: each pillar is the mean within-year percentile rank of its observed components among "
-                    f"LAC countries (docs/methodology.md); the band under the chart is the model type. {_span(series)}.",
+                    "marts.partnership_index: each pillar is the mean within-year percentile rank of its observed "
+                    "components among LAC countries (docs/methodology.md); the band under the chart is the model "
+                    f"type. {_span(series)}.",
                     extra_html=f'<p class="band-legend">model type: {legend}</p>',
                 )
             )
@@ -409,7 +419,7 @@ def gather(con, iso3: str) -> Brief:
             )
         if groups:
             preferred = (OWN_PEER_GROUP.get(iso3), REGION_PEER_GROUP.get(brief.facts.get("region") or ""), "all_lac")
-            group = next((g for g in preferred if g in groups), sorted(groups)[0])
+            group = next((g for g in preferred if g and g in groups), sorted(groups)[0])
             chosen = [m for m in ("economic_score", "security_score") if m in metrics] or sorted(metrics)[:2]
             peers = _rows(
                 con,
@@ -443,8 +453,9 @@ def gather(con, iso3: str) -> Brief:
                             partial=partial_years(con, iso3, "peers"),
                         )
                     ),
-                    f"marts.peer_comparison, peer group {group.replace('_', ' ')} (the country itself excluded from the median); "
-                    f"solid: {brief.country_name}, dashed: peer median; metrics: {', '.join(chosen)}. {_span(series)}.",
+                    f"marts.peer_comparison, peer group {group.replace('_', ' ')} (the country itself excluded from "
+                    f"the median); solid: {brief.country_name}, dashed: peer median; metrics: {', '.join(chosen)}. "
+                    f"{_span(series)}.",
                 )
             )
         elif not any(s.key == "peers" for s in sections):
@@ -452,7 +463,8 @@ def gather(con, iso3: str) -> Brief:
                 Section(
                     "peers",
                     "Against the peer-group median",
-                    unavailable="Not available in this build: marts.peer_comparison has no rows for this country (focus countries only).",
+                    unavailable="Not available in this build: marts.peer_comparison has no rows for this country "
+                    "(focus countries only).",
                 )
             )
     else:
@@ -460,7 +472,8 @@ def gather(con, iso3: str) -> Brief:
 
     brief.sources = _rows(
         con,
-        "select raw_table, file_name, vintage, left(sha256, 12), rows_landed, loaded_at::varchar from meta.loads order by raw_table",
+        "select raw_table, file_name, vintage, left(sha256, 12), rows_landed, loaded_at::varchar from meta.loads "
+        "order by raw_table",
         [],
     )
     if _has_table(con, "meta", "build"):
@@ -477,14 +490,17 @@ def _partial_note(years: list[int], prefix: str) -> str:
 
 
 CSS = """
-body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:880px;margin:24px auto;padding:0 16px;line-height:1.45}
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:880px;margin:24px auto;padding:0 16px;
+line-height:1.45}
 h1{margin-bottom:4px}h2{margin-top:34px;border-bottom:1px solid #ddd;padding-bottom:4px;font-size:19px}
 .facts{color:#555;margin-top:0}figure{margin:10px 0 6px 0}figcaption,.note{font-size:13px;color:#555}
 svg.chart{max-width:100%;height:auto;font-family:inherit}
 .unavailable{border:1px dashed #b58900;background:#fdf6e3;padding:14px;font-size:14px}
 .summary{font-size:16px;background:#f6f8fb;border-left:4px solid #1f5fa8;padding:10px 14px}
-table{border-collapse:collapse;font-size:12.5px;width:100%}th,td{border-bottom:1px solid #e2e2e2;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f4f4f4}code{white-space:nowrap}.swatch{display:inline-block;width:12px;height:12px;border:1px solid #999;margin:0 4px 0 10px;vertical-align:-1px}
+table{border-collapse:collapse;font-size:12.5px;width:100%}
+th,td{border-bottom:1px solid #e2e2e2;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f4f4f4}code{white-space:nowrap}
+.swatch{display:inline-block;width:12px;height:12px;border:1px solid #999;margin:0 4px 0 10px;vertical-align:-1px}
 footer{margin-top:36px;font-size:12px;color:#666}
 """
 
@@ -510,13 +526,14 @@ def render_html(brief: Brief) -> str:
         f"<style>{CSS}</style></head><body>",
         '<p class="note"><a href="index.html">All country briefs</a></p>',
         f"<h1>{escape(brief.country_name)} and the United States</h1>",
-        f'<p class="facts">{escape(facts.get("official_name") or "")} · {escape(brief.iso3)} · {escape(facts.get("region") or "region unknown")} · '
+        f'<p class="facts">{escape(facts.get("official_name") or "")} · {escape(brief.iso3)} · '
+        f"{escape(facts.get('region') or 'region unknown')} · "
         f"World Bank income group: {escape(facts.get('income_group') or 'not classified')}"
         f"{' · focus country' if facts.get('focus') else ''}</p>",
         f'<p class="summary" id="summary">{escape(" ".join(brief.summary))}</p>',
-        '<p class="note">How the partnership mixes security and economics over time. Numbered markers on every chart are the '
-        "agreements listed below. Grey shading marks years after the data end, amber a partial year; gaps are "
-        "unknown values (never zero).</p>",
+        '<p class="note">How the partnership mixes security and economics over time. '
+        "Numbered markers on every chart are the agreements listed below. Grey shading marks years after the data "
+        "end, amber a partial year; gaps are unknown values (never zero).</p>",
     ]
     for section in brief.sections:
         parts.append(
@@ -524,7 +541,8 @@ def render_html(brief: Brief) -> str:
         )
         if section.unavailable:
             parts.append(
-                f'<div class="unavailable chart-unavailable" data-chart="chart-{escape(section.key)}">{escape(section.unavailable)}</div>'
+                '<div class="unavailable chart-unavailable" '
+                f'data-chart="chart-{escape(section.key)}">{escape(section.unavailable)}</div>'
             )
         else:
             parts.append(
@@ -544,7 +562,8 @@ def render_html(brief: Brief) -> str:
             else:
                 when = "date not known"
             parts.append(
-                f"<tr><td>{number}</td><td>{escape(when)}</td><td>{escape(agreement_type)}</td><td>{escape(title)}</td></tr>"
+                f"<tr><td>{number}</td><td>{escape(when)}</td>"
+                f"<td>{escape(agreement_type)}</td><td>{escape(title)}</td></tr>"
             )
         parts.append("</table>")
     else:
@@ -552,12 +571,14 @@ def render_html(brief: Brief) -> str:
     parts.append("</section>")
     parts.append(
         '<section id="section-sources"><h2>Sources and vintages</h2><table>'
-        "<tr><th>raw table</th><th>file</th><th>vintage</th><th>sha256</th><th>rows</th><th>retrieved (loaded) at, UTC</th></tr>"
+        "<tr><th>raw table</th><th>file</th><th>vintage</th><th>sha256</th><th>rows</th>"
+        "<th>retrieved (loaded) at, UTC</th></tr>"
     )
     for raw_table, file_name, vintage, sha, rows, loaded in brief.sources:
         parts.append(
             f"<tr><td>{escape(raw_table)}</td><td>{escape(file_name or '')}</td><td>{escape(vintage or '')}</td>"
-            f"<td><code>{escape(sha or '')}</code></td><td>{'' if rows is None else f'{rows:,}'}</td><td>{escape((loaded or '')[:16])}</td></tr>"
+            f"<td><code>{escape(sha or '')}</code></td><td>{'' if rows is None else f'{rows:,}'}</td>"
+            f"<td>{escape((loaded or '')[:16])}</td></tr>"
         )
     parts.append("</table></section>")
     parts.append(
@@ -595,17 +616,21 @@ def render_index(con, out_dir: Path) -> str:
     for iso3, name, region in countries:
         if (out_dir / f"{iso3}.html").is_file():
             rows.append(
-                f'<tr><td><a href="{escape(iso3)}.html">{escape(name)}</a></td><td>{escape(iso3)}</td><td>{escape(region or "")}</td></tr>'
+                f'<tr><td><a href="{escape(iso3)}.html">{escape(name)}</a></td><td>{escape(iso3)}</td>'
+                f"<td>{escape(region or '')}</td></tr>"
             )
         else:
             rows.append(
-                f'<tr><td>{escape(name)}</td><td>{escape(iso3)}</td><td>{escape(region or "")} <span class="note">(no brief yet: hpw brief {escape(iso3)})</span></td></tr>'
+                f"<tr><td>{escape(name)}</td><td>{escape(iso3)}</td><td>{escape(region or '')} "
+                f'<span class="note">(no brief yet: hpw brief {escape(iso3)})</span></td></tr>'
             )
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Country briefs — Hemisphere Partnership Warehouse</title>'
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Country briefs — Hemisphere Partnership Warehouse</title>"
         f"<style>{CSS}</style></head><body><h1>Country briefs</h1>"
-        '<p class="note">US partnership with each Latin American and Caribbean country: aid, trade, arms, personnel, exercises, '
-        "agreements and scores. Each page is self-contained (no network needed).</p>"
+        '<p class="note">US partnership with each Latin American and Caribbean country: '
+        "aid, trade, arms, personnel, exercises, agreements and scores. Each page is self-contained (no network "
+        "needed).</p>"
         "<table><tr><th>country</th><th>ISO3</th><th>region</th></tr>" + "".join(rows) + "</table></body></html>\n"
     )
 

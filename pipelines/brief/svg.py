@@ -71,7 +71,7 @@ def spread(xs: list[float], low: float, high: float, gap: float) -> list[list[fl
     rows = []
     for start in range(0, len(xs), per_row):
         chunk = xs[start : start + per_row]
-        placed = []
+        placed: list[float] = []
         for x in chunk:  # left to right: push right past the previous badge
             placed.append(max(x, low, placed[-1] + gap) if placed else max(x, low))
         if placed and placed[-1] > high:  # right to left: pull back inside the plot, keeping the gap
@@ -109,14 +109,17 @@ def render(chart: Chart) -> str:
     """The chart as an <svg> element (a string)."""
     x0, x1 = chart.x_domain
     # legend items flow left to right and wrap; the plot starts below the last legend row
-    items = [(s.label, s) for s in chart.series] + (
+    # a legend entry's key: a series, None for the agreement marker, "partial" for the partial-year swatch
+    items: list[tuple[str, Series | str | None]] = [(s.label, s) for s in chart.series] + (
         [("agreement (number = table below)", None)] if chart.events else []
     )
     x_in = [e for e in sorted(chart.events, key=lambda e: e.x) if x0 - 0.5 <= e.x <= x1 + 0.5]
     partial = sorted({int(p) for p in chart.partial if x0 <= p <= x1})
     if partial:
         items.append(("partial year (incomplete data)", "partial"))
-    legend, lx, row = [], LEFT, 0
+    legend: list[tuple[float, int, str, Series | str | None]] = []
+    lx: float = LEFT
+    row = 0
     for label, s in items:
         width = 26 + 6.6 * len(label)
         if lx + width > WIDTH - RIGHT and lx > LEFT:
@@ -150,17 +153,19 @@ def render(chart: Chart) -> str:
         return top + (high - y) / (high - low) * plot_h
 
     out = [
-        f'<svg class="chart" id="{escape(chart.chart_id)}" data-chart="{escape(chart.chart_id)}" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(chart.title)}">',
+        f'<svg class="chart" id="{escape(chart.chart_id)}" data-chart="{escape(chart.chart_id)}" '
+        f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+        f'role="img" aria-label="{escape(chart.title)}">',
         f"<title>{escape(chart.title)}</title>",
         f'<text class="chart-title" x="{LEFT}" y="20" font-size="15" font-weight="bold">{escape(chart.title)}</text>',
     ]
     for lx, ly, label, s in legend:
         if s is None:
             out.append(
-                f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" stroke-dasharray="3,2"/>'
+                f'<line x1="{lx + 8}" y1="{ly - 6}" x2="{lx + 8}" y2="{ly + 6}" stroke="#7a4b00" '
+                'stroke-dasharray="3,2"/>'
             )
-        elif s == "partial":
+        elif isinstance(s, str):  # "partial"
             out.append(
                 f'<rect x="{lx}" y="{ly - 6}" width="14" height="12" fill="{PARTIAL_FILL}" '
                 'stroke="#b58900" stroke-dasharray="2,2"/>'
@@ -190,14 +195,15 @@ def render(chart: Chart) -> str:
         x = sx(year)
         out.append(f'<line x1="{x:.1f}" y1="{plot_bottom}" x2="{x:.1f}" y2="{plot_bottom + 4}" stroke="#555"/>')
         out.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18 if not chart.band else plot_bottom + 16}" font-size="11" text-anchor="middle">{year}</text>'
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18 if not chart.band else plot_bottom + 16}" font-size="11" '
+            f'text-anchor="middle">{year}</text>'
         )
     # coverage: shade the years after the last data year
     if chart.coverage_end is not None and chart.coverage_end < x1:
         start = sx(chart.coverage_end + 0.5)
         out.append(
-            f'<rect class="coverage-end" x="{start:.1f}" y="{top}" width="{LEFT + plot_w - start:.1f}" height="{plot_h}" '
-            f'fill="#f1f1f1" stroke="#bbb" stroke-dasharray="4,3"/>'
+            f'<rect class="coverage-end" x="{start:.1f}" y="{top}" width="{LEFT + plot_w - start:.1f}" '
+            f'height="{plot_h}" fill="#f1f1f1" stroke="#bbb" stroke-dasharray="4,3"/>'
         )
         out.append(
             f'<text class="coverage-note" x="{WIDTH - RIGHT}" y="20" font-size="11.5" fill="#555" text-anchor="end">'
@@ -226,37 +232,39 @@ def render(chart: Chart) -> str:
                     continue
                 bar_top, bar_bottom = sorted((sy(y), sy(max(low, 0))))
                 out.append(
-                    f'<rect class="datum" x="{sx(x) - bar_w / 2:.1f}" y="{bar_top:.1f}" width="{bar_w:.1f}" height="{max(bar_bottom - bar_top, 0.8):.1f}" '
-                    f'fill="{s.color}"><title>{escape(s.label)}, {x:g}: {escape(y_format.format(y))}</title></rect>'
+                    f'<rect class="datum" x="{sx(x) - bar_w / 2:.1f}" y="{bar_top:.1f}" width="{bar_w:.1f}" '
+                    f'height="{max(bar_bottom - bar_top, 0.8):.1f}" fill="{s.color}"><title>{escape(s.label)}, {x:g}: '
+                    f"{escape(y_format.format(y))}</title></rect>"
                 )
             continue
         segment: list[str] = []
         segments: list[list[str]] = []
-        for x, y in sorted(s.points, key=lambda p: p[0]):
+        for x, maybe_y in sorted(s.points, key=lambda p: p[0]):
             if not x0 - 0.5 <= x <= x1 + 0.5:
                 continue
-            if y is None or (isinstance(y, float) and math.isnan(y)):
+            if maybe_y is None or (isinstance(maybe_y, float) and math.isnan(maybe_y)):
                 if segment:
                     segments.append(segment)
                 segment = []
                 continue
-            segment.append(f"{sx(x):.1f},{sy(y):.1f}")
+            segment.append(f"{sx(x):.1f},{sy(maybe_y):.1f}")
         if segment:
             segments.append(segment)
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         for seg in segments:
             if len(seg) == 1:
-                cx, cy = seg[0].split(",")
-                out.append(f'<circle class="datum" cx="{cx}" cy="{cy}" r="2.6" fill="{s.color}"/>')
+                dot_x, dot_y = seg[0].split(",")
+                out.append(f'<circle class="datum" cx="{dot_x}" cy="{dot_y}" r="2.6" fill="{s.color}"/>')
             else:
                 out.append(
-                    f'<polyline class="datum" fill="none" stroke="{s.color}" stroke-width="2.2"{dash} points="{" ".join(seg)}"/>'
+                    f'<polyline class="datum" fill="none" stroke="{s.color}" stroke-width="2.2"{dash} '
+                    f'points="{" ".join(seg)}"/>'
                 )
         for x, y in s.known():
             if x0 - 0.5 <= x <= x1 + 0.5:
                 out.append(
-                    f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="transparent"><title>{escape(s.label)}, {x:g}: '
-                    f"{escape(y_format.format(y))}</title></circle>"
+                    f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="transparent">'
+                    f"<title>{escape(s.label)}, {x:g}: {escape(y_format.format(y))}</title></circle>"
                 )
     # agreements: a dashed line at the date, a numbered badge above the plot (spread so none overlap) and a leader
     xs = [sx(e.x) for e in x_in]
@@ -270,9 +278,9 @@ def render(chart: Chart) -> str:
             else ""
         )
         out.append(
-            f'<g class="event"><line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{plot_bottom}" stroke="#7a4b00" stroke-dasharray="3,2"/>'
-            f'{leader}<circle class="badge" cx="{bx:.1f}" cy="{cy:.1f}" r="{BADGE_R}" fill="#7a4b00"/>'
-            f'<text x="{bx:.1f}" y="{cy + 3.5:.1f}" font-size="9.5" fill="#fff" text-anchor="middle">'
+            f'<g class="event"><line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{plot_bottom}" stroke="#7a4b00" '
+            f'stroke-dasharray="3,2"/>{leader}<circle class="badge" cx="{bx:.1f}" cy="{cy:.1f}" r="{BADGE_R}" '
+            f'fill="#7a4b00"/><text x="{bx:.1f}" y="{cy + 3.5:.1f}" font-size="9.5" fill="#fff" text-anchor="middle">'
             f"{escape(event.label)}</text>"
             f"<title>{escape(event.title)}</title></g>"
         )
@@ -282,11 +290,13 @@ def render(chart: Chart) -> str:
         for x, category in chart.band.values:
             if x0 <= x <= x1 and category in chart.band.colors:
                 out.append(
-                    f'<rect x="{sx(x - 0.5):.1f}" y="{band_y}" width="{sx(x + 0.5) - sx(x - 0.5):.1f}" height="{BAND_HEIGHT}" '
-                    f'fill="{chart.band.colors[category]}"><title>{x:g}: {escape(category)}</title></rect>'
+                    f'<rect x="{sx(x - 0.5):.1f}" y="{band_y}" width="{sx(x + 0.5) - sx(x - 0.5):.1f}" '
+                    f'height="{BAND_HEIGHT}" fill="{chart.band.colors[category]}"><title>{x:g}: '
+                    f"{escape(category)}</title></rect>"
                 )
         out.append(
-            f'<text x="{LEFT - 6}" y="{band_y + 11}" font-size="10.5" text-anchor="end">{escape(chart.band.label)}</text>'
+            f'<text x="{LEFT - 6}" y="{band_y + 11}" font-size="10.5" '
+            f'text-anchor="end">{escape(chart.band.label)}</text>'
         )
     out.append("</svg>")
     return "".join(out)

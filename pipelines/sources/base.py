@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -121,7 +122,7 @@ class RawTable:
         return SourceFile.inspect(path, f"user file {path.name}, modified {retrieved}", bundled=False)
 
 
-def read_text_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf8", **kwargs) -> pl.DataFrame:
+def read_text_csv(path: Path | IO[bytes], *, skip_rows: int = 0, encoding: str = "utf8", **kwargs) -> pl.DataFrame:
     """Read every column as text (the contract decides types) and number the data records from 1.
 
     Blank cells, quoted (`""`) or not, become null: in every publisher file here blank means *not

@@ -2,9 +2,9 @@
 
 Live only (the API serves 2010-01 to the latest month, so trade after the last IMF DOTS year reaches the warehouse);
 its months take precedence over the Census country file (census_trade_by_country, the real offline default) in
-models/intermediate/int_census_trade_country_month.sql. Offline, the source reads a small **synthetic** fixture in the API's response shape (data/fixtures/census_intltrade/,
-see its SOURCE.md). Rows read from the fixture are `is_synthetic = true`, recognised by sha256, so they can never
-pass for Census data downstream.
+models/intermediate/int_census_trade_country_month.sql. Offline, the source reads a small **synthetic** fixture in the
+API's response shape (data/fixtures/census_intltrade/, see its SOURCE.md). Rows read from the fixture are
+`is_synthetic = true`, recognised by sha256, so they can never pass for Census data downstream.
 
 Quirks handled:
 - The response is one JSON array of arrays; the first row names the variables and every value is a string.
@@ -100,8 +100,10 @@ def _table(flow: str, variable: str, default_file: str) -> RawTable:
         bundled_root=FIXTURE_ROOT,
         vintage="SYNTHETIC offline fixture (invented numbers, Census API response shape), not Census data",
         parse=parse,
-        description=f"US Census Bureau international trade API, monthly US {flow} by partner CTY_CODE ({variable}, USD). "
-        "Live mode reads the API (2023-01 onwards); offline a labelled synthetic fixture (is_synthetic = true).",
+        description=(
+            f"US Census Bureau international trade API, monthly US {flow} by partner CTY_CODE ({variable}, USD). "
+            "Live mode reads the API (2023-01 onwards); offline a labelled synthetic fixture (is_synthetic = true)."
+        ),
         live_url=f"{API}/{flow}/hs?get=CTY_CODE,CTY_NAME,{variable}&time=from+2023-01",
         cadence="monthly",
     )

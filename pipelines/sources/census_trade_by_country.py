@@ -147,11 +147,11 @@ def _workbook_header(sheet: pl.DataFrame, path: Path) -> tuple[int, list[str]]:
 def _read_workbook(path: Path, data: bytes) -> pl.DataFrame:
     """The Census country workbook (xlsx or a CSV export of it) -> one row per line, months as lists of text."""
     if data[:4] == b"PK\x03\x04":
-        sheet = pl.read_excel(
+        sheets = pl.read_excel(
             io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0, raise_if_empty=False
         )
         # sheet_id=0 reads every sheet: the publisher's is named `country`; otherwise the first.
-        sheet = sheet.get("country", next(iter(sheet.values())))
+        sheet = sheets.get("country", next(iter(sheets.values())))
     else:
         # A CSV export may carry title lines above the header: start reading at the header line.
         lines = data.decode("utf-8-sig", errors="replace").splitlines()

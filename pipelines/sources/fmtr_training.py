@@ -170,7 +170,8 @@ def _attach_program_group(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
             [
                 Failure(
                     "program",
-                    f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its program_group)",
+                    f"program label listed in data/reference/{PROGRAM_GROUPS_FILE.name} (add it with its "
+                    "program_group)",
                     values=labels,
                     rows=unmapped["source_row"].head(5).to_list(),
                     count=unmapped.height,
@@ -190,10 +191,10 @@ def _tidy(records: pl.DataFrame, path: Path, report_first: int, file_region: str
             pl.col(pl.String).replace("", None),
         )
         .with_columns(
-            trainees_as_printed=pl.col("quantity"),
-            cost_as_printed=pl.col("total_cost"),
             *number_text("quantity"),
             *number_text("total_cost"),
+            trainees_as_printed=pl.col("quantity"),
+            cost_as_printed=pl.col("total_cost"),
         )
         .with_columns(
             value_spill=pl.col("quantity_spill") | pl.col("total_cost_spill"),

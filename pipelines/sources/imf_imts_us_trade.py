@@ -8,7 +8,8 @@ see its SOURCE.md); rows read from it are `is_synthetic = true`, recognised by s
 
 Quirks handled:
 - One row per observation, columns by name: `DATAFLOW` (`IMF.STA:IMTS(1.0.0)`), the four key dimensions,
-  `TIME_PERIOD`, `OBS_VALUE`, then attributes (`SCALE`, `UNIT`, `STATUS`, ...). Columns are read by name, never position.
+  `TIME_PERIOD`, `OBS_VALUE`, then attributes (`SCALE`, `UNIT`, `STATUS`, ...). Columns are read by name, never
+  position.
 - `OBS_VALUE` is in US dollars (not millions: `SCALE` only says how the IMF displays it). Blank or `NaN` = not
   available: NULL, never zero.
 - Counterparts are ISO3 codes; IMF groups are `G` + 3 digits (`G001` world): aggregates, iso3 NULL.

@@ -281,9 +281,14 @@ REGISTER = RawTable(
     cadence="yearly",
     snapshot=SNAPSHOT,
     default_file="trade-register_lac_us.csv",
-    vintage="SIPRI Arms Transfers Database trade register, data generated 13 Mar 2025 (LAC/US extract; deliveries 1950-2024)",
+    vintage=(
+        "SIPRI Arms Transfers Database trade register, data generated 13 Mar 2025 (LAC/US extract; deliveries "
+        "1950-2024)"
+    ),
     parse=parse_register,
-    description="SIPRI trade register: one row per arms deal (recipient, supplier, order, deliveries, SIPRI TIV in millions).",
+    description=(
+        "SIPRI trade register: one row per arms deal (recipient, supplier, order, deliveries, SIPRI TIV in millions)."
+    ),
 )
 TIV_IMPORTS = RawTable(
     name="sipri_tiv_imports",

@@ -101,13 +101,18 @@ def _font_colours(path: Path, sheet: str) -> tuple[pl.DataFrame, tuple[int, int]
             rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
             rel_id = next(s.get(f"{_REL}id") for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet)
             target = next(r.get("Target") for r in rels.iter(f"{_PKG_REL}Relationship") if r.get("Id") == rel_id)
+            if target is None:
+                raise KeyError(f"no Target for sheet relationship {rel_id}")
             sheet_xml = book.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}").decode("utf-8")
             styles = ET.fromstring(book.read("xl/styles.xml"))
             shared = (
                 ET.fromstring(book.read("xl/sharedStrings.xml")) if "xl/sharedStrings.xml" in book.namelist() else None
             )
-        fonts = [_colour(f) for f in styles.find(f"{_MAIN}fonts")]
-        style_colour = {i: fonts[int(xf.get("fontId", 0))] for i, xf in enumerate(styles.find(f"{_MAIN}cellXfs"))}
+        font_list, cell_xfs = styles.find(f"{_MAIN}fonts"), styles.find(f"{_MAIN}cellXfs")
+        if font_list is None or cell_xfs is None:
+            raise KeyError("styles.xml has no fonts or cellXfs")
+        fonts = [_colour(f) for f in font_list]
+        style_colour = {i: fonts[int(xf.get("fontId", 0))] for i, xf in enumerate(cell_xfs)}
     except (zipfile.BadZipFile, KeyError, StopIteration, ET.ParseError, TypeError, IndexError, ValueError) as err:
         LOG.warning("%s: font colours of sheet %r not readable (%s); estimate_flag will be NULL", SOURCE, sheet, err)
         return None
@@ -232,10 +237,10 @@ def read_sheet(path: Path, sheet: str) -> SheetRead:
     year_cols = list(years)
     long_text = rows.select(
         "i",
+        *year_cols,
         country=pl.col("c0").str.strip_chars(),
         notes=pl.col(notes_col).str.strip_chars().replace("", None),
         region_heading="region_heading",
-        *year_cols,
     ).unpivot(index=["i", "country", "notes", "region_heading"], on=year_cols, variable_name="pos", value_name="text")
     long_nums = nums.select("i", *year_cols).unpivot(index="i", on=year_cols, variable_name="pos", value_name="num")
     cells = long_text.join(long_nums, on=["i", "pos"], how="left", validate="1:1")

@@ -170,7 +170,8 @@ def land_activity(database: Path, source_file) -> dict[str, int]:
 
 def _parquet_name(content_sha256: str) -> str:
     """Content address of the landed Parquet: the CSV's sha256 and the code that shapes it (this module, the
-    column-naming rules, the type-cast rule, polars). A re-build of an unchanged file reuses it; any change writes a new one."""
+    column-naming rules, the type-cast rule, polars). A re-build of an unchanged file reuses it; any change writes a
+    new one."""
     import hashlib
 
     import data_contracts._base as contract_base
@@ -206,8 +207,8 @@ def _write_parquet(
         .alias("fiscal_period"),
     ]
     # one with_columns: the `__bad__` columns and the casts both read the text as selected above
-    bad = [pl.when(unfit_expr(n, t, pl.String)).then(pl.col(n)).alias(_BAD_PREFIX + n) for n, t in typed.items()]
-    casts = [cast_expr(n, t, pl.String).alias(n) for n, t in typed.items()]
+    bad = [pl.when(unfit_expr(n, t, pl.String())).then(pl.col(n)).alias(_BAD_PREFIX + n) for n, t in typed.items()]
+    casts = [cast_expr(n, t, pl.String()).alias(n) for n, t in typed.items()]
     scratch = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
     try:
         (
@@ -296,7 +297,8 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
     )
     for column, value in provenance.items():
         selects.append(
-            f"{literal(value.isoformat()) + '::timestamptz' if hasattr(value, 'isoformat') else literal(value)} as {quote(column)}"
+            f"{literal(value.isoformat()) + '::timestamptz' if hasattr(value, 'isoformat') else literal(value)} as "
+            f"{quote(column)}"
         )
     con.execute(
         f"create or replace view raw.{ACTIVITY_TABLE} as select {', '.join(selects)} from {landed} as p "
@@ -324,9 +326,15 @@ SUMMARY = RawTable(
     cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="us_foreign_aid_country.csv",
-    vintage="ForeignAssistance.gov country summary, downloaded ~late 2024 (FY1946-FY2024, FY2024 partial; constant FY2022 USD)",
+    vintage=(
+        "ForeignAssistance.gov country summary, downloaded ~late 2024 (FY1946-FY2024, FY2024 partial; constant FY2022 "
+        "USD)"
+    ),
     parse=parse_summary,
-    description="ForeignAssistance.gov country summary: total US foreign assistance per country, transaction type and fiscal year.",
+    description=(
+        "ForeignAssistance.gov country summary: total US foreign assistance per country, transaction type and fiscal "
+        "year."
+    ),
 )
 
 ACTIVITY = RawTable(
@@ -335,10 +343,15 @@ ACTIVITY = RawTable(
     cadence="quarterly",
     snapshot=SNAPSHOT,
     default_file="El_Salvador_2022-2002_Econ_Other.csv",
-    vintage="ForeignAssistance.gov activity-level export, 2022 (El Salvador, FY2002-2022, Economic, Obligations; constant FY2021 USD)",
+    vintage=(
+        "ForeignAssistance.gov activity-level export, 2022 (El Salvador, FY2002-2022, Economic, Obligations; constant "
+        "FY2021 USD)"
+    ),
     parse=parse_activity,
     land=land_activity,
-    description="ForeignAssistance.gov activity-level ('complete') layout; carries the Economic/Military objective split.",
+    description=(
+        "ForeignAssistance.gov activity-level ('complete') layout; carries the Economic/Military objective split."
+    ),
 )
 
 RAW_TABLES = (SUMMARY, ACTIVITY)

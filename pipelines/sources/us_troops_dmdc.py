@@ -104,7 +104,9 @@ US_TROOPS = RawTable(
     default_file="troopdata-rebuild-reports_LAC_USA.csv",
     vintage="troopdata rebuild reports @ 00c0deb (file changed 2026-04-14): DMDC reports June 1950 - December 2025",
     parse=parse,
-    description="DMDC military (and from 2008 reserve/civilian) personnel by host country, one row per country x report.",
+    description=(
+        "DMDC military (and from 2008 reserve/civilian) personnel by host country, one row per country x report."
+    ),
 )
 
 RAW_TABLES = (US_TROOPS,)

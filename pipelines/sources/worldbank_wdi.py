@@ -324,9 +324,15 @@ WDI_CSV = RawTable(
     snapshot=SNAPSHOT,
     # Anchors the folder: parse reads every API_*.csv next to it (see module docstring).
     default_file="API_SP.POP.TOTL_DS2_en_csv_v2_4473555_LAC_USA.csv",
-    vintage="World Bank WDI/WGI API_ bulk CSVs, 9 indicators, releases ~Dec 2020 to 2026-03 (per-file vintage in file_vintage)",
+    vintage=(
+        "World Bank WDI/WGI API_ bulk CSVs, 9 indicators, releases ~Dec 2020 to 2026-03 (per-file vintage in "
+        "file_vintage)"
+    ),
     parse=parse_csv_folder,
-    description="World Bank WDI/WGI bulk CSVs (every API_*.csv in the folder), long: one row per economy x indicator x year; value NULL = blank cell.",
+    description=(
+        "World Bank WDI/WGI bulk CSVs (every API_*.csv in the folder), long: one row per economy x indicator x year; "
+        "value NULL = blank cell."
+    ),
 )
 
 WDI_JSON = RawTable(
@@ -337,7 +343,10 @@ WDI_JSON = RawTable(
     default_file="NY_GDP_MKTP_KD_api_v2_LAC_USA.json",
     vintage="World Bank API v2 JSON, NY.GDP.MKTP.KD, lastupdated 2026-04-08 (mirror extract: ARG, BRA, MEX, USA)",
     parse=parse_json_folder,
-    description="World Bank API v2 JSON responses (every *.json in the folder): one row per economy x indicator x year; value NULL = API null.",
+    description=(
+        "World Bank API v2 JSON responses (every *.json in the folder): one row per economy x indicator x year; value "
+        "NULL = API null."
+    ),
 )
 
 WDI_INDICATOR_METADATA = RawTable(
@@ -348,7 +357,9 @@ WDI_INDICATOR_METADATA = RawTable(
     default_file="Metadata_Indicator_API_RL.EST_DS2_en_csv_v2_5814.csv",
     vintage="World Bank indicator metadata shipped with the API_RL.EST bulk download (2026)",
     parse=parse_metadata_folder,
-    description="World Bank indicator metadata (every Metadata_Indicator_*.csv in the folder): name, source note, organisation.",
+    description=(
+        "World Bank indicator metadata (every Metadata_Indicator_*.csv in the folder): name, source note, organisation."
+    ),
 )
 
 RAW_TABLES = (WDI_CSV, WDI_JSON, WDI_INDICATOR_METADATA)

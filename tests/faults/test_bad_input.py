@@ -262,7 +262,7 @@ def builds(built_warehouse, tmp_path_factory):
         n = ROUND_OF[case_id]
         if n not in done:
             bad = {}
-            for cid, table, make, _ in ROUNDS[n]:
+            for cid, _table, make, _ in ROUNDS[n]:
                 folder = tmp_path_factory.mktemp(f"case{cid}")
                 path = make(folder)
                 bad[cid] = (path, hashlib.sha256(path.read_bytes()).hexdigest())

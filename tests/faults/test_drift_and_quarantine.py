@@ -67,12 +67,14 @@ def test_14_tolerable_bad_values_are_quarantined_and_counted(tolerated):
         file_rows = sum(1 for _ in csv.DictReader(handle))
     with duckdb.connect(str(published.database), read_only=True) as con:
         held = con.execute(
-            "select raw_table, source, file, source_row, column_name, value, reason from meta.quarantine order by source_row"
+            "select raw_table, source, file, source_row, column_name, value, reason from meta.quarantine order by "
+            "source_row"
         ).fetchall()
         loads = dict(con.execute("select raw_table, rows_rejected from meta.loads").fetchall())
         landed = con.execute("select count(*) from raw.us_troops_dmdc").fetchone()[0]
         nulls = con.execute(
-            "select source_row, navy_other, navy_temporary_ashore from raw.us_troops_dmdc where source_row in (2, 6) order by 1"
+            "select source_row, navy_other, navy_temporary_ashore from raw.us_troops_dmdc where source_row in (2, 6) "
+            "order by 1"
         ).fetchall()
     assert [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in held] == [
         ("us_troops_dmdc", "us_troops_dmdc", troops.name, row, column, value)

@@ -67,7 +67,8 @@ ANALYST = textwrap.dedent("""
     print("ready", rows, flush=True)
     sys.stdin.readline()  # hold the file open until the build is over
     after = con.execute("select count(*), max(published_at) from meta.build").fetchone()
-    print("same" if before == after else "changed", con.execute("select count(*) from marts.dim_country").fetchone()[0], flush=True)
+    countries = con.execute("select count(*) from marts.dim_country").fetchone()[0]
+    print("same" if before == after else "changed", countries, flush=True)
 """)
 
 

@@ -8,9 +8,9 @@ renamed as (
         -- Stable id: code, type slug, signing date as written, and a hash of the title, so correcting notes,
         -- citation or the in-force date keeps the id; two agreements of one type on one day differ by title.
         country_iso3
-            || '-' || trim(regexp_replace(lower(agreement_type), '[^a-z0-9]+', '-', 'g'), '-')
-            || '-' || coalesce(date_signed_text, 'undated')
-            || '-' || left(md5(title), 8) as agreement_id,
+        || '-' || trim(regexp_replace(lower(agreement_type), '[^a-z0-9]+', '-', 'g'), '-')
+        || '-' || coalesce(date_signed_text, 'undated')
+        || '-' || left(md5(title), 8) as agreement_id,
         country_iso3 as source_country_code,
         iso3,
         entity_kind,

@@ -30,7 +30,7 @@ allocated as (
         years.tiv_delivered_mn / years.n_delivery_years as tiv_delivered_allocated_mn,
         deals.source_vintage
     from years
-    inner join deals on deals.deal_id = years.deal_id
+    inner join deals on years.deal_id = deals.deal_id
 )
 
 select * from allocated
