@@ -197,7 +197,8 @@ class Failure:
 def row_failure(
     frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None
 ) -> Failure | None:
-    """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and file rows, or None."""
+    """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and
+    file rows, or None."""
     offending = frame.filter(bad.fill_null(False))
     if offending.is_empty():
         return None

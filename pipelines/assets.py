@@ -217,7 +217,7 @@ def raw_asset(table: RawTable):
             ],
         )
 
-    _raw.__name__ = f"raw_{table.name}"
+    _raw.__name__ = f"raw_{table.name}"  # type: ignore[attr-defined]  # the op's name in stack traces
     return _raw
 
 

@@ -131,7 +131,10 @@ class BuildResult:
         return lines
 
     def summary_table(self) -> str:
-        header = f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} {'checks':>9} {'seconds':>8}"
+        header = (
+            f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} "
+            f"{'checks':>9} {'seconds':>8}"
+        )
         lines = [header, "-" * len(header)]
 
         def fmt(value):
@@ -149,12 +152,12 @@ class BuildResult:
         failed = sum(a.checks_failed for a in self.assets)
         warned = sum(a.checks_warned for a in self.assets)
         warned_text = f", {warned} warned" if warned else ""
-        lines.append(
-            f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s"
-        )
+        state = "succeeded" if self.success else "FAILED"
+        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {state} in {self.seconds:.1f} s")
         if self.rows_quarantined:
             lines.append(
-                f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)"
+                f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value "
+                "(NULL in raw; see meta.quarantine)"
             )
         lines.extend(self.findings_lines())
         lines.extend(f"warning: {w}" for w in self.warnings)
@@ -296,7 +299,7 @@ def _count_findings(outcome: BuildResult, published: Path) -> None:
 
 def _published_state(root: Path) -> tuple:
     """What identifies the published file and exports (inode, size, time); compared before and after a build."""
-    state = []
+    state: list[tuple[int, int, int] | None] = []
     for path in (root / "partnership.duckdb", root / "exports", root / "exports" / "datapackage.json"):
         try:
             stat = path.stat()

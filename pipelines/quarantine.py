@@ -129,19 +129,27 @@ def diagnose(path: Path, latin1_ok: bool = False) -> str | None:
             )
         return f"is an HTML page{title}, not {expected} (an error page was saved in place of the download)"
     if text_head.startswith((b"{", b"[")) and path.suffix.lower() != ".json":
-        return f"is a JSON body {head[:80].decode('utf-8', 'replace')!r}, not {expected} (an API error was saved in place of the download)"
+        body = head[:80].decode("utf-8", "replace")
+        return f"is a JSON body {body!r}, not {expected} (an API error was saved in place of the download)"
     if expected.startswith("an xlsx"):
         if not zipfile.is_zipfile(path):
-            return f"is not a valid xlsx workbook: the zip archive is damaged or incomplete ({size:,} bytes, starts with {head[:8]!r})"
+            return (
+                "is not a valid xlsx workbook: the zip archive is damaged or incomplete "
+                f"({size:,} bytes, starts with {head[:8]!r})"
+            )
         return None
     data = path.read_bytes()
     if not latin1_ok and (bad := _first_invalid_utf8(data)):
         line, offset, sample = bad
-        return f"is not valid UTF-8: byte(s) {sample!r} at line {line} (byte offset {offset}); expected UTF-8 — was it re-saved as Latin-1/Windows-1252?"
+        return (
+            f"is not valid UTF-8: byte(s) {sample!r} at line {line} (byte offset {offset}); expected UTF-8 — "
+            "was it re-saved as Latin-1/Windows-1252?"
+        )
     if not data.endswith((b"\n", b"\r")):
         last_line = data.count(b"\n") + 1
         *_, previous, tail = [b""] + data.rsplit(b"\n", 2)
         fields = lambda line: len(next(csv.reader([line.decode("utf-8", "replace")]), []))  # noqa: E731
         if tail.count(b'"') % 2 == 1 or (previous.strip() and fields(tail) < fields(previous)):
-            return f"looks truncated: line {last_line} is cut mid-row ({tail[-60:].decode('utf-8', 'replace')!r}) with no line end"
+            cut = tail[-60:].decode("utf-8", "replace")
+            return f"looks truncated: line {last_line} is cut mid-row ({cut!r}) with no line end"
     return None
