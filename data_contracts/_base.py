@@ -7,7 +7,7 @@ model lazily so that every failing check is reported at once.
 
 Reliability rules applied here, to every source (see docs/reliability.md):
 - a file with a header but no data rows breaks its contract (an empty download is never an empty table);
-- schema drift (pipelines/drift.py): a missing contract column fails with a diff of expected versus found
+- schema drift (data_contracts/_drift.py): a missing contract column fails with a diff of expected versus found
   columns, a column whose every value has another type fails as a type change, a new column passes with a warning;
 - every rule has a class. *Structural* rules (columns, types, keys, required values, units, sane year ranges,
   anything a parser relies on) block the build. *Plausibility* rules (cross-column relations and ranges a publisher
@@ -15,17 +15,118 @@ Reliability rules applied here, to every source (see docs/reliability.md):
   one is kept as published, listed in `meta.plausibility_flags` with the rule, and reported by a WARN check;
 - a column the contract marks tolerable (`pa.Field(nullable=True, metadata={"tolerable": "<why>"})`) keeps the
   build going when one of its values does not parse: the value becomes NULL and the row goes to
-  `meta.quarantine` (pipelines/quarantine.py), counted in `meta.loads.rows_rejected` — never silently dropped.
+  `meta.quarantine`, counted in `meta.loads.rows_rejected` — never silently dropped.
+
+What a contract finds without failing (quarantined rows, plausibility flags, additive-drift warnings) is data:
+`check()` returns it in a `ContractFindings`. Parsers call `enforce()`, which returns the frame and adds the
+findings to the `ContractRun` the caller opened with `contract_run()` (the raw asset opens one per file, with the
+drift baseline it read from the published warehouse, and emits the findings as metadata and checks). Without an
+open run, findings are discarded and there is no baseline (only the contract's own columns are known).
+This package is a leaf: it imports nothing from `pipelines`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import pandera.polars as pa
 import polars as pl
 
+from data_contracts import _drift
+
 MAX_EXAMPLES = 5
+
+# One row per quarantined value or plausibility flag: where it is in the file, and why.
+FINDING_SCHEMA = {
+    "source": pl.String,
+    "file": pl.String,
+    "source_row": pl.Int64,
+    "column_name": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+}
+
+
+def _findings_frame(rows: pl.DataFrame | None = None) -> pl.DataFrame:
+    if rows is None:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    return rows.select([pl.col(c).cast(t) for c, t in FINDING_SCHEMA.items()])
+
+
+@dataclass
+class ContractFindings:
+    """What contracts found without stopping: tolerable values set to NULL (`quarantined`), rows kept but breaking
+    a plausibility rule (`flags`), and additive schema drift (`drift_warnings`)."""
+
+    quarantined: pl.DataFrame = field(default_factory=_findings_frame)
+    flags: pl.DataFrame = field(default_factory=_findings_frame)
+    drift_warnings: list[str] = field(default_factory=list)
+
+    def add(self, other: ContractFindings) -> None:
+        if other.quarantined.height:
+            self.quarantined = pl.concat([self.quarantined, _findings_frame(other.quarantined)])
+        if other.flags.height:
+            self.flags = pl.concat([self.flags, _findings_frame(other.flags)])
+        self.drift_warnings.extend(w for w in other.drift_warnings if w not in self.drift_warnings)
+
+
+@dataclass(frozen=True)
+class Contracted:
+    """A frame that met its contract, and what the contract found on the way."""
+
+    frame: pl.DataFrame
+    findings: ContractFindings
+
+
+@dataclass
+class ContractRun:
+    """The findings of every contract enforced while parsing one file, and the drift baseline they are held to:
+    source -> the columns the previous published build landed for it."""
+
+    baseline: Mapping[str, set[str]] = field(default_factory=dict)
+    findings: ContractFindings = field(default_factory=ContractFindings)
+
+
+_RUN: ContextVar[ContractRun | None] = ContextVar("contract_run", default=None)
+
+
+@contextmanager
+def contract_run(baseline: Mapping[str, set[str]] | None = None) -> Iterator[ContractRun]:
+    """Collect the findings of the contracts enforced inside the block (one parse), held to `baseline`."""
+    run = ContractRun(baseline=dict(baseline or {}))
+    token = _RUN.set(run)
+    try:
+        yield run
+    finally:
+        _RUN.reset(token)
+
+
+def _run_baseline(source: str) -> set[str] | None:
+    run = _RUN.get()
+    return None if run is None else run.baseline.get(source)
+
+
+def _report(findings: ContractFindings) -> None:
+    run = _RUN.get()
+    if run is not None:
+        run.findings.add(findings)
+
+
+def check_columns(
+    source: str, file: str, found: list[str], contract_columns: list[str], required: list[str]
+) -> tuple[list[str], str]:
+    """Schema-drift rule for a loader that checks columns itself (the streaming path): (missing, column diff).
+    An additive-drift warning goes to the open contract run, as `enforce()`'s does."""
+    missing, columns_diff, warning = _drift.check(
+        source, file, found, contract_columns, required, _run_baseline(source)
+    )
+    if warning:
+        _report(ContractFindings(drift_warnings=[warning]))
+    return missing, columns_diff
+
 
 # What a country-mapped row describes (pipelines/countries.py resolves names to these; contracts check them).
 ENTITY_KINDS = ("country", "aggregate", "non_state", "organisation", "unresolved")
@@ -57,15 +158,13 @@ def plausibility_rules(model) -> tuple[Plausibility, ...]:
     return tuple(rule for klass in getattr(model, "__mro__", (model,)) for rule in _PLAUSIBILITY.get(klass, ()))
 
 
-def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> int:
-    """Hold the rows breaking the model's plausibility rules (pipelines/quarantine.py); return how many flags."""
-    from pipelines import quarantine
-
-    flagged = 0
+def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> pl.DataFrame:
+    """The rows breaking the model's plausibility rules, one flag per row and rule (FINDING_SCHEMA)."""
+    flagged = [_findings_frame()]
     for rule in plausibility_rules(model):
         rows = frame.filter(rule.bad.fill_null(False))
         if rows.height:
-            quarantine.flag(
+            flagged.append(
                 rows.select(
                     source=pl.lit(source),
                     file=pl.lit(file),
@@ -77,8 +176,7 @@ def flag_implausible(frame: pl.DataFrame, model, *, source: str, file: str) -> i
                     reason=pl.lit(f"plausibility: {rule.name}"),
                 )
             )
-            flagged += rows.height
-    return flagged
+    return pl.concat([_findings_frame(f) for f in flagged])
 
 
 @dataclass
@@ -99,7 +197,8 @@ class Failure:
 def row_failure(
     frame: pl.DataFrame, bad: pl.Expr, column: str, check: str, shown: pl.Expr | None = None
 ) -> Failure | None:
-    """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and file rows, or None."""
+    """Cross-column rule helper: a Failure naming the offending values (`column`, or the `shown` expression) and
+    file rows, or None."""
     offending = frame.filter(bad.fill_null(False))
     if offending.is_empty():
         return None
@@ -124,6 +223,12 @@ class ContractViolation(ValueError):
         self.failures = failures
         lines = "\n  - ".join(f.describe() for f in failures)
         super().__init__(f"[{source}] {file} breaks its contract ({len(failures)} problem(s)):\n  - {lines}")
+
+    @property
+    def file_name(self) -> str:
+        """The file's name without the ` [sheet]` a workbook's contract adds to `file`."""
+        name, bracket, sheet = self.file.rpartition(" [")
+        return name if bracket and len(sheet) > 1 and sheet.endswith("]") and "]" not in sheet[:-1] else self.file
 
 
 def contract_dtypes(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
@@ -166,12 +271,31 @@ def unfit_expr(column: str, dtype: pl.DataType, source_dtype: pl.DataType) -> pl
 
 
 def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str, file: str) -> pl.DataFrame:
-    """Cast to the contract's dtypes and validate; raise ContractViolation listing every problem."""
-    from pipelines import drift, quarantine
+    """`check()` with the open contract run's baseline; its findings go to that run. Returns the validated frame."""
+    result = check(frame, model, source=source, file=file, baseline=_run_baseline(source))
+    _report(result.findings)
+    return result.frame
 
+
+def check(
+    frame: pl.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    source: str,
+    file: str,
+    baseline: set[str] | None = None,
+) -> Contracted:
+    """Cast to the contract's dtypes and validate; raise ContractViolation listing every problem. Returns the
+    validated frame with what the contract found (quarantined values, plausibility flags, additive drift against
+    `baseline`, the columns of the previous build of this source)."""
     dtypes = contract_dtypes(model)
     failures: list[Failure] = []
-    missing, columns_diff = drift.check(source, file, frame.columns, list(dtypes), required_columns(model))
+    findings = ContractFindings()
+    missing, columns_diff, warning = _drift.check(
+        source, file, frame.columns, list(dtypes), required_columns(model), baseline
+    )
+    if warning:
+        findings.drift_warnings.append(warning)
     for column in missing:
         failures.append(
             Failure(column, "required column present (schema drift: removed or renamed)", values=[columns_diff])
@@ -195,6 +319,7 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
     def unfit(column: str) -> pl.Expr:
         return unfit_expr(column, dtypes[column], frame.schema[column])
 
+    held = []
     # One pass counts unfit cells in every cast column (wide files have dozens); only columns with some go on.
     unfit_counts = frame.select([unfit(c).sum().alias(c) for c in casts]).row(0) if casts else ()
     for column, unfit_count in zip(casts, unfit_counts):
@@ -204,9 +329,9 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
         present = frame[column].is_not_null()
         if frame.schema[column] == pl.String:
             present = present & (frame[column].str.strip_chars() != "")
-        if bad.any() and column in tolerable and not drift.type_change(int(bad.sum()), int(present.sum())):
+        if bad.any() and column in tolerable and not _drift.type_change(int(bad.sum()), int(present.sum())):
             # Tolerable: the value is unknown (NULL, already so in `typed`), and the row is quarantined, not dropped.
-            quarantine.hold(
+            held.append(
                 frame.with_columns(_quarantine_row=row_ids)
                 .filter(bad)
                 .select(
@@ -220,7 +345,7 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
             )
             continue
         if bad.any():
-            changed = drift.type_change(int(bad.sum()), int(present.sum()))
+            changed = _drift.type_change(int(bad.sum()), int(present.sum()))
             failures.append(
                 Failure(
                     column,
@@ -233,22 +358,24 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
             )
     if failures:
         raise ContractViolation(source, file, failures)
+    if held:
+        findings.quarantined = pl.concat([_findings_frame(h) for h in held])
 
     try:
         validated = model.validate(typed, lazy=True)
-        flag_implausible(validated, model, source=source, file=file)
-        return validated
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
-        for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
+        for (column, check_name), group in cases.group_by(["column", "check"], maintain_order=True):
             indices = [i for i in group["index"].to_list() if i is not None]
             failures.append(
                 Failure(
                     str(column),
-                    str(check),
+                    str(check_name),
                     values=[str(v) for v in group["failure_case"].head(MAX_EXAMPLES).to_list()],
                     rows=[int(row_ids[i]) for i in indices[:MAX_EXAMPLES]],
                     count=group.height,
                 )
             )
         raise ContractViolation(source, file, failures) from None
+    findings.flags = flag_implausible(validated, model, source=source, file=file)
+    return Contracted(validated, findings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 import pandera.polars as pa
 
+from data_contracts import _drift
 from data_contracts._base import MAX_EXAMPLES, Failure
 
 
@@ -81,7 +82,6 @@ def type_failures(
     holding the original text where the cast failed (see data_contracts._base.unfit_expr), NULL elsewhere."""
     if not bad_columns:
         return []
-    from pipelines import drift
 
     counts = con.execute(
         "select "
@@ -94,7 +94,7 @@ def type_failures(
     for i, (column, bad) in enumerate(bad_columns.items()):
         count, present = counts[2 * i], counts[2 * i + 1]
         if count:
-            changed = drift.type_change(int(count), int(present))  # every value text: a type change, as enforce() says
+            changed = _drift.type_change(int(count), int(present))  # every value text: a type change, as enforce() says
             rows = con.execute(
                 f"select {quote(bad)}, {quote(row_col)} from {relation} where {quote(bad)} is not null "
                 f"order by {quote(row_col)} limit {MAX_EXAMPLES}"

@@ -1,12 +1,18 @@
 """Raw assets: one per raw table, generated from the source registry.
 
 Each asset reads its file (bundled snapshot, run config `path`, `HPW_<TABLE>_PATH`, or a live download in live
-mode: see pipelines/fetch.py), records the ingestion in the persistent log (copied into meta.ingestions), parses it with the
-source's real dialect, enforces the pandera contract, and lands `raw.<table>` in the build database.
-A contract or crosswalk failure is reported as a failed `contract` asset check and stops the build.
+mode: see pipelines/fetch.py), records the ingestion in the persistent log (copied into meta.ingestions), parses it
+with the source's real dialect, enforces the pandera contract, and lands `raw.<table>` in the build database.
+A contract or crosswalk failure is reported as a failed `contract` asset check and stops the build. Every failure
+is explained here, where source, file and exception are known (pipelines/diagnosis.py), and travels as structured
+metadata on the failed check and the `Failure`; a file at fault is kept under `<warehouse>/.rejected/<source>/`.
+What the contracts find without failing (quarantined values, plausibility flags, additive schema drift against the
+published warehouse's columns) is returned by them and landed / emitted here as metadata and WARN checks.
 """
 
+import os
 import time
+from pathlib import Path
 
 import polars as pl
 from dagster import (
@@ -23,9 +29,10 @@ from dagster import (
     asset,
 )
 
-from data_contracts._base import ContractViolation
-from pipelines import countries, fetch, quarantine, settings, warehouse
+from data_contracts._base import ContractViolation, contract_run
+from pipelines import countries, drift, fetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
+from pipelines.diagnosis import RawFailure, explain, one_line
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import freshness_policy
 from pipelines.sources import RAW_TABLES
@@ -56,6 +63,12 @@ def raw_asset(table: RawTable):
                 "contract", asset=key, blocking=True, description="structural contract rules + country crosswalk"
             ),
             AssetCheckSpec(
+                "schema_drift",
+                asset=key,
+                blocking=False,
+                description="columns new since the previous published build (additive drift, kept in raw)",
+            ),
+            AssetCheckSpec(
                 "out_of_region_unresolved",
                 asset=key,
                 blocking=False,
@@ -79,53 +92,77 @@ def raw_asset(table: RawTable):
     def _raw(context: AssetExecutionContext, config: RawFileConfig, warehouse_db: WarehouseResource):
         started = time.perf_counter()
         data_root = fetch.data_dir(warehouse_db.root)
+        source_path: Path | None = None
         try:
+            # The previous published build's columns: a new column in the file is additive drift, in every run kind.
+            baseline = drift.load_baseline(warehouse_db.published_database)
             acquired = fetch.acquire(table, config.path, warehouse_db.root, logger=context.log, mode=config.mode)
-        except fetch.FetchError as err:
-            raise Failure(description=str(err), metadata={"source": table.source}) from err
-        source_file = acquired.file
-        context.log.info(f"{table.name}: reading {source_file.path.name} ({source_file.bytes:,} bytes)")
-        countries.take_outcomes(table.source)  # what an earlier, failed parse of this source left behind
+            source_file = acquired.file
+            source_path = source_file.path
+            context.log.info(f"{table.name}: reading {source_file.path.name} ({source_file.bytes:,} bytes)")
+            countries.take_outcomes(table.source)  # what an earlier, failed parse of this source left behind
+        except Exception as err:
+            raise _failure(context, table, warehouse_db, err, None, file_fault=False) from err
         try:
-            if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name> itself
-                counts = table.land(warehouse_db.build_database, source_file)
-            else:
-                frame = table.parse(source_file.path)
+            with contract_run(baseline) as contracts:
+                if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name>
+                    counts = table.land(warehouse_db.build_database, source_file)
+                else:
+                    frame = table.parse(source_file.path)
         except Exception as err:
             # A broken contract, an unknown country, or a file that is not data at all (empty, truncated, an error
-            # page, wrong encoding, a bad xlsx): all are a failed `contract` check in the UI, logged, and stop the build.
+            # page, wrong encoding, a bad xlsx): all are a failed `contract` check in the UI and stop the build.
             readable = isinstance(err, (ContractViolation, UnmappedCountryError))
             message = str(err) if readable else f"{type(err).__name__}: {err}"
-            fetch.record(
-                acquired,
-                data_root,
-                rows=None,
-                outcome="contract_failed" if readable else "unreadable",
-                error=message.splitlines()[0] if message else type(err).__name__,
-            )
+            try:
+                fetch.record(
+                    acquired,
+                    data_root,
+                    rows=None,
+                    outcome="contract_failed" if readable else "unreadable",
+                    error=message.splitlines()[0] if message else type(err).__name__,
+                )
+            except Exception as log_err:  # the ingestion log itself failed (a full disk): not the file's fault
+                raise _failure(context, table, warehouse_db, log_err, source_path, file_fault=False) from log_err
+            failure = _explain(context, table, warehouse_db, err, source_path, file_fault=True)
+            failure_meta = _failure_metadata(failure, contracts.findings.drift_warnings)
             yield AssetCheckResult(
                 check_name="contract",
                 passed=False,
                 severity=AssetCheckSeverity.ERROR,
-                metadata={"error": MetadataValue.md(f"```\n{message}\n```"), "file": source_file.path.name},
+                metadata={
+                    "error": MetadataValue.md(f"```\n{message}\n```"),
+                    "file": source_file.path.name,
+                    **failure_meta,
+                },
             )
-            if readable:
-                raise Failure(description=message, metadata={"file": source_file.path.name}) from err
-            raise
-        with warehouse.connect(warehouse_db.build_database) as con:  # one connection: each open + close costs ~15 ms
-            if table.land is not None:
-                counts = dict(counts)
-                landed, rejected = counts.pop("rows_landed"), 0  # the streaming path rejects a file, never rows
-                rows = counts.get("rows_in", landed)
-            else:
-                counts, rows = entity_counts(frame), frame.height
-                landed, rejected = warehouse.land_raw(
-                    con, table, frame, source_file, counts, time.perf_counter() - started
-                )
-            unresolved = countries.unresolved_frame(countries.take_outcomes(table.source))
-            findings = quarantine.land_findings(con, table.name, table.source, source_file.path.name, unresolved)
-            fetch.record(acquired, data_root, rows=rows)
-            fetch.copy_log_into(con, data_root)
+            raise Failure(description=failure_meta["explained"].value, metadata=failure_meta) from err
+        findings = contracts.findings
+        for warning in findings.drift_warnings:
+            context.log.warning(warning)
+        try:
+            with warehouse.connect(warehouse_db.build_database) as con:  # one connection: each open + close ~15 ms
+                if table.land is not None:
+                    counts = dict(counts)
+                    landed, rejected = counts.pop("rows_landed"), 0  # the streaming path rejects a file, never rows
+                    rows = counts.get("rows_in", landed)
+                else:
+                    counts, rows = entity_counts(frame), frame.height
+                    landed, rejected = warehouse.land_raw(
+                        con,
+                        table,
+                        frame,
+                        source_file,
+                        counts,
+                        time.perf_counter() - started,
+                        quarantined=findings.quarantined,
+                    )
+                unresolved = countries.unresolved_frame(countries.take_outcomes(table.source))
+                found = quarantine.land_findings(con, table.name, source_file.path.name, unresolved, findings.flags)
+                fetch.record(acquired, data_root, rows=rows)
+                fetch.copy_log_into(con, data_root)
+        except Exception as err:  # the anomaly gate (the file's fault), or the disk, the log, the database
+            raise _failure(context, table, warehouse_db, err, source_path, file_fault=False) from err
         ingestion = acquired.ingestion
         yield MaterializeResult(
             metadata={
@@ -139,19 +176,29 @@ def raw_asset(table: RawTable):
                 "url_or_path": ingestion.url_or_path,
                 "ingestion_outcome": ingestion.outcome,
                 "seconds": MetadataValue.float(round(time.perf_counter() - started, 3)),
-                **{k: MetadataValue.int(v) for k, v in findings.items()},
+                **{k: MetadataValue.int(v) for k, v in found.items()},
+                "drift_warnings": MetadataValue.json(findings.drift_warnings),
             },
             # Same bytes, same data version: Dagster marks downstream assets stale only when this changes.
             data_version=DataVersion(source_file.sha256),
             check_results=[
                 AssetCheckResult(check_name="contract", passed=True, metadata={"rows": rows}),
                 AssetCheckResult(
-                    check_name="out_of_region_unresolved",
-                    passed=not findings["unresolved_entities"],
+                    check_name="schema_drift",
+                    passed=not findings.drift_warnings,
                     severity=AssetCheckSeverity.WARN,
                     metadata={
-                        "entities": findings["unresolved_entities"],
-                        "rows": findings["rows_unresolved"],
+                        "warnings": MetadataValue.json(findings.drift_warnings),
+                        "baseline": "published warehouse" if table.source in baseline else "none (first build)",
+                    },
+                ),
+                AssetCheckResult(
+                    check_name="out_of_region_unresolved",
+                    passed=not found["unresolved_entities"],
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={
+                        "entities": found["unresolved_entities"],
+                        "rows": found["rows_unresolved"],
                         "listed": MetadataValue.md(
                             "\n".join(
                                 f"- {r['code'] or ''} / {r['name'] or ''}: {r['rows']} row(s), {r['why']}"
@@ -163,14 +210,14 @@ def raw_asset(table: RawTable):
                 ),
                 AssetCheckResult(
                     check_name="plausibility",
-                    passed=not findings["plausibility_flags"],
+                    passed=not found["plausibility_flags"],
                     severity=AssetCheckSeverity.WARN,
-                    metadata={"rows_flagged": findings["plausibility_flags"]},
+                    metadata={"rows_flagged": found["plausibility_flags"]},
                 ),
             ],
         )
 
-    _raw.__name__ = f"raw_{table.name}"
+    _raw.__name__ = f"raw_{table.name}"  # type: ignore[attr-defined]  # the op's name in stack traces
     return _raw
 
 
@@ -191,6 +238,57 @@ def raw_country_universe(warehouse_db: WarehouseResource) -> MaterializeResult:
     )
     rows = warehouse.land_frame(warehouse_db.build_database, "raw", "country_universe", frame)
     return MaterializeResult(metadata={"rows_landed": rows, "in_universe": len(universe)})
+
+
+def _explain(context, table: RawTable, warehouse_db, err, path: Path | None, *, file_fault: bool) -> RawFailure:
+    """Explain the failure and keep the file at fault (the exact bytes) beside its error for inspection."""
+    failure = explain(table, path, err, file_fault=file_fault)
+    if failure.file_fault and failure.path is not None:
+        kept = quarantine.keep_rejected(warehouse_db.root, table.source, Path(failure.path), failure.explained)
+        failure.rejected_copy = str(kept) if kept is not None else None
+    context.log.error(one_line(failure.explained, 600))  # whole in the Failure's metadata; a cell may be 10 MB
+    return failure
+
+
+def _failure(context, table: RawTable, warehouse_db, err, path: Path | None, *, file_fault: bool) -> Failure:
+    failure = _explain(context, table, warehouse_db, err, path, file_fault=file_fault)
+    meta = _failure_metadata(failure, [])
+    return Failure(description=meta["explained"].value, metadata=meta)
+
+
+# The bound Dagster puts on an event's error text: a 10 MB cell is not stored whole in the event log (the rejected
+# copy's .error.txt keeps the whole explanation).
+EVENT_TEXT_LIMIT = int(os.environ.get("DAGSTER_EVENT_ERROR_FIELD_SIZE_LIMIT", "500000"))
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= EVENT_TEXT_LIMIT else text[:EVENT_TEXT_LIMIT] + " (TRUNCATED)"
+
+
+def _failure_metadata(failure: RawFailure, drift_warnings: list[str]) -> dict:
+    """The failure as metadata a reader takes field by field (hpw build prints `explained`)."""
+    meta = {
+        "source": failure.source,
+        "raw_table": failure.raw_table,
+        "failure_kind": failure.kind,
+        "file_fault": failure.file_fault,
+        "explained": MetadataValue.text(_bounded(failure.explained)),
+        "problems": MetadataValue.json(failure.problems),
+        "rows": MetadataValue.json(failure.rows),
+        "values": MetadataValue.json(failure.values),
+        "drift_warnings": MetadataValue.json(drift_warnings),
+    }
+    optional = {
+        "file": failure.file,
+        "path": failure.path,
+        "column": failure.column,
+        "diagnosis": failure.diagnosis,
+        "located": failure.located,
+        "hint": failure.hint,
+        "rejected_copy": failure.rejected_copy,
+    }
+    meta.update({k: MetadataValue.text(v) for k, v in optional.items() if v is not None})
+    return meta
 
 
 RAW_ASSETS = [raw_asset(table) for table in RAW_TABLES] + [raw_country_universe]

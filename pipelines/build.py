@@ -9,15 +9,15 @@
   asset (pipelines/publish.py), after every contract, anomaly gate and dbt test passed.
 - Dagster's and dbt's own output goes to warehouse/logs/build-<time>.log (to the screen with verbose=True);
   the screen gets one line per stage and the summary. Every failure is explained in one line per cause.
-- A failed raw file is diagnosed (empty, error page, truncated, wrong encoding, broken xlsx: pipelines/quarantine.py)
-  and kept under warehouse/.rejected/<source>/ with its sha256 and the error; schema-drift warnings
-  (pipelines/drift.py) and quarantined rows (meta.quarantine) are reported in the summary.
+- A failed raw file is diagnosed by its raw asset (empty, error page, truncated, wrong encoding, broken xlsx, foreign
+  layout, unmapped names located: pipelines/diagnosis.py) and kept under warehouse/.rejected/<source>/ with its
+  sha256 and the error; the asset's `Failure` carries the explanation as metadata, and that is what is printed.
+  Schema-drift warnings and quarantined rows (meta.quarantine) are collected from the run's events for the summary.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import drift, fingerprint, locking, quarantine, refresh, settings
+from pipelines import fingerprint, locking, refresh, settings
+from pipelines.diagnosis import one_line
 from pipelines.errors import UserError
 
 
@@ -131,7 +132,10 @@ class BuildResult:
         return lines
 
     def summary_table(self) -> str:
-        header = f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} {'checks':>9} {'seconds':>8}"
+        header = (
+            f"{'asset':<42} {'rows in':>8} {'landed':>8} {'rejected':>8} {'aggreg.':>8} {'outside':>8} "
+            f"{'checks':>9} {'seconds':>8}"
+        )
         lines = [header, "-" * len(header)]
 
         def fmt(value):
@@ -149,12 +153,12 @@ class BuildResult:
         failed = sum(a.checks_failed for a in self.assets)
         warned = sum(a.checks_warned for a in self.assets)
         warned_text = f", {warned} warned" if warned else ""
-        lines.append(
-            f"checks: {passed} passed, {failed} failed{warned_text}; build {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s"
-        )
+        state = "succeeded" if self.success else "FAILED"
+        lines.append(f"checks: {passed} passed, {failed} failed{warned_text}; build {state} in {self.seconds:.1f} s")
         if self.rows_quarantined:
             lines.append(
-                f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value (NULL in raw; see meta.quarantine)"
+                f"quarantined: {self.rows_quarantined} row(s) with a tolerable bad value "
+                "(NULL in raw; see meta.quarantine)"
             )
         lines.extend(self.findings_lines())
         lines.extend(f"warning: {w}" for w in self.warnings)
@@ -264,168 +268,9 @@ def _first_failure(result) -> str:
     return "the build failed"
 
 
-EXCEPTION_PREFIX = re.compile(
-    r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Violation|Exception): "
-)  # Dagster's `module.Class: `
-RAW_STEP = re.compile(r"^raw__(?P<table>\w+)$")
-CONTRACT_FILE = re.compile(r"^\[(?P<source>[^\]]+)\] (?P<file>.+?)(?: \[[^\]]+\])? breaks its contract")
-
-
-def _raw_failures(result) -> dict[str, str]:
-    """Failed raw steps: raw table name -> root error message."""
-    failed = {}
-    for event in result.all_events:
-        if event.is_step_failure and (match := RAW_STEP.match(event.step_key or "")):
-            error = event.event_specific_data.error
-            message = error.message if error else event.message
-            cause = error.cause if error else None
-            while cause is not None:
-                message, cause = cause.message, cause.cause
-            failed[match["table"]] = EXCEPTION_PREFIX.sub("", message.strip(), count=1)
-    return failed
-
-
-def _unmapped_lines(path: Path, message: str) -> str:
-    """Where the unmapped names sit in the file (line numbers), found with one vectorised scan."""
-    import polars as pl
-
-    values = re.findall(r"'([^']+)'", message.split(":", 1)[-1].split(". Add them")[0])
-    text = pl.Series(path.read_bytes().decode("utf-8", "replace").splitlines())
-    found = []
-    for value in values[:5]:
-        parts = [part for part in value.split(" / ") if part]  # the crosswalk reports `code / name`
-        hit = pl.Series([True] * text.len())
-        for part in parts:
-            hit = hit & text.str.contains(part, literal=True)
-        lines = (hit.arg_true() + 1).head(5).to_list()
-        found.append(f"{value!r} at line(s) {', '.join(map(str, lines)) or '?'}")
-    return "; ".join(found)
-
-
-def _failed_file(path: Path | None, message: str) -> Path | None:
-    """Folder sources (World Bank) read every file beside the one given: the contract message names the culprit."""
-    contract = CONTRACT_FILE.match(message)
-    if path is not None and contract and path.name != contract["file"] and (path.parent / contract["file"]).is_file():
-        return path.parent / contract["file"]
-    return path
-
-
-def explain_raw_failure(table, path: Path | None, message: str) -> str:
-    """One clear message for a failed raw file: source, file, and what is wrong with it (row, column, value)."""
-    if "anomaly gate stopped" in message:  # names source, file, the published vintage and what changed
-        return message
-    contract = CONTRACT_FILE.match(message)
-    path = _failed_file(path, message)
-    layout = _layout_problem(path) if path is not None else None
-    if layout:  # the real cause comes first; what the reader made of it is secondary
-        file_name = contract["file"] if contract else path.name
-        return f"[{table.source}] {file_name} {layout} (reader said: {one_line(message.splitlines()[0], 160)})"
-    if path is None and message.startswith(f"[{table.source}]"):
-        return message  # no file was read (a failed download): the message already names source and address
-    file_name = contract["file"] if contract else (path.name if path else table.default_file)
-    problem = quarantine.diagnose(path, latin1_ok=table.source in LATIN1_SOURCES) if path else None
-    first_line = message.splitlines()[0] if message else "unknown error"
-    if contract:
-        return message + (f"\n  - the file {problem}" if problem else "")
-    if message.startswith(f"[{table.source}]") and "not in the crosswalk" in message and path is not None:
-        located = _unmapped_lines(path, message)
-        return (
-            message.replace(f"[{table.source}]", f"[{table.source}] {file_name}:", 1) + f" Found in the file: {located}"
-        )
-    if problem:
-        return f"[{table.source}] {file_name} {problem} (reader said: {first_line})"
-    return f"[{table.source}] {file_name} could not be read as {table.name}: {first_line}"
-
-
-DECIMAL_COMMA = re.compile(r"(^|;)\s*\"?-?\d{1,3}(\.\d{3})*,\d+\"?\s*(?=;|$)")
-
-
-def _layout_problem(path: Path) -> str | None:
-    """A file in a layout no publisher here uses, said plainly: a zip archive, or a semicolon-separated export
-    (with decimal commas) where the publisher writes comma-separated values."""
-    import zipfile
-
-    if path.suffix.lower() in {".xlsx", ".xlsm", ".zip"} or not path.is_file():
-        return None
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except (zipfile.BadZipFile, OSError):
-            names = []
-        inside = f" holding {', '.join(names[:3])}{', ...' if len(names) > 3 else ''}" if names else ""
-        return f"is a zip archive{inside}, not CSV data; unzip it and give the CSV inside"
-    with path.open("rb") as handle:
-        head = handle.read(65536).decode("utf-8", "replace").splitlines()[:20]
-    if not head or path.suffix.lower() == ".json":
-        return None
-    header = next((line for line in head if line.strip()), "")
-    if header.count(";") >= 2 and header.count(";") > header.count(","):
-        decimals = sum(bool(DECIMAL_COMMA.search(line)) for line in head[1:])
-        comma = " and ',' as the decimal mark" if decimals else ""
-        return (
-            f"uses ';' as the column separator{comma} (a spreadsheet export in a European locale), not the "
-            "publisher's comma-separated layout; download the original file or re-save it as CSV with ',' "
-            "separators"
-        )
-    return None
-
-
-# Publishers whose files are Latin-1 by design (their parsers decode it): not an encoding error there.
-LATIN1_SOURCES = {"sipri_arms_transfers", "us_bases"}
-
-
-def _located_file(
-    table, file_overrides: dict[str, str] | None, root: Path | None = None, since: str = ""
-) -> Path | None:
-    """The file the failed raw asset read: its ingestion-log entry (live downloads land under <data>/landing/),
-    else the file that run config / HPW_<KEY>_PATH / the snapshot resolves to."""
-    if root is not None:
-        try:
-            import polars as pl
-
-            from pipelines import fetch
-
-            log = fetch.read_log(fetch.data_dir(root)).filter(
-                (pl.col("raw_table") == table.name) & (pl.col("retrieved_at") >= since)
-            )
-            if log.height:
-                landed = log["landed_path"][-1]
-                if landed is None:  # this build's download failed: no file was read
-                    return None
-                path = Path(landed)
-                path = path if path.is_absolute() else settings.PROJECT_ROOT / path
-                if path.is_file():
-                    return path
-            configured = next((p for k, p in (file_overrides or {}).items() if k in (table.name, table.file_key)), None)
-            if not configured and settings.source_file_override(table.fetch_key) is None and fetch.wants_live(table):
-                # a live download that failed before it was logged: the newest file landed during this build
-                landing = fetch.data_dir(root) / "landing" / table.fetch_key
-                cutoff = datetime.fromisoformat(since).timestamp() - 1 if since else 0
-                landed = sorted(
-                    (f for f in landing.glob("*/*") if f.is_file() and f.stat().st_mtime >= cutoff),
-                    key=lambda f: f.stat().st_mtime,
-                )
-                return landed[-1] if landed else None
-        except Exception:  # noqa: BLE001 - the log is a convenience here; fall back to resolving the path
-            pass
-    configured = next((p for k, p in (file_overrides or {}).items() if k in (table.name, table.file_key)), None)
-    try:
-        return table.locate(configured).path
-    except (FileNotFoundError, OSError):
-        return None
-
-
 def _count_quarantine(outcome: BuildResult, published: Path) -> None:
-    """Rows quarantined per raw table (meta.loads.rows_rejected of the published build) into the summary."""
-    import duckdb
-
-    with duckdb.connect(str(published), read_only=True) as con:
-        rejected = dict(con.execute("select 'raw/' || raw_table, rows_rejected from meta.loads").fetchall())
-    for summary in outcome.assets:
-        if summary.asset in rejected:
-            summary.rows_rejected = rejected[summary.asset]
-    outcome.rows_quarantined = sum(v or 0 for v in rejected.values())
+    """Rows quarantined per raw table (the raw assets' `rows_rejected` metadata) into the summary."""
+    outcome.rows_quarantined = sum(a.rows_rejected or 0 for a in outcome.assets if a.asset.startswith("raw/"))
     _count_findings(outcome, published)
 
 
@@ -453,19 +298,9 @@ def _count_findings(outcome: BuildResult, published: Path) -> None:
             )
 
 
-def one_line(text: str, limit: int = 400) -> str:
-    """An error as one readable line: whitespace collapsed, cut at `limit` characters (a 10 MB cell stays short)."""
-    flat = " ".join(str(text).split())
-    # a value longer than a line (a runaway cell) keeps its start and says how long it was
-    flat = re.sub(r"(\S{60})\S{40,}", lambda m: f"{m.group(1)}…[{len(m.group(0)):,} characters]", flat)
-    if len(flat) <= limit:
-        return flat
-    return f"{flat[: limit - 1]}… ({len(flat) - limit + 1:,} more characters in the log)"
-
-
 def _published_state(root: Path) -> tuple:
     """What identifies the published file and exports (inode, size, time); compared before and after a build."""
-    state = []
+    state: list[tuple[int, int, int] | None] = []
     for path in (root / "partnership.duckdb", root / "exports", root / "exports" / "datapackage.json"):
         try:
             stat = path.stat()
@@ -699,9 +534,6 @@ def run_build(
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         build_area = root / ".build"
-        quarantine.reset()
-        drift.reset()
-        drift.load_baseline(root / "partnership.duckdb")  # the previous build's raw columns: new ones are drift
         ensure_manifest(build_area / "partnership.duckdb")
         plan = refresh.plan(root, force=force, file_overrides=file_overrides, accept_changes=accept_changes)
         if not plan.cold and not plan.changed:  # same inputs and code (a file touched, the same --file again)
@@ -806,7 +638,7 @@ def run_build(
             success=result.success,
             seconds=time.perf_counter() - started,
             assets=_summaries(result),
-            warnings=drift.warnings(),
+            warnings=_drift_warnings(result),
             log_file=log_file,
             stages=stages.lines,
         )
@@ -818,24 +650,12 @@ def run_build(
             outcome.published = _publish_message(result)
         else:
             outcome.error = one_line(_first_failure(result), 600)
-            tables = {t.name: t for t in RAW_TABLES}
             explained = []
-            file_faults = _contract_failures(result)
-            for name, message in _raw_failures(result).items():
-                table = tables[name]
-                if name not in file_faults and not message.startswith(f"[{table.source}]"):
-                    # not the file's fault (a setting, the ingestion log, the disk): say so, blame no file
-                    text = f"[{table.source}] {name}: {one_line(message, 300)}"
-                    explained.append(text)
-                    outcome.failures[name] = text
-                    continue
-                path = _failed_file(_located_file(table, file_overrides, root, since=build_started), message)
-                text = explain_raw_failure(table, path, message)
-                explained.append(text)
-                outcome.failures[name] = text
-                kept = quarantine.keep_rejected(root, table.source, path, text) if path is not None else None
-                if kept is not None:
-                    outcome.rejected_files.append(kept)
+            for meta in _raw_failures(result):  # explained by the raw assets themselves (pipelines/diagnosis.py)
+                explained.append(meta["explained"])
+                outcome.failures[meta["raw_table"]] = meta["explained"]
+                if meta.get("rejected_copy"):
+                    outcome.rejected_files.append(Path(meta["rejected_copy"]))
             if len(explained) > 1 and len({t.split(": ", 1)[-1] for t in explained}) == 1:
                 # one cause behind every raw table (a full disk, an unreadable log): said once
                 cause = explained[0].split(": ", 1)[-1]
@@ -852,17 +672,48 @@ def run_build(
         return outcome
 
 
-def _contract_failures(result) -> set[str]:
-    """Raw tables whose file failed its contract check (the file's fault, as opposed to a download or setting)."""
+def _metadata(entries) -> dict:
+    return {k: getattr(v, "value", v) for k, v in (entries or {}).items()}
+
+
+def _raw_failures(result) -> list[dict]:
+    """Every failed raw asset's failure, from the metadata of its `Failure` (source, file, rows, values,
+    diagnosis, the explained message, the rejected copy kept)."""
+    failures = []
+    for event in result.all_events:
+        if not (event.is_step_failure and (event.step_key or "").startswith("raw__")):
+            continue
+        data = event.event_specific_data
+        meta = _metadata(data.user_failure_data.metadata if data.user_failure_data else None)
+        if "explained" not in meta:  # raised outside the asset's own handling (a resource, Dagster itself)
+            from pipelines.sources import RAW_TABLES_BY_NAME
+
+            name = event.step_key.removeprefix("raw__")
+            table = RAW_TABLES_BY_NAME.get(name)
+            error = data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            message = (error.message if error else event.message or "").strip()
+            source = table.source if table is not None else "raw"
+            meta = {"raw_table": name, "explained": f"[{source}] {name}: {one_line(message, 300)}"}
+        failures.append(meta)
+    return failures
+
+
+def _drift_warnings(result) -> list[str]:
+    """Additive schema drift the raw assets reported (materialisations and failures), each once, in run order."""
     from dagster import DagsterEventType
 
-    failed = set()
+    warnings: list[str] = []
     for event in result.all_events:
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
-            key = event.event_specific_data.asset_key
-            if key.path[0] == "raw":
-                failed.add(key.path[-1])
-    return failed
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            found = _metadata(event.event_specific_data.materialization.metadata).get("drift_warnings")
+        elif event.is_step_failure and event.event_specific_data.user_failure_data:
+            found = _metadata(event.event_specific_data.user_failure_data.metadata).get("drift_warnings")
+        else:
+            continue
+        warnings.extend(w for w in found or [] if w not in warnings)
+    return warnings
 
 
 def _dbt_failed(result) -> bool:

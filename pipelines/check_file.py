@@ -14,45 +14,47 @@ from collections import Counter
 
 import polars as pl
 
-from data_contracts._base import ContractViolation
-from pipelines import countries, drift, quarantine, settings
+from data_contracts._base import ContractFindings, ContractViolation, contract_run
+from pipelines import countries, drift, settings
 from pipelines.countries import UnmappedCountryError
+from pipelines.diagnosis import explain
 from pipelines.sources.base import entity_counts
 
 
 def check_file(name: str, path: str, echo=print) -> int:
-    from pipelines.build import explain_raw_failure
     from pipelines.sources import RAW_TABLES
 
     tables = [t for t in RAW_TABLES if name in (t.name, t.file_key)]
     source_file = tables[0].locate(path)  # FileNotFoundError is the caller's one-line error
-    quarantine.reset()
-    drift.reset()
-    drift.load_baseline(settings.published_db_path())
+    baseline = drift.load_baseline(settings.published_db_path())
     stops = 0
+    drift_warnings: list[str] = []
     for table in tables:
         countries.take_outcomes(table.source)
         echo(f"{table.name} <- {source_file.path} ({source_file.bytes:,} bytes, sha256 {source_file.sha256[:12]})")
         try:
-            frame = table.parse(source_file.path)
+            with contract_run(baseline) as contracts:
+                frame = table.parse(source_file.path)
         except (ContractViolation, UnmappedCountryError) as err:
-            explained = explain_raw_failure(table, source_file.path, str(err))
+            explained = explain(table, source_file.path, err, file_fault=True, message=str(err)).explained
             echo("  a build would STOP: " + explained.replace("\n", "\n  "))
             stops += 1
             continue
         except Exception as err:  # noqa: BLE001 - anything else a parser raises is a file that is not this data
-            explained = explain_raw_failure(table, source_file.path, f"{type(err).__name__}: {err}")
+            message = f"{type(err).__name__}: {err}"
+            explained = explain(table, source_file.path, err, file_fault=True, message=message).explained
             echo("  a build would STOP: " + explained)
             stops += 1
             continue
-        _report(table, frame, source_file.path.name, echo)
-    for warning in drift.warnings():
+        drift_warnings.extend(w for w in contracts.findings.drift_warnings if w not in drift_warnings)
+        _report(table, frame, contracts.findings, echo)
+    for warning in drift_warnings:
         echo(f"  column change: {warning}")
     echo("result: a build would stop on this file" if stops else "result: a build would accept this file")
     return 1 if stops else 0
 
 
-def _report(table, frame: pl.DataFrame, file_name: str, echo) -> None:
+def _report(table, frame: pl.DataFrame, findings: ContractFindings, echo) -> None:
     counts = entity_counts(frame)
     kinds = ", ".join(f"{k.removeprefix('rows_')} {v:,}" for k, v in counts.items() if k != "rows_in")
     echo(f"  rows: {frame.height:,}" + (f" ({kinds})" if kinds else ""))
@@ -65,13 +67,13 @@ def _report(table, frame: pl.DataFrame, file_name: str, echo) -> None:
             f"  outside the universe, kept as 'unresolved' (meta.unresolved_entities): {o.code or ''} / {o.name or ''}"
             f" ({o.rows:,} rows): {o.why}"
         )
-    flags = quarantine.take_flags(table.source, file_name)
+    flags = findings.flags
     for (rule,), group in flags.group_by(["reason"], maintain_order=True):
         rows = ", ".join(map(str, group["source_row"].head(5).to_list()))
         echo(
             f"  plausibility warning, rows kept ({group.height:,}): {rule.removeprefix('plausibility: ')} "
             f"(rows {rows}{' ...' if group.height > 5 else ''})"
         )
-    held = quarantine.take(table.source, file_name)
+    held = findings.quarantined
     if held.height:
         echo(f"  quarantined values (set to NULL, rows kept): {held.height:,}")

@@ -2,10 +2,11 @@
 
 - Row quarantine. A contract may mark an optional column *tolerable*
   (`pa.Field(nullable=True, metadata={"tolerable": "<why>"})`). A value there that does not parse as the column's
-  type does not stop the build: `enforce()` sets it to NULL (unknown, never zero) and records the row here with
-  source, file, row number, column, value and reason. `land_raw()` writes them to `meta.quarantine` in the same
-  build database and counts them in `meta.loads.rows_rejected`; `hpw build` shows the count in its summary.
-- Rejected files. When a raw asset fails, `hpw build` copies the file it read to
+  type does not stop the build: the contract sets it to NULL (unknown, never zero) and returns the row with
+  source, file, row number, column, value and reason (data_contracts._base.ContractFindings). The raw asset
+  hands them to `land_raw()`, which writes them to `meta.quarantine` in the same build database and counts them
+  in `meta.loads.rows_rejected`; `hpw build` shows the count in its summary.
+- Rejected files. When a raw asset fails because of its file, the asset copies the file it read to
   `<warehouse>/.rejected/<source>/<UTC time>_<sha256[:12]>_<name>` with a `.error.txt` beside it (error, sha256,
   original path), so the exact bytes that broke the build can be inspected after the download is gone.
 - Diagnosis. `diagnose()` recognises files that are not data at all (empty, an HTML/JSON error page, a cut
@@ -23,16 +24,10 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts._base import FINDING_SCHEMA
 from pipelines.sources.base import file_sha256
 
-QUARANTINE_SCHEMA = {
-    "source": pl.String,
-    "file": pl.String,
-    "source_row": pl.Int64,
-    "column_name": pl.String,
-    "value": pl.String,
-    "reason": pl.String,
-}
+QUARANTINE_SCHEMA = FINDING_SCHEMA
 QUARANTINE_DDL = """
 create table if not exists meta.quarantine (
     raw_table varchar, source varchar, file varchar, source_row bigint, column_name varchar, value varchar,
@@ -52,50 +47,12 @@ create table if not exists meta.unresolved_entities (
     recorded_at timestamptz
 )"""
 
-_pending: list[pl.DataFrame] = []
-_flags: list[pl.DataFrame] = []
 
-
-def hold(rows: pl.DataFrame) -> None:
-    """Called by `enforce()`: rows whose tolerable value was set to NULL."""
-    if rows.height:
-        _pending.append(rows.select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()]))
-
-
-def take(source: str, file_prefix: str) -> pl.DataFrame:
-    """Remove and return the rows held for one source file (file names may carry a ` [sheet]` suffix)."""
-    global _pending
-    held = pl.concat(_pending) if _pending else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    mine = (pl.col("source") == source) & pl.col("file").str.starts_with(file_prefix)
-    _pending = [held.filter(~mine)] if held.filter(~mine).height else []
-    return held.filter(mine)
-
-
-def reset() -> None:
-    _pending.clear()
-    _flags.clear()
-
-
-def flag(rows: pl.DataFrame) -> None:
-    """Called by `enforce()`: rows kept as published that break a plausibility rule of their contract."""
-    if rows.height:
-        _flags.append(rows.select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()]))
-
-
-def take_flags(source: str, file_prefix: str) -> pl.DataFrame:
-    """Remove and return the plausibility flags held for one source file."""
-    global _flags
-    held = pl.concat(_flags) if _flags else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    mine = (pl.col("source") == source) & pl.col("file").str.starts_with(file_prefix)
-    _flags = [held.filter(~mine)] if held.filter(~mine).height else []
-    return held.filter(mine)
-
-
-def land_findings(con, raw_table: str, source: str, file_name: str, unresolved: pl.DataFrame) -> dict[str, int]:
-    """Write this load's out-of-region unresolved entities (meta.unresolved_entities) and plausibility flags
-    (meta.plausibility_flags), and count the unresolved rows in meta.loads. Returns the counts."""
+def land_findings(con, raw_table: str, file_name: str, unresolved: pl.DataFrame, flags: pl.DataFrame) -> dict[str, int]:
+    """Write this load's out-of-region unresolved entities (meta.unresolved_entities) and the plausibility flags
+    its contracts returned (meta.plausibility_flags), and count the unresolved rows in meta.loads. Returns the
+    counts."""
     now = datetime.now(UTC)
-    flags = take_flags(source, file_name)
     con.execute("create schema if not exists meta")
     con.execute(FLAGS_DDL)
     con.execute(UNRESOLVED_DDL)
@@ -172,19 +129,27 @@ def diagnose(path: Path, latin1_ok: bool = False) -> str | None:
             )
         return f"is an HTML page{title}, not {expected} (an error page was saved in place of the download)"
     if text_head.startswith((b"{", b"[")) and path.suffix.lower() != ".json":
-        return f"is a JSON body {head[:80].decode('utf-8', 'replace')!r}, not {expected} (an API error was saved in place of the download)"
+        body = head[:80].decode("utf-8", "replace")
+        return f"is a JSON body {body!r}, not {expected} (an API error was saved in place of the download)"
     if expected.startswith("an xlsx"):
         if not zipfile.is_zipfile(path):
-            return f"is not a valid xlsx workbook: the zip archive is damaged or incomplete ({size:,} bytes, starts with {head[:8]!r})"
+            return (
+                "is not a valid xlsx workbook: the zip archive is damaged or incomplete "
+                f"({size:,} bytes, starts with {head[:8]!r})"
+            )
         return None
     data = path.read_bytes()
     if not latin1_ok and (bad := _first_invalid_utf8(data)):
         line, offset, sample = bad
-        return f"is not valid UTF-8: byte(s) {sample!r} at line {line} (byte offset {offset}); expected UTF-8 — was it re-saved as Latin-1/Windows-1252?"
+        return (
+            f"is not valid UTF-8: byte(s) {sample!r} at line {line} (byte offset {offset}); expected UTF-8 — "
+            "was it re-saved as Latin-1/Windows-1252?"
+        )
     if not data.endswith((b"\n", b"\r")):
         last_line = data.count(b"\n") + 1
         *_, previous, tail = [b""] + data.rsplit(b"\n", 2)
         fields = lambda line: len(next(csv.reader([line.decode("utf-8", "replace")]), []))  # noqa: E731
         if tail.count(b'"') % 2 == 1 or (previous.strip() and fields(tail) < fields(previous)):
-            return f"looks truncated: line {last_line} is cut mid-row ({tail[-60:].decode('utf-8', 'replace')!r}) with no line end"
+            cut = tail[-60:].decode("utf-8", "replace")
+            return f"looks truncated: line {last_line} is cut mid-row ({cut!r}) with no line end"
     return None

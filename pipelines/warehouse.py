@@ -124,9 +124,11 @@ def land_raw(
     source_file: SourceFile,
     counts: dict[str, int],
     seconds: float,
+    quarantined: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
     """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads.
-    Returns (rows landed, rows quarantined to meta.quarantine)."""
+    `quarantined`: the rows its contracts quarantined (data_contracts._base.ContractFindings), written to
+    meta.quarantine. Returns (rows landed, rows quarantined)."""
     loaded_at = datetime.now(UTC)
     stamped = frame.with_columns(
         _source_file=pl.lit(source_file.path.name),
@@ -140,7 +142,7 @@ def land_raw(
     arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
     con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
     landed = scalar(con, f"select count(*) from {RAW_SCHEMA}.{table.name}")
-    rejected = _land_quarantine(con, table, source_file, loaded_at)
+    rejected = _land_quarantine(con, table, quarantined, loaded_at)
     record_load(
         con,
         table.name,
@@ -196,11 +198,11 @@ def record_load(
     )
 
 
-def _land_quarantine(con, table: RawTable, source_file: SourceFile, loaded_at: datetime) -> int:
-    """Rows the contract quarantined for this file (pipelines/quarantine.py) go to meta.quarantine; returns how many."""
+def _land_quarantine(con, table: RawTable, held: pl.DataFrame | None, loaded_at: datetime) -> int:
+    """Rows the contract quarantined for this file go to meta.quarantine; returns how many."""
     from pipelines import quarantine
 
-    held = quarantine.take(table.source, source_file.path.name)
+    held = held if held is not None else pl.DataFrame(schema=quarantine.QUARANTINE_SCHEMA)
     con.execute(quarantine.QUARANTINE_DDL)
     con.execute(f"delete from {META_SCHEMA}.quarantine where raw_table = ?", [table.name])
     if held.height:

@@ -142,8 +142,5 @@ def test_data_contracts_is_a_leaf_package():
                 names = [a.name for a in node.names]
             else:
                 continue
-            imported |= {(path.name, n) for n in names if n.split(".")[0] == "pipelines" and n.count(".") <= 1}
-    # enforce() still reports drift and quarantined rows through these two modules' channels; they leave with
-    # the contract results that enforce() returns. Nothing else from the pipeline may be imported.
-    allowed = {"pipelines", "pipelines.drift", "pipelines.quarantine"}
-    assert {name for _, name in imported} <= allowed, sorted(imported)
+            imported |= {(path.name, n) for n in names if n.split(".")[0] == "pipelines"}
+    assert not imported, sorted(imported)

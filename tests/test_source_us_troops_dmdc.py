@@ -10,7 +10,7 @@ import csv
 import polars as pl
 import pytest
 
-from data_contracts._base import ContractViolation
+from data_contracts._base import ContractViolation, contract_run
 from pipelines.countries import UnmappedCountryError
 from pipelines.sources import us_troops_dmdc
 from pipelines.sources.base import snake_case
@@ -137,8 +137,6 @@ def test_troops_rejects_a_mistyped_count(tmp_path):
 
 
 def test_troops_rejects_a_mislabelled_report_and_keeps_a_negative_count_flagged(tmp_path):
-    from pipelines import quarantine
-
     bad = tmp_path / TROOPS_FILE.name
     rows = troop_rows()
     row = next(
@@ -153,25 +151,23 @@ def test_troops_rejects_a_mislabelled_report_and_keeps_a_negative_count_flagged(
     assert "'total'" not in message  # a negative head count is a plausibility rule: published net adjustments exist
     negative = tmp_path / "negative.csv"
     rewrite_csv_cell(TROOPS_FILE, negative, data_row=40, column="Total", value="-12")
-    quarantine.reset()
-    frame = us_troops_dmdc.parse(negative)
+    with contract_run() as contracts:
+        frame = us_troops_dmdc.parse(negative)
     assert frame.filter(pl.col("source_row") == 40)["total"].to_list() == [-12]
-    flags = quarantine.take_flags("us_troops_dmdc", negative.name)
+    flags = contracts.findings.flags
     assert flags.select("source_row", "column_name", "value").rows() == [(40, "total", "-12")]
 
 
 def test_troops_iso3c_that_contradicts_ccode_and_name_is_flagged_not_fatal(tmp_path):
-    from pipelines import quarantine
-
     bad = tmp_path / TROOPS_FILE.name
     rows = troop_rows()
     row = next(i for i, r in enumerate(rows, start=1) if r["countryname"] == "Paraguay")
     rewrite_csv_cell(TROOPS_FILE, bad, data_row=row, column="iso3c", value="PER")
-    quarantine.reset()
-    frame = us_troops_dmdc.parse(bad)
+    with contract_run() as contracts:
+        frame = us_troops_dmdc.parse(bad)
     # ccode 150 and the name agree on Paraguay; the compiler's derived iso3c is flagged (it does so in real files)
     assert frame.filter(pl.col("source_row") == row)["iso3"].to_list() == ["PRY"]
-    flags = quarantine.take_flags("us_troops_dmdc", bad.name).filter(pl.col("column_name") == "source_iso3")
+    flags = contracts.findings.flags.filter(pl.col("column_name") == "source_iso3")
     assert flags.select("source_row", "value").rows() == [(row, "PER")]
 
 

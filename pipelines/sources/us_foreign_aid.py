@@ -229,9 +229,8 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
     parse_activity has always produced (plus `provenance` constants); enforce the contract in SQL.
     Reuses `parquet` when it exists (content-addressed). Runs inside the caller's transaction, which rolls back on
     failure. Returns the entity counts plus `rows_landed`."""
-    from data_contracts._base import ContractViolation, Failure, contract_dtypes, required_columns
+    from data_contracts._base import ContractViolation, Failure, check_columns, contract_dtypes, required_columns
     from data_contracts._sql import literal, quote, sql_failures, type_failures
-    from pipelines import drift
     from pipelines.countries import resolve
 
     model = UsForeignAidActivity
@@ -246,7 +245,7 @@ def _load_activity(con, path: Path, parquet: Path, provenance: dict) -> dict[str
         raise unreadable(err) from None
     names = [ACTIVITY_RENAMES.get(snake_case(c), snake_case(c)) for c in header]
     # Same rule and message as enforce(): a missing contract column is schema drift, shown as a column diff.
-    missing, columns_diff = drift.check(
+    missing, columns_diff = check_columns(
         SOURCE, path.name, names + list(_DERIVED), list(contract_dtypes(model)), required_columns(model)
     )
     if missing:

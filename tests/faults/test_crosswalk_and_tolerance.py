@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import countries, quarantine
+from data_contracts._base import contract_run
+from pipelines import countries
 from pipelines.cli import main
 from pipelines.countries import CrosswalkConflictError, UnmappedCountryError, resolve
 from pipelines.sources import RAW_TABLES_BY_NAME
@@ -147,12 +148,12 @@ def test_an_unrelated_json_beside_the_world_bank_responses_is_left_alone(tmp_pat
 
 
 def test_sipri_register_plausibility_rows_are_kept_and_flagged():
-    quarantine.reset()
     path = VINTAGES / "sipri_arms_register" / "trade-register_2024-10-13_paraguay_peru.csv"
-    frame = RAW_TABLES_BY_NAME["sipri_arms_register"].parse(path)
+    with contract_run() as contracts:
+        frame = RAW_TABLES_BY_NAME["sipri_arms_register"].parse(path)
     pr72 = frame.filter(pl.col("weapon_designation") == "PR-72P")
     assert pr72.select("number_ordered", "number_delivered").row(0) == (0, 6)
-    flags = quarantine.take_flags("sipri_arms_transfers", path.name)
+    flags = contracts.findings.flags
     assert set(flags["reason"]) == {"plausibility: number_delivered <= number_ordered"}
     assert int(pr72["source_row"].item()) in flags["source_row"].to_list()
 

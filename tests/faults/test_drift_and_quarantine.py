@@ -14,8 +14,7 @@ import csv
 import duckdb
 import pytest
 
-from data_contracts._base import ContractViolation
-from pipelines import quarantine
+from data_contracts._base import ContractViolation, contract_run
 from pipelines.sources import RAW_TABLES
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
@@ -94,12 +93,11 @@ def test_14_tolerable_bad_values_are_quarantined_and_counted(tolerated):
 
 
 def test_14_the_same_bad_value_in_a_strict_column_still_fails(tmp_path):
-    quarantine.reset()
     bad = c.set_cell(c.TROOPS, tmp_path, 2, "Total", "24O357")
-    with pytest.raises(ContractViolation) as err:
+    with pytest.raises(ContractViolation) as err, contract_run() as contracts:
         TABLES["us_troops_dmdc"].parse(bad)
     assert "column 'total' failed type Int64: value(s) '24O357' at row(s) 2" in str(err.value)
-    assert quarantine.take("us_troops_dmdc", bad.name).height == 0
+    assert contracts.findings.quarantined.height == 0
 
 
 @pytest.mark.parametrize(
