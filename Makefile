@@ -19,11 +19,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 MODEL_FILES := $(shell find models -path models/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print 2>/dev/null)
 MANIFEST := models/target/manifest.json
 
-.PHONY: install run test dev docs manifest clean help browser bench lint lint-fix
+.PHONY: install run test test-fast dev docs manifest clean help browser bench lint lint-fix
 
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
-	@echo "make test  - install and run all tests"
+	@echo "make test  - install and run all tests (every core; PYTEST_WORKERS=0 runs them in one process)"
+	@echo "make test-fast - day-to-day work: parsers, contracts, crosswalk, CLI, no build (seconds; not e2e, not slow)"
 	@echo "make bench - each figure next to its target; BENCH_ARGS=\"--clone --tests --large\" adds the long rows"
 	@echo "make dev   - Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint  - ruff (lint + format check), mypy on pipelines/ and data_contracts/, sqlfluff on models/"
@@ -59,8 +60,17 @@ browser:
 	      || echo "note: could not install chromium; the brief browser test will be skipped"; \
 	  else echo "note: chromium not installed; the brief browser test will be skipped"; fi; }
 
+# pytest-xdist: one worker per core. loadgroup keeps the tests that share a module's build (or one round of fault
+# cases) on one worker; the session build is made once and shared by all workers (tests/conftest.py).
+# pytest exits non-zero when no test ran.
+PYTEST_WORKERS ?= auto
 test: install manifest browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+
+# The tier for day-to-day work: every test that needs no warehouse build, no server, no Dagster run and no second
+# interpreter (markers in pyproject.toml), on every core as well.
+test-fast: install manifest
+	$(BIN)/pytest -q -m "not e2e and not slow" -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Quality gates: every tool runs and reports even when an earlier one failed; the target fails if any did.
 # Settings live in pyproject.toml ([tool.ruff], [tool.mypy], [tool.sqlfluff]); sqlfluff renders the dbt Jinja

@@ -1,8 +1,17 @@
-"""Shared fixtures. The end-to-end build runs once per test session into a temporary warehouse folder."""
+"""Shared fixtures. The end-to-end build runs once per test run into a temporary warehouse folder, shared by every
+pytest-xdist worker (`make test` runs the suite on every core).
+
+Markers (pyproject.toml): a test that needs the session build is marked `e2e` here automatically, whatever its
+module says; `make test-fast` runs what is neither `e2e` nor `slow`.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -13,17 +22,89 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = PROJECT_ROOT / "data" / "snapshots"
+BUILD_FIXTURE = "built_warehouse"
+
+
+def _worker() -> str | None:
+    """The pytest-xdist worker id (gw0, gw1, ...), None when the suite runs in one process."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def shared_temp(tmp_path_factory) -> Path:
+    """A folder of this test run that every xdist worker sees (each worker's own base folder lies inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if _worker() else base
+
+
+def session_build(shared: Path) -> Path:
+    """Build the session warehouse under `shared` unless done already; whoever holds the lock first builds, the
+    others wait for it. Called by the fixture and by the background build process."""
+    from filelock import FileLock
+
+    root, done, failed = (shared / f"session_warehouse{suffix}" for suffix in ("", ".done", ".failed"))
+    with FileLock(str(shared / "session_warehouse.lock")):
+        if not done.exists() and not failed.exists():
+            from pipelines.build import run_build
+
+            result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None)
+            (done if result.success else failed).write_text(result.error or "", encoding="utf-8")
+    assert not failed.exists(), f"the session build failed: {failed.read_text(encoding='utf-8')}"
+    return root
 
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> Path:
-    """Build the whole warehouse from the bundled snapshots once; returns the warehouse folder."""
-    from pipelines.build import run_build
+    """The whole warehouse built from the bundled snapshots, once per test run; returns the warehouse folder.
 
-    root = tmp_path_factory.mktemp("warehouse")
-    result = run_build(force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None)
-    assert result.success, result.error
-    return root
+    Usually already under way in a background process (pytest_collection_finish) while tests that need no build
+    run. Under xdist each worker gets a byte copy, so what one worker's tests do to the folder no other sees."""
+    root = session_build(shared_temp(tmp_path_factory))
+    if _worker() is None:
+        return root
+    own = tmp_path_factory.mktemp("warehouse")
+    shutil.copytree(root, own, symlinks=True, dirs_exist_ok=True)  # copy2: mtimes kept, the fingerprint holds
+    return own
+
+
+_background_build: subprocess.Popen | None = None
+
+
+def pytest_collection_finish(session):
+    """Start the session build in a background process as soon as the selected tests are known to need it, so it
+    runs beside the tests that do not (those run first, see the ordering below). One process per test run: the
+    first worker to create the marker starts it."""
+    global _background_build
+    if session.config.option.collectonly or not any(
+        BUILD_FIXTURE in getattr(i, "fixturenames", ()) for i in session.items
+    ):
+        return
+    shared = shared_temp(session.config._tmp_path_factory)
+    try:
+        (shared / "session_warehouse.started").open("x").close()
+    except FileExistsError:
+        return
+    # the build's own output is in its log file; a crash of the process leaves its traceback here
+    script = f"from pathlib import Path; from tests.conftest import session_build; session_build(Path({str(shared)!r}))"
+    with (shared / "session_warehouse.stderr").open("w") as errors:
+        _background_build = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+
+
+def pytest_sessionfinish(session):
+    if _background_build is not None and _background_build.poll() is None:  # the run was cut short
+        os.killpg(_background_build.pid, signal.SIGKILL)
+        _background_build.wait()
+
+
+@pytest.fixture(scope="session")
+def session_build_folder(built_warehouse, tmp_path_factory) -> Path:
+    """The folder the session build ran in; under xdist `built_warehouse` is a copy of it. Only to be read."""
+    return shared_temp(tmp_path_factory) / "session_warehouse"
 
 
 @pytest.fixture()
@@ -32,3 +113,47 @@ def marts(built_warehouse):
     con = duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True)
     yield con
     con.close()
+
+
+def _module_scoped(item) -> bool:
+    """Does the test use a fixture set up once per module (or class)? Splitting such a module over workers would
+    set that fixture up again on each worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        definitions[-1].scope in ("module", "class", "package")
+        for name, definitions in info.name2fixturedefs.items()
+        if definitions and name in info.names_closure
+    )
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BUILD_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+        # pytest-xdist (--dist loadgroup): a module's tests that share a module-scoped fixture go to one worker,
+        # unless the module groups them more finely itself (xdist_group marks, e.g. one group per build round)
+        if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(_module(item)))
+    # Order (stable, whole modules kept together): modules needing no session build first, their slow tests first,
+    # so the background session build is done by the time the tests that read it start; within each part, the
+    # tests that share a module's build before the single ones, so the long units do not come last.
+    needs_build, heavy = set(), set()
+    for item in items:
+        if BUILD_FIXTURE in getattr(item, "fixturenames", ()):
+            needs_build.add(_module(item))
+        if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
+            heavy.add(_module(item))
+
+    def rank(item) -> tuple[int, int]:
+        module = _module(item)
+        part = 2 if module in needs_build else 0 if module in heavy else 1
+        return part, item.get_closest_marker("xdist_group") is None
+
+    items.sort(key=rank)

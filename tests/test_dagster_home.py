@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from dagster import DagsterInstance
 from dagster_graphql.schema.roots.query import GrapheneQuery
 
 from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # a Dagster instance and the webserver's GraphQL schema
 
 
 def test_the_ui_opens_without_the_newsletter_prompt_and_without_telemetry(tmp_path):

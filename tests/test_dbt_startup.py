@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster_dbt import DbtCliResource
 
 from pipelines import settings
@@ -25,6 +26,7 @@ def test_the_overridden_dagster_dbt_hooks_are_still_the_ones_cli_calls():
     assert list(inspect.signature(DbtCliResource._initialize_dbt_core_adapter).parameters) == ["self", "args"]
 
 
+@pytest.mark.slow  # starts dbt
 def test_the_dbt_version_without_running_dbt_is_the_executables():
     printed = subprocess.run([str(DBT), "--version"], capture_output=True, text=True, check=True).stdout
     assert f"installed: {dbt_resource()._cli_version}" in printed
@@ -49,8 +51,8 @@ def _parse(build_database: Path, target: Path) -> str:
     return completed.stdout
 
 
-def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(built_warehouse, tmp_path):
-    build_database = built_warehouse / ".build" / "partnership.duckdb"
+def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(session_build_folder, tmp_path):
+    build_database = session_build_folder / ".build" / "partnership.duckdb"  # the folder dbt really ran in
     cached = _partial_parse_cache(build_database)
     assert cached.is_file(), "the session build kept no dbt parse state for its folder"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
 import yaml
 from dagster import AssetKey
 
@@ -56,6 +57,7 @@ def test_build_job_runs_in_process():
     assert job.executor_def.name == "in_process"
 
 
+@pytest.mark.slow  # a `dagster` process loading the code location
 def test_dagster_cli_validates_the_workspace(tmp_path):
     """What `dagster dev -w workspace.yaml` does first: load the code location with no errors."""
     import os

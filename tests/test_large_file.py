@@ -27,6 +27,8 @@ from pipelines.sources import us_foreign_aid
 from pipelines.sources.base import SourceFile
 from tests.conftest import SNAPSHOTS
 
+pytestmark = pytest.mark.slow  # writes and ingests a 1 M-row synthetic file
+
 ROWS = 1_000_000
 SMALL_ROWS = 200_000
 BAD_ROW = 654_321  # a data record in the middle of the file

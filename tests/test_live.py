@@ -92,6 +92,7 @@ def test_snapshot_mode_never_opens_a_connection(tmp_path, monkeypatch):
         assert acquired.file.bundled and acquired.ingestion.mode == "snapshot"
 
 
+@pytest.mark.e2e
 def test_live_build_lands_the_same_raw_rows_as_a_snapshot_build(server, live_env, tmp_path, monkeypatch):
     live_db = materialize_raw(tmp_path / "live")
     live_gets = {p for m, p, _ in server.requests if m == "GET"}

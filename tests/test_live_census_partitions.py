@@ -20,6 +20,8 @@ from pipelines.partitions import (
 from pipelines.resources import WarehouseResource
 from tests.livehttp import LiveServer
 
+pytestmark = pytest.mark.slow  # Dagster runs of partitioned assets
+
 
 def reference_rows() -> list[dict]:
     with CENSUS_CODES_FILE.open(encoding="utf-8", newline="") as handle:

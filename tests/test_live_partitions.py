@@ -15,6 +15,8 @@ from pipelines.resources import WarehouseResource
 from tests.conftest import PROJECT_ROOT
 from tests.livehttp import LiveServer
 
+pytestmark = pytest.mark.slow  # Dagster runs of partitioned assets
+
 INDICATOR_PATH = "/v2/country/{}/indicator/NY.GDP.MKTP.KD"
 
 
@@ -47,6 +49,7 @@ def backfill(root, iso3):
     return result
 
 
+@pytest.mark.slow  # a second interpreter importing Dagster
 def test_partitions_are_the_configured_country_universe():
     assert set(COUNTRY_PARTITIONS.get_partition_keys()) == set(countries.universe_iso3())
     assert {"PRY", "COL", "BRA", "USA"} <= set(COUNTRY_PARTITIONS.get_partition_keys())

@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from dagster import DagsterInstance, materialize
 
 from pipelines.assets import raw_country_universe
 from pipelines.resources import WarehouseResource
 from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # Dagster runs, and a second interpreter holding the lock
 
 HOLD_LOCK = """
 import sys, time

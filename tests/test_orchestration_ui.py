@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from tests.test_definitions import load_definitions
 
+pytestmark = pytest.mark.slow  # starts `dagster dev` (a webserver and a code server)
+
 QUERY = """
 {
   assetNodes {
@@ -137,7 +139,7 @@ def _query(url: str, process, log_path: Path, deadline_s: float = 240) -> dict:
             last = response.text[:500]
         except (httpx.HTTPError, ValueError) as err:
             last = repr(err)
-        time.sleep(2)
+        time.sleep(0.5)  # poll again soon: the deadline bounds the wait, not the interval
     pytest.fail(f"GraphQL never answered with the code location: {last}\n{log_path.read_text()[-3000:]}")
 
 

@@ -1,7 +1,7 @@
 """The published file under a reader: a read-only connection held open through a build keeps its snapshot.
 
-(The byte-identical-after-a-failed-build check of the database itself is in test_build_end_to_end.py; here a
-reader holds the file open through the failed build, and the exports are checked too.)
+A failed build (a year 2999 in the IMF file) leaves the database byte-identical and the exports unchanged while a
+reader holds the file open, and says which file, column, value and row failed.
 """
 
 from __future__ import annotations
@@ -97,7 +97,11 @@ def test_failed_build_with_a_reader_open_leaves_file_and_exports_unchanged(tmp_p
         file_overrides={"imf_dots_us_trade": str(bad)},
     )
     assert not result.success
+    assert all(fragment in result.error for fragment in ("imf_dots_us_trade", "'year'", "2999", "row(s) 3"))
+    # the failure shows as a failed Dagster asset check on the raw asset
+    assert {a.asset: a.checks_failed for a in result.assets}["raw/imf_dots_us_trade"] == 1
     assert _snapshot(reader) == snapshot
     reader.close()
     assert hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest() == published_before
     assert _digest(root / "exports") == exports_before
+    assert not (root / ".build" / "partnership.duckdb").exists()

@@ -99,6 +99,7 @@ def independent() -> dict[str, list[dict]]:
 # ---------------------------------------------------------------- XML: records and numbers
 
 
+@pytest.mark.slow  # an independent regex reading of 35 MB of XML
 def test_every_training_element_of_every_file_is_a_row(xml_rows, independent):
     assert len(XML_FILES) == 25
     parsed = dict(xml_rows.group_by("file").len().iter_rows())
@@ -110,6 +111,7 @@ def test_every_training_element_of_every_file_is_a_row(xml_rows, independent):
     assert xml_rows.height == sum(counted.values()) == 82052
 
 
+@pytest.mark.slow  # an independent regex reading of 35 MB of XML
 def test_numbers_equal_the_printed_cells_blank_stays_null(xml_rows, independent):
     expected = pl.DataFrame(
         [
@@ -151,6 +153,7 @@ def test_plausibility_issues_are_kept_and_flagged(xml_rows):
 # ---------------------------------------------------------------- fiscal years and the two-year reports
 
 
+@pytest.mark.slow  # an independent regex reading of 35 MB of XML
 def test_two_year_reports_split_by_program_fy(xml_rows, independent):
     for report, first in (("1999_2000", 1999), ("2000_2001", 2000)):
         courses = [c for name, cs in independent.items() if name.startswith(report) for c in cs]
@@ -187,6 +190,7 @@ def test_fy2000_and_fy2001_counted_once_from_the_report_that_records_them(marts,
 # ---------------------------------------------------------------- countries, regions, aggregates
 
 
+@pytest.mark.slow  # an independent regex reading of 35 MB of XML
 def test_fy2005_all_regions_file_keeps_only_the_western_hemisphere_in_universe(xml_rows, independent):
     courses = independent["2005_2006_All_Regions_fmtrpt_dedup.xml"]
     western = sum("Western Hemisphere Region" in c["program"] for c in courses)

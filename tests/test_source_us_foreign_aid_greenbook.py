@@ -24,6 +24,9 @@ from pipelines.sources import us_foreign_aid_greenbook as greenbook
 from tests.conftest import PROJECT_ROOT, SNAPSHOTS
 from tests.livehttp import LiveServer
 
+# Every parser test here reads the 75,002-row workbook, some of them several times: in `make test`, not test-fast.
+pytestmark = pytest.mark.slow
+
 XLSX = SNAPSHOTS / "us_foreign_aid_greenbook" / "us_foreignaid_greenbook.xlsx"
 CLASSIFICATION = PROJECT_ROOT / "data" / "reference" / "aid_security_classification.csv"
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -380,6 +383,7 @@ def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
     assert "program_line" in message and "funding_account" in message and "unique" in message
 
 
+@pytest.mark.e2e
 def test_a_line_missing_from_the_classification_fails_the_build(tmp_path):
     from pipelines.build import run_build
 

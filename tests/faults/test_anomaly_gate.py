@@ -156,7 +156,13 @@ def gate_builds(built_warehouse, tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("table, make, fragments", [pytest.param(*case[1:], id=case[0]) for case in STOPPED])
+@pytest.mark.parametrize(
+    "table, make, fragments",
+    [
+        pytest.param(*case[1:], id=case[0], marks=pytest.mark.xdist_group(f"anomaly_gate_round_{ROUND_OF[case[0]]}"))
+        for case in STOPPED
+    ],
+)
 def test_suspicious_new_vintage_is_stopped(gate_builds, request, table, make, fragments):
     case_id = request.node.callspec.id
     run = gate_builds(case_id)

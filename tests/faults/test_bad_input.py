@@ -273,7 +273,14 @@ def builds(built_warehouse, tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("table, make, fragments", [pytest.param(*case[1:], id=case[0]) for case in FAILING])
+# one xdist group per round: a round's cases share its build, different rounds may run on different workers
+@pytest.mark.parametrize(
+    "table, make, fragments",
+    [
+        pytest.param(*case[1:], id=case[0], marks=pytest.mark.xdist_group(f"bad_input_round_{ROUND_OF[case[0]]}"))
+        for case in FAILING
+    ],
+)
 def test_bad_input_fails_clearly_and_changes_nothing(builds, request, table, make, fragments):
     case_id = request.node.callspec.id
     run = builds(case_id)

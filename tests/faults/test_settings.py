@@ -51,6 +51,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow  # each case runs `hpw build` in another interpreter
 @pytest.mark.parametrize("env, fragments, hint", [pytest.param(*case[1:], id=case[0]) for case in CASES])
 def test_bad_setting_fails_before_any_work_with_valid_names(tmp_path, env, fragments, hint):
     root = tmp_path / "warehouse"
@@ -64,6 +65,7 @@ def test_bad_setting_fails_before_any_work_with_valid_names(tmp_path, env, fragm
     assert not root.exists()  # nothing was created: not even the warehouse folder
 
 
+@pytest.mark.slow  # `hpw build` in another interpreter
 def test_a_directory_given_with_file_is_said_to_be_a_folder(tmp_path):
     out = subprocess.run(
         [*HPW, "build", "--file", f"us_bases={tmp_path}"],
