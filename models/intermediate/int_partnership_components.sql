@@ -35,32 +35,42 @@
     ('security', 'agreement_intensity', 'agreement_intensity', 'absolute', 1, 'false', 1990, 2026),
 ] %}
 with observed as (
-{% for pillar, component, expression, scale, window, partial, first_year, last_year in components %}
-    select
-        iso3, year, '{{ pillar }}' as pillar, '{{ component }}' as component, '{{ scale }}' as scale,
-        {% if window == 3 %}avg(value) over (partition by iso3, is_partial_period order by year
-            range between 2 preceding and current row)
-        {% else %}value{% endif %} as value,
-        {{ window }} as window_years,
-        is_partial_period
-    from (
+    {% for pillar, component, expression, scale, window, partial, first_year, last_year in components %}
         select
-            iso3, year, cast({{ expression }} as double) as value, coalesce({{ partial }}, false) as is_partial_period
-        from {{ ref('partnership_panel') }}
-        where year between {{ first_year }} and {{ last_year }}
-            -- a partial period keeps its row (value or not), so the scoring rule can see it
-            and ({{ expression }} is not null or coalesce({{ partial }}, false))
-    )
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+            iso3, year, '{{ pillar }}' as pillar, '{{ component }}' as component, '{{ scale }}' as scale,
+            {% if window == 3 %}
+                avg(value) over (
+                    partition by iso3, is_partial_period order by year range between 2 preceding and current row
+                ) as value,
+            {% else %}
+                value,
+            {% endif %}
+            {{ window }} as window_years,
+            is_partial_period
+        from (
+            select
+                iso3,
+                year,
+                cast({{ expression }} as double) as value,
+                coalesce({{ partial }}, false) as is_partial_period
+            from {{ ref('partnership_panel') }}
+            where
+                year between {{ first_year }} and {{ last_year }}
+                -- a partial period keeps its row (value or not), so the scoring rule can see it
+                and ({{ expression }} is not null or coalesce({{ partial }}, false))
+        ) as panel
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 spans as (
-    select * from (values
-    {% for pillar, component, expression, scale, window, partial, first_year, last_year in components %}
-        ('{{ component }}', {{ first_year }}, {{ last_year }}){% if not loop.last %},{% endif %}
-    {% endfor %}
-    ) as s (component, first_year, last_year)
+    select * from (
+        values
+        {% for pillar, component, expression, scale, window, partial, first_year, last_year in components %}
+            ('{{ component }}', {{ first_year }}, {{ last_year }}){% if not loop.last %},{% endif %}
+        {% endfor %}
+    -- AL05 is a false alarm here: its fix would drop the column list that names the VALUES columns
+    ) as s (component, first_year, last_year)  -- noqa: AL05
 ),
 
 year_sets as (
@@ -72,12 +82,13 @@ year_sets as (
 ),
 
 eras as (
-    select year, component_set,
+    select
+        year, component_set,
         min(year) over (partition by component_set, run) as era_first_year,
         max(year) over (partition by component_set, run) as era_last_year
     from (
         select *, year - row_number() over (partition by component_set order by year) as run from year_sets
-    )
+    ) as runs
 )
 
 select
@@ -94,5 +105,5 @@ select
     cast(s.last_year as integer) as span_last_year,
     o.is_partial_period
 from observed as o
-inner join eras as e on e.year = o.year
-inner join spans as s on s.component = o.component
+inner join eras as e on o.year = e.year
+inner join spans as s on o.component = s.component

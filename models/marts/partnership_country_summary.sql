@@ -14,7 +14,7 @@ runs as (
     from (
         select *, year - row_number() over (partition by iso3, model_type order by year) as run
         from typed
-    )
+    ) as numbered
     group by iso3, model_type, run
 ),
 
@@ -29,18 +29,25 @@ trajectory as (
     group by iso3
 ),
 
+latest_typed_year as (
+    select iso3, max(year) as year
+    from typed
+    group by iso3
+),
+
 latest as (
     select i.iso3, i.year, i.model_type, i.security_mix, i.economic_score, i.security_score
     from {{ ref('partnership_index') }} as i
-    inner join (select iso3, max(year) as year from typed group by iso3) as m using (iso3, year)
+    inner join latest_typed_year as m on i.iso3 = m.iso3 and i.year = m.year
 ),
 
 last_agreement as (
     select agreement_id, iso3, agreement_type, date_signed
     from (
-        select *, row_number() over (partition by iso3 order by date_signed desc, agreement_id) as recency
+        select *, row_number() over (partition by iso3 order by date_signed desc, agreement_id asc) as recency
         from {{ ref('fct_security_agreements') }}
-        where iso3 is not null and date_signed is not null
+        where
+            iso3 is not null and date_signed is not null
             and agreement_type not in ('Court ruling', 'Legislative approval', 'SOFA_legislative_approval')
     )
     where recency = 1
@@ -58,7 +65,7 @@ around as (
         count(distinct w.scoring_era) filter (where w.rel_year between -3 and 3 and w.coverage_status = 'scored') > 1
             as crosses_scoring_era
     from {{ ref('agreement_event_windows') }} as w
-    inner join last_agreement using (agreement_id)
+    inner join last_agreement as a on w.agreement_id = a.agreement_id
     group by w.agreement_id
 ),
 
@@ -73,21 +80,32 @@ months as (
     group by agreement_id
 ),
 
+latest_aid_split_year as (
+    select iso3, max(year) as year
+    from {{ ref('partnership_panel') }}
+    where aid_split_is_observed
+    group by iso3
+),
+
 aid as (
-    select p.iso3, p.year as aid_split_year, p.economic_aid_constant_usd, p.military_aid_constant_usd,
+    select
+        p.iso3, p.year as aid_split_year, p.economic_aid_constant_usd, p.military_aid_constant_usd,
         p.security_share_of_aid
     from {{ ref('partnership_panel') }} as p
-    inner join (
-        select iso3, max(year) as year from {{ ref('partnership_panel') }} where aid_split_is_observed group by iso3
-    ) as m using (iso3, year)
+    inner join latest_aid_split_year as m on p.iso3 = m.iso3 and p.year = m.year
+),
+
+latest_training_year as (
+    select iso3, max(year) as year
+    from {{ ref('partnership_panel') }}
+    where training_is_observed
+    group by iso3
 ),
 
 training as (
     select p.iso3, p.year as training_year, p.us_trainees, p.us_trainees_per_100k
     from {{ ref('partnership_panel') }} as p
-    inner join (
-        select iso3, max(year) as year from {{ ref('partnership_panel') }} where training_is_observed group by iso3
-    ) as m using (iso3, year)
+    inner join latest_training_year as m on p.iso3 = m.iso3 and p.year = m.year
 )
 
 select
@@ -120,11 +138,11 @@ select
     cast(tr.us_trainees as bigint) as us_trainees,
     cast(tr.us_trainees_per_100k as double) as us_trainees_per_100k
 from {{ ref('dim_country') }} as c
-left join trajectory as t on t.iso3 = c.iso3
-left join latest as l on l.iso3 = c.iso3
-left join last_agreement as a on a.iso3 = c.iso3
-left join around as w on w.agreement_id = a.agreement_id
-left join months as m on m.agreement_id = a.agreement_id
-left join aid on aid.iso3 = c.iso3
-left join training as tr on tr.iso3 = c.iso3
+left join trajectory as t on c.iso3 = t.iso3
+left join latest as l on c.iso3 = l.iso3
+left join last_agreement as a on c.iso3 = a.iso3
+left join around as w on a.agreement_id = w.agreement_id
+left join months as m on a.agreement_id = m.agreement_id
+left join aid on c.iso3 = aid.iso3
+left join training as tr on c.iso3 = tr.iso3
 where c.is_lac

@@ -33,7 +33,7 @@ changes as (
             as security_change
     from chosen as now
     inner join chosen as before
-        on before.iso3 = now.iso3 and before.component = now.component and before.year = now.year - 5
+        on now.iso3 = before.iso3 and now.component = before.component and before.year = now.year - 5
     where now.value_scored is not null and before.value_scored is not null
     group by now.iso3, now.year
 ),
@@ -63,23 +63,24 @@ joined as (
             as components_filled,
         case when t.era_first_year is not null then t.era_first_year || '-' || t.era_last_year end as scoring_era
     from spine
-    left join typed as t on t.iso3 = spine.iso3 and t.year = spine.year
-    left join partial_years as p on p.iso3 = spine.iso3 and p.year = spine.year
+    left join typed as t on spine.iso3 = t.iso3 and spine.year = t.year
+    left join partial_years as p on spine.iso3 = p.iso3 and spine.year = p.year
 ),
 
 with_changes as (
     select
         j.*,
-        case when j.partnership_score is not null then
-            rank() over (partition by j.year order by j.partnership_score desc nulls last)
+        case
+            when j.partnership_score is not null
+                then rank() over (partition by j.year order by j.partnership_score desc nulls last)
         end as rank_partnership_lac,
         case when j.economic_score is not null and before.economic_score is not null then c.economic_change end
             as economic_score_change_5y,
         case when j.security_score is not null and before.security_score is not null then c.security_change end
             as security_score_change_5y
     from joined as j
-    left join joined as before on before.iso3 = j.iso3 and before.year = j.year - 5
-    left join changes as c on c.iso3 = j.iso3 and c.year = j.year
+    left join joined as before on j.iso3 = before.iso3 and before.year = j.year - 5
+    left join changes as c on j.iso3 = c.iso3 and j.year = c.year
 )
 
 select

@@ -48,9 +48,11 @@ with
 ") }},
 
 headline as (
-    select iso3, year, model_type, economic_score, security_score, type_intensity, type_mix, is_near_boundary,
+    select
+        iso3, year, model_type, economic_score, security_score, type_intensity, type_mix, is_near_boundary,
         economic_set, security_set
-    from typed where scenario = 'headline'
+    from typed
+    where scenario = 'headline'
 ),
 
 compared as (
@@ -61,8 +63,10 @@ compared as (
         h.model_type as headline_type,
         h.is_near_boundary as headline_near_boundary,
         -- a removed component is absent from its own scenario's sets by design: count the other changes
-        (h.economic_set is distinct from t.economic_set or h.security_set is distinct from t.security_set)
-            and s.scenario_kind <> 'weights' as component_set_changed,
+        (
+            (h.economic_set is distinct from t.economic_set or h.security_set is distinct from t.security_set)
+            and s.scenario_kind <> 'weights'
+        ) as component_set_changed,
         coalesce(t.model_type, 'insufficient_data') as scenario_type,
         (h.economic_score is distinct from t.economic_score or h.security_score is distinct from t.security_score)
             as scores_changed,
@@ -72,7 +76,7 @@ compared as (
             as scenario_at
     from scenarios as s
     cross join headline as h
-    left join typed as t on t.scenario = s.scenario and t.iso3 = h.iso3 and t.year = h.year
+    left join typed as t on s.scenario = t.scenario and h.iso3 = t.iso3 and h.year = t.year
     where h.model_type <> 'insufficient_data'
 )
 
@@ -101,5 +105,5 @@ select
         '; ' order by c.iso3, c.year
     ) filter (where c.scenario_type <> c.headline_type) as varchar) as changes
 from scenarios as s
-left join compared as c on c.scenario = s.scenario
+left join compared as c on s.scenario = c.scenario
 group by all

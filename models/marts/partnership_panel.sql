@@ -64,7 +64,7 @@ trade_agreements as (
     select spine.iso3, spine.year, count(t.iso3) as fta_in_force
     from {{ ref('int_panel_spine') }} as spine
     left join {{ ref('fct_trade_agreements') }} as t
-        on t.iso3 = spine.iso3 and t.ever_in_force and t.in_force_year <= spine.year
+        on spine.iso3 = t.iso3 and t.ever_in_force and spine.year >= t.in_force_year
     group by spine.iso3, spine.year
 ),
 
@@ -146,8 +146,8 @@ size_base as (
         max(case when ind.population is not null then spine.year end) over carried as last_population_year,
         max(case when real.gdp_real is not null then spine.year end) over carried as last_real_year
     from {{ ref('int_panel_spine') }} as spine
-    left join indicators as ind on ind.iso3 = spine.iso3 and ind.year = spine.year
-    left join indicators_real as real on real.iso3 = spine.iso3 and real.year = spine.year
+    left join indicators as ind on spine.iso3 = ind.iso3 and spine.year = ind.year
+    left join indicators_real as real on spine.iso3 = real.iso3 and spine.year = real.year
     window carried as (partition by spine.iso3 order by spine.year rows between unbounded preceding and current row)
 ),
 
@@ -158,17 +158,24 @@ size as (
     select
         b.iso3,
         b.year,
-        coalesce(b.gdp_current_usd, case when b.year - b.last_gdp_year <= {{ var('size_carry_forward_years') }} then
-            last_gdp.gdp_current_usd * case when b.last_real_year > b.last_gdp_year
-                then real_now.gdp_real / nullif(real_then.gdp_real, 0) else 1 end
+        coalesce(b.gdp_current_usd, case
+            when b.year - b.last_gdp_year <= {{ var('size_carry_forward_years') }}
+                then
+                    last_gdp.gdp_current_usd * case
+                        when b.last_real_year > b.last_gdp_year
+                            then real_now.gdp_real / nullif(real_then.gdp_real, 0)
+                        else 1
+                    end
         end) as gdp_for_ratios_usd,
-        coalesce(b.population, case when b.year - b.last_population_year <= {{ var('size_carry_forward_years') }}
-            then last_pop.population end) as population_for_ratios
+        coalesce(b.population, case
+            when b.year - b.last_population_year <= {{ var('size_carry_forward_years') }}
+                then last_pop.population
+        end) as population_for_ratios
     from size_base as b
-    left join indicators as last_gdp on last_gdp.iso3 = b.iso3 and last_gdp.year = b.last_gdp_year
-    left join indicators as last_pop on last_pop.iso3 = b.iso3 and last_pop.year = b.last_population_year
-    left join indicators_real as real_then on real_then.iso3 = b.iso3 and real_then.year = b.last_gdp_year
-    left join indicators_real as real_now on real_now.iso3 = b.iso3 and real_now.year = b.last_real_year
+    left join indicators as last_gdp on b.iso3 = last_gdp.iso3 and b.last_gdp_year = last_gdp.year
+    left join indicators as last_pop on b.iso3 = last_pop.iso3 and b.last_population_year = last_pop.year
+    left join indicators_real as real_then on b.iso3 = real_then.iso3 and b.last_gdp_year = real_then.year
+    left join indicators_real as real_now on b.iso3 = real_now.iso3 and b.last_real_year = real_now.year
 ),
 
 joined as (
@@ -186,34 +193,45 @@ joined as (
         trade.months_covered as us_trade_months_covered,
         coalesce(trade.is_partial_period, false) as us_trade_is_partial_period,
         least(trade_agreements.fta_in_force, 1) as fta_in_force,
-        case when aid_is_covered then coalesce(aid.aid_current_usd, 0) end as us_aid_obligations_current_usd,
-        case when aid_is_covered then coalesce(aid.aid_constant_usd, 0) end as us_aid_obligations_constant_usd,
-        case when aid_is_covered then coalesce(aid.aid_constant_usd, 0) / nullif(size.population_for_ratios, 0) end
-            as us_aid_constant_usd_per_capita,
-        aid_is_covered as us_aid_is_observed,
-        aid_is_covered and spine.year in (select year from aid_partial_years) as us_aid_is_partial_period,
-        case when greenbook_is_covered then coalesce(greenbook.economic_constant_usd, 0) end
+        case when spine.aid_is_covered then coalesce(aid.aid_current_usd, 0) end as us_aid_obligations_current_usd,
+        case when spine.aid_is_covered then coalesce(aid.aid_constant_usd, 0) end as us_aid_obligations_constant_usd,
+        case
+            when spine.aid_is_covered then coalesce(aid.aid_constant_usd, 0) / nullif(size.population_for_ratios, 0)
+        end as us_aid_constant_usd_per_capita,
+        spine.aid_is_covered as us_aid_is_observed,
+        spine.aid_is_covered and spine.year in (select aid_partial_years.year from aid_partial_years)
+            as us_aid_is_partial_period,
+        case when spine.greenbook_is_covered then coalesce(greenbook.economic_constant_usd, 0) end
             as economic_aid_constant_usd,
-        case when greenbook_is_covered then coalesce(greenbook.military_constant_usd, 0) end
+        case when spine.greenbook_is_covered then coalesce(greenbook.military_constant_usd, 0) end
             as military_aid_constant_usd,
-        greenbook_is_covered as aid_split_is_observed,
-        case when greenbook_is_covered then coalesce(greenbook.security_constant_usd, 0) end
+        spine.greenbook_is_covered as aid_split_is_observed,
+        case when spine.greenbook_is_covered then coalesce(greenbook.security_constant_usd, 0) end
             as security_sector_aid_constant_usd,
-        case when greenbook_is_covered
-            then coalesce(greenbook.total_constant_usd, 0) - coalesce(greenbook.security_constant_usd, 0)
+        case
+            when spine.greenbook_is_covered
+                then coalesce(greenbook.total_constant_usd, 0) - coalesce(greenbook.security_constant_usd, 0)
         end as non_security_aid_constant_usd,
-        case when greenbook_is_covered then coalesce(greenbook.security_constant_usd, 0) end
-            / nullif(size.population_for_ratios, 0) as security_sector_aid_per_capita,
-        case when greenbook_is_covered
-            then coalesce(greenbook.total_constant_usd, 0) - coalesce(greenbook.security_constant_usd, 0)
-        end / nullif(size.population_for_ratios, 0) as non_security_aid_per_capita,
+        (
+            case when spine.greenbook_is_covered then coalesce(greenbook.security_constant_usd, 0) end
+            / nullif(size.population_for_ratios, 0)
+        ) as security_sector_aid_per_capita,
+        (
+            case
+                when spine.greenbook_is_covered
+                    then coalesce(greenbook.total_constant_usd, 0) - coalesce(greenbook.security_constant_usd, 0)
+            end
+            / nullif(size.population_for_ratios, 0)
+        ) as non_security_aid_per_capita,
         greenbook.security_constant_usd / nullif(greenbook.total_constant_usd, 0) as security_share_of_aid,
 
         ---------- security side
-        case when training_is_covered then coalesce(training.trainees, 0) end as us_trainees,
-        case when training_is_covered then 1e5 * coalesce(training.trainees, 0) end
-            / nullif(size.population_for_ratios, 0) as us_trainees_per_100k,
-        training_is_covered as training_is_observed,
+        case when spine.training_is_covered then coalesce(training.trainees, 0) end as us_trainees,
+        (
+            case when spine.training_is_covered then 1e5 * coalesce(training.trainees, 0) end
+            / nullif(size.population_for_ratios, 0)
+        ) as us_trainees_per_100k,
+        spine.training_is_covered as training_is_observed,
         arms.tiv_from_us_mn as us_arms_tiv_mn,
         arms.tiv_total_mn as arms_imports_tiv_mn,
         arms.us_share as us_share_arms_imports,
@@ -259,18 +277,18 @@ joined as (
             spine.year between training_coverage.first_year and training_coverage.last_year as training_is_covered
         from spine cross join aid_coverage cross join greenbook_coverage cross join training_coverage
     ) as spine
-    left join trade on trade.iso3 = spine.iso3 and trade.year = spine.year
-    left join aid on aid.iso3 = spine.iso3 and aid.year = spine.year
-    left join arms on arms.iso3 = spine.iso3 and arms.year = spine.year
-    left join troops on troops.iso3 = spine.iso3 and troops.year = spine.year
-    left join exercises on exercises.iso3 = spine.iso3 and exercises.year = spine.year
-    left join sites on sites.iso3 = spine.iso3
-    left join indicators on indicators.iso3 = spine.iso3 and indicators.year = spine.year
-    left join agreements on agreements.iso3 = spine.iso3 and agreements.year = spine.year
-    left join size on size.iso3 = spine.iso3 and size.year = spine.year
-    left join greenbook on greenbook.iso3 = spine.iso3 and greenbook.year = spine.year
-    left join training on training.iso3 = spine.iso3 and training.year = spine.year
-    left join trade_agreements on trade_agreements.iso3 = spine.iso3 and trade_agreements.year = spine.year
+    left join trade on spine.iso3 = trade.iso3 and spine.year = trade.year
+    left join aid on spine.iso3 = aid.iso3 and spine.year = aid.year
+    left join arms on spine.iso3 = arms.iso3 and spine.year = arms.year
+    left join troops on spine.iso3 = troops.iso3 and spine.year = troops.year
+    left join exercises on spine.iso3 = exercises.iso3 and spine.year = exercises.year
+    left join sites on spine.iso3 = sites.iso3
+    left join indicators on spine.iso3 = indicators.iso3 and spine.year = indicators.year
+    left join agreements on spine.iso3 = agreements.iso3 and spine.year = agreements.year
+    left join size on spine.iso3 = size.iso3 and spine.year = size.year
+    left join greenbook on spine.iso3 = greenbook.iso3 and spine.year = greenbook.year
+    left join training on spine.iso3 = training.iso3 and spine.year = training.year
+    left join trade_agreements on spine.iso3 = trade_agreements.iso3 and spine.year = trade_agreements.year
 )
 
 select
