@@ -8,6 +8,7 @@ a schedule or sensor) applies the same gate.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -20,6 +21,13 @@ def load_baseline(published_db: Path) -> dict[str, set[str]]:
     """Columns of the previous build's raw tables, by source (from `meta.loads` + information_schema)."""
     if not published_db.is_file():
         return {}
+    stat = published_db.stat()
+    # every raw asset of a build asks; the file changes only when a build publishes, so its identity is the key
+    return {source: set(columns) for source, columns in _columns_by_source(published_db, stat.st_mtime_ns).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _columns_by_source(published_db: Path, mtime_ns: int) -> dict[str, frozenset[str]]:
     import duckdb
 
     try:
@@ -35,4 +43,4 @@ def load_baseline(published_db: Path) -> dict[str, set[str]]:
     for source, column in rows:
         if column not in STAMPS:
             baseline.setdefault(source, set()).add(column)
-    return baseline
+    return {source: frozenset(columns) for source, columns in baseline.items()}

@@ -24,7 +24,8 @@ FILE_NAME = ".fingerprint.json"
 
 def _stat_line(path: Path) -> str:
     stat = path.stat()
-    return f"{path.relative_to(settings.PROJECT_ROOT) if path.is_relative_to(settings.PROJECT_ROOT) else path}|{stat.st_size}|{stat.st_mtime_ns}"
+    shown = path.relative_to(settings.PROJECT_ROOT) if path.is_relative_to(settings.PROJECT_ROOT) else path
+    return f"{shown}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
 def current() -> str:
@@ -106,7 +107,8 @@ def published_problem(warehouse_dir: Path, fingerprint: str | None = None) -> st
                     "and table_catalog = current_database()"
                 ).fetchall()
             }
-            recorded = con.execute("select max(input_fingerprint) from meta.build").fetchone()[0]
+            row = con.execute("select max(input_fingerprint) from meta.build").fetchone()
+            recorded = row[0] if row else None
             for name in marts:  # reads every mart: a truncated file fails here
                 con.execute(f'select count(*) from marts."{name}"').fetchone()
     except duckdb.Error as err:
