@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import shutil
 import sys
+import time
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -89,6 +90,7 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
 # parse state each build leaves behind is kept per build-database path and handed to the next build there.
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 PARTIAL_PARSE_KEEP = 8
+PARTIAL_PARSE_KEEP_SECONDS = 3600
 
 
 def _partial_parse_cache(build_database: Path) -> Path:
@@ -114,9 +116,12 @@ def keep_partial_parse(build_database: Path, target: Path) -> None:
         scratch = cached.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(produced, scratch)
         os.replace(scratch, cached)  # atomic: a build reading the cache never sees half a file
-        # ~1.3 MB each: keep the folders built most recently (the test suite builds in many temporary ones)
+        # ~1.3 MB each: keep the folders built most recently, and every one built within the hour (a parallel
+        # test run builds in dozens of temporary folders and reads the state of its first build at the end)
         kept = sorted(cached.parent.glob("*.msgpack"), key=lambda f: f.stat().st_mtime, reverse=True)
+        recent = time.time() - PARTIAL_PARSE_KEEP_SECONDS
         for stale in kept[PARTIAL_PARSE_KEEP:]:
-            stale.unlink(missing_ok=True)
+            if stale.stat().st_mtime < recent:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass

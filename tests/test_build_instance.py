@@ -20,11 +20,15 @@ def _run_id(warehouse: Path) -> str:
         return con.execute("select run_id from meta.build").fetchone()[0]
 
 
-def test_a_build_is_a_run_of_build_job_on_the_project_instance(built_warehouse, session_build_instance_home):
+def test_a_build_is_a_run_of_build_job_on_the_project_instance(
+    built_warehouse, session_build_instance_home, monkeypatch
+):
     from pipelines.definitions import defs
     from pipelines.schedules import BUILD_JOB_NAME, FRESHNESS_CHECKS
 
     run_id = _run_id(built_warehouse)
+    # read the instance as `make dev` does: its event log lives under $DAGSTER_HOME (pipelines/instance_storage.py)
+    monkeypatch.setenv("DAGSTER_HOME", str(session_build_instance_home))
     with DagsterInstance.from_config(str(session_build_instance_home)) as instance:
         home = Path(instance.root_directory).resolve()
         assert home == session_build_instance_home.resolve() != (conftest.PROJECT_ROOT / "dagster_home").resolve()
