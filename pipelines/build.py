@@ -496,9 +496,9 @@ def project_instance():
     so every `hpw build` is a run the UI (`make dev`) shows with its materialisations and checks."""
     from dagster import DagsterInstance
 
-    if os.environ.get("DAGSTER_HOME"):
-        return DagsterInstance.get()
-    return DagsterInstance.from_config(str(settings.PROJECT_ROOT / "dagster_home"))
+    if not os.environ.get("DAGSTER_HOME"):  # set for this process: the instance's event log lives under it
+        os.environ["DAGSTER_HOME"] = str(settings.PROJECT_ROOT / "dagster_home")
+    return DagsterInstance.get()
 
 
 def _fail_dead_runs(instance, root: Path) -> None:

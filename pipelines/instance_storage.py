@@ -41,7 +41,10 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         if base_dir is None:
-            base_dir = os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
+            home = os.environ.get("DAGSTER_HOME")
+            if not home:
+                raise ValueError("KeptOpenSqliteEventLogStorage needs DAGSTER_HOME set, or a base_dir in its config")
+            base_dir = os.path.join(home, "history", "runs")
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         super().__init__(base_dir, inst_data)
 
