@@ -19,7 +19,7 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from pipelines import settings
+from pipelines import settings, warehouse
 from pipelines.assets import DUCKDB_POOL
 from pipelines.resources import WarehouseResource
 
@@ -77,6 +77,8 @@ def dbt_resource() -> DbtCliResource:
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse_db: WarehouseResource):
     # dbt runs as a subprocess and reads its database path from the environment (models/profiles.yml).
     os.environ["HPW_BUILD_DB"] = str(warehouse_db.build_database)
+    # DuckDB allows one writing process per file: the raw assets' held connection closes before dbt opens it.
+    warehouse.release(warehouse_db.build_database)
     # dbt's run artefacts (logs, compiled SQL, run_results) go beside the build database, not into models/target.
     target = warehouse_db.build_database.parent / "dbt_target"
     seed_partial_parse(warehouse_db.build_database, target)

@@ -248,6 +248,7 @@ def published_warehouse(
     context: AssetExecutionContext, config: PublishConfig, warehouse_db: WarehouseResource
 ) -> MaterializeResult:
     started = time.perf_counter()
+    warehouse.release(warehouse_db.build_database)  # the raw assets' held connection (pipelines/warehouse.py)
     try:
         check_run_is_complete(
             context.instance, context.run.run_id, warehouse_db.build_database, warehouse_db.published_database

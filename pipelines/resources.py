@@ -6,7 +6,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from pipelines import locking, settings
+from pipelines import locking, settings, warehouse
 
 
 class WarehouseResource(ConfigurableResource):
@@ -25,6 +25,7 @@ class WarehouseResource(ConfigurableResource):
             self._lock.__enter__()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        warehouse.release(self.build_database)  # held open by the raw assets, if no later step released it
         if self._lock is not None:
             self._lock.__exit__(None, None, None)
             self._lock = None

@@ -57,6 +57,30 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
+# Build databases held open by this process (`hold_open`), by resolved path.
+_HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+def hold_open(path: Path) -> None:
+    """Keep `path` open read-write in this process until `release(path)`.
+
+    DuckDB shares one open database between the connections a process makes to the same file, and checkpoints and
+    unlocks it only when the last one closes. Holding one open while the raw assets land spares each of them
+    opening the file, replaying its catalog and checkpointing it on close: the raw phase writes the file once.
+    Whatever needs the file closed (dbt's subprocess, publishing) calls `release` first."""
+    key = path.resolve()
+    if key not in _HELD:
+        _HELD[key] = connect(path)
+
+
+def release(path: Path) -> None:
+    """Close the connection `hold_open` kept on `path` (a checkpoint, then the file is unlocked once no other
+    connection of this process is open on it). Nothing to do when none is held."""
+    held = _HELD.pop(path.resolve(), None)
+    if held is not None:
+        held.close()
+
+
 def create_database(path: Path) -> None:
     """An empty database file in the storage format every DuckDB >= 1.0 reads."""
     target = str(path).replace("'", "''")
