@@ -27,7 +27,7 @@ This package is a leaf: it imports nothing from `pipelines`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -275,6 +275,62 @@ def enforce(frame: pl.DataFrame, model: type[pa.DataFrameModel], *, source: str,
     result = check(frame, model, source=source, file=file, baseline=_run_baseline(source))
     _report(result.findings)
     return result.frame
+
+
+def enforce_files(
+    parts: Sequence[tuple[str, pl.DataFrame]],
+    model: type[pa.DataFrameModel],
+    *,
+    source: str,
+    preceding: Sequence[ContractFindings] | None = None,
+) -> pl.DataFrame:
+    """`enforce()` of each file's frame on its own, stacked in order: the rows, findings and errors of one `enforce`
+    per (file, frame) pair, for the cost of one validation when the stack is clean.
+
+    For contracts whose rules all hold row by row (column checks, row-wise dataframe checks, uniqueness keys that
+    include the file): a stack that passes then means every file passes. The stack is validated once; only if it
+    fails or quarantines a value (whose type-change rule counts per file) is every file enforced on its own, in
+    order, so the error names the first file at fault and its rows exactly as file-by-file enforcement does.
+    `preceding`: per file, the findings of its earlier contracts (`held_findings`), reported just before its own,
+    in the order a file-by-file parse reports them."""
+    baseline = _run_baseline(source)
+    before = list(preceding) if preceding is not None else [ContractFindings() for _ in parts]
+    if len(parts) > 1 and all(frame.height for _, frame in parts):
+        try:
+            stacked = check(pl.concat([f for _, f in parts], how="vertical"), model, source=source, file=parts[0][0])
+        except Exception:  # noqa: BLE001 - the file-by-file pass below says what and where
+            stacked = None
+        if stacked is not None and not stacked.findings.quarantined.height:
+            dtypes, required = list(contract_dtypes(model)), required_columns(model)
+            offset = 0
+            for (file, frame), earlier in zip(parts, before):  # what each file's own enforce() reports, in order
+                _report(earlier)
+                warning = _drift.check(source, file, frame.columns, dtypes, required, baseline)[2]
+                rows = stacked.frame.slice(offset, frame.height)
+                offset += frame.height
+                flags = flag_implausible(rows, model, source=source, file=file)
+                _report(ContractFindings(flags=flags, drift_warnings=[warning] if warning else []))
+            return stacked.frame
+    checked = []
+    for (file, frame), earlier in zip(parts, before):
+        _report(earlier)
+        checked.append(enforce(frame, model, source=source, file=file))
+    return pl.concat(checked, how="vertical")
+
+
+@contextmanager
+def held_findings() -> Iterator[ContractFindings]:
+    """The findings of the contracts enforced inside the block, under the open run's baseline but held back from
+    it: the caller hands them on (`report`, `enforce_files(preceding=...)`) in the order a file-by-file parse
+    reports them."""
+    outer = _RUN.get()
+    with contract_run(outer.baseline if outer is not None else None) as inner:
+        yield inner.findings
+
+
+def report(findings: ContractFindings) -> None:
+    """Add held findings to the open contract run (none open: discarded, as enforce() does)."""
+    _report(findings)
 
 
 def check(

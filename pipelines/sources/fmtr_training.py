@@ -50,7 +50,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import ContractViolation, Failure, enforce
+from data_contracts._base import ContractViolation, Failure, enforce, enforce_files
 from data_contracts.fmtr_training import FmtrTrainingHtml, FmtrTrainingXml
 from pipelines import settings
 from pipelines.countries import attach_iso3
@@ -300,14 +300,13 @@ def parse_xml(path: Path) -> pl.DataFrame:
 
 def parse_xml_files(paths: list[Path]) -> pl.DataFrame:
     """SFM XML report files -> their tidy course rows, stacked in file order; read one file at a time (streamed),
-    tidied in one pass, and each file checked against the contract on its own (errors name the file)."""
+    tidied in one pass, and each file held to the contract on its own (errors name the file), in one validation
+    when every file passes."""
     stacked = pl.concat(
         [with_file_columns(read_xml_records(p), p, _report_first_year(p)) for p in paths], how="vertical"
     )
     parts = _tidy(stacked).partition_by("file", maintain_order=True, as_dict=True)
-    return pl.concat(
-        [enforce(parts[(p.name,)], FmtrTrainingXml, source=SOURCE, file=p.name) for p in paths], how="vertical"
-    )
+    return enforce_files([(p.name, parts[(p.name,)]) for p in paths], FmtrTrainingXml, source=SOURCE)
 
 
 def parse_xml_folder(path: Path) -> pl.DataFrame:

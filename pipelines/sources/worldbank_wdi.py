@@ -40,7 +40,15 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts._base import ContractViolation, Failure, enforce
+from data_contracts._base import (
+    ContractFindings,
+    ContractViolation,
+    Failure,
+    enforce,
+    enforce_files,
+    held_findings,
+    report,
+)
 from data_contracts.worldbank_wdi import (
     WorldbankWdiCell,
     WorldbankWdiIndicatorMetadata,
@@ -195,6 +203,12 @@ def _drop_trailing_empty(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
 
 def parse_api_csv(path: Path) -> pl.DataFrame:
     """One API_ CSV -> long frame (one row per economy x year cell), wide and long contracts enforced."""
+    return enforce(_api_csv_long(path), WorldbankWdiCell, source=SOURCE, file=path.name)
+
+
+def _api_csv_long(path: Path) -> pl.DataFrame:
+    """One API_ CSV -> long frame with countries attached, its wide contract enforced; the long one is the
+    caller's."""
     dialect = sniff(path)
     try:
         # skip_lines counts physical lines, matching the header position found by sniff().
@@ -228,13 +242,29 @@ def parse_api_csv(path: Path) -> pl.DataFrame:
             file_sha256=pl.lit(sha),
         )
     )
-    mapped = attach_iso3(long, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True)
-    return enforce(mapped, WorldbankWdiCell, source=SOURCE, file=path.name)
+    return attach_iso3(long, SOURCE, code_col="country_code", name_col="country_name", code_is_iso3=True)
 
 
 def parse_csv_folder(path: Path) -> pl.DataFrame:
-    """Every API_*.csv in the folder of `path`, stacked."""
-    return pl.concat([parse_api_csv(p) for p in _folder_files(path, CSV_GLOB)], how="vertical")
+    """Every API_*.csv in the folder of `path`, stacked: what `parse_api_csv` file by file gives, errors and
+    findings in the same order, with the long contract validated once over the stack (`enforce_files`)."""
+    parts: list[tuple[str, pl.DataFrame]] = []
+    wide_findings: list[ContractFindings] = []
+    failed: Exception | None = None
+    for file in _folder_files(path, CSV_GLOB):
+        try:
+            with held_findings() as found:
+                parts.append((file.name, _api_csv_long(file)))
+        except Exception as err:  # noqa: BLE001 - raised below, once the earlier files' long contracts ran
+            failed = err
+            break
+        wide_findings.append(found)
+    if failed is None:
+        return enforce_files(parts, WorldbankWdiCell, source=SOURCE, preceding=wide_findings)
+    if parts:  # file by file, the earlier files were checked in full before this one failed
+        enforce_files(parts, WorldbankWdiCell, source=SOURCE, preceding=wide_findings)
+    report(found)
+    raise failed
 
 
 def parse_indicator_metadata(path: Path) -> pl.DataFrame:
