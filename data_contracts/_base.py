@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import pandera.polars as pa
 import polars as pl
 
-from data_contracts import _drift
+from data_contracts import _drift, _onepass
 
 MAX_EXAMPLES = 5
 
@@ -418,7 +418,8 @@ def check(
         findings.quarantined = pl.concat([_findings_frame(h) for h in held])
 
     try:
-        validated = model.validate(typed, lazy=True)
+        # One query answers every data check of a clean frame; otherwise pandera validates and reports.
+        validated = typed if _onepass.passes(typed, model) else model.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         for (column, check_name), group in cases.group_by(["column", "check"], maintain_order=True):
