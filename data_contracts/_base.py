@@ -366,14 +366,13 @@ def check(
         )
 
     row_ids = frame["source_row"] if "source_row" in frame.columns else pl.Series(range(1, frame.height + 1))
-    casts = {
-        c: cast_expr(c, t, frame.schema[c]) for c, t in dtypes.items() if c in frame.columns and frame.schema[c] != t
-    }
+    found = frame.schema  # built anew by each `frame.schema`
+    casts = {c: cast_expr(c, t, found[c]) for c, t in dtypes.items() if c in found and found[c] != t}
     typed = frame.with_columns(**casts) if casts else frame
     tolerable = tolerable_columns(model)
 
     def unfit(column: str) -> pl.Expr:
-        return unfit_expr(column, dtypes[column], frame.schema[column])
+        return unfit_expr(column, dtypes[column], found[column])
 
     held = []
     # One pass counts unfit cells in every cast column (wide files have dozens); only columns with some go on.
@@ -383,7 +382,7 @@ def check(
             continue
         bad = frame.select(unfit(column)).to_series()
         present = frame[column].is_not_null()
-        if frame.schema[column] == pl.String:
+        if found[column] == pl.String:
             present = present & (frame[column].str.strip_chars() != "")
         if bad.any() and column in tolerable and not _drift.type_change(int(bad.sum()), int(present.sum())):
             # Tolerable: the value is unknown (NULL, already so in `typed`), and the row is quarantined, not dropped.

@@ -10,6 +10,7 @@ Rule classes (data_contracts/_base.py: structural blocks the build, plausibility
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import pandera.polars as pa
@@ -55,6 +56,12 @@ class WdiWideRow(pa.DataFrameModel):
 
 def wide_model(year_columns: list[str]) -> type[WdiWideRow]:
     """WdiWideRow plus one nullable float column per year header ('1960' ... '2025') of this file."""
+    return _wide_model(tuple(year_columns))
+
+
+@functools.lru_cache(maxsize=32)
+def _wide_model(year_columns: tuple[str, ...]) -> type[WdiWideRow]:
+    # One class per set of year headers: files of one release share it, and pandera builds its schema once.
     namespace: dict = {"__annotations__": {f"y{y}": float for y in year_columns}}
     namespace.update({f"y{y}": pa.Field(alias=y, nullable=True) for y in year_columns})
     return type(f"WdiWide_{year_columns[0]}_{year_columns[-1]}", (WdiWideRow,), namespace)
