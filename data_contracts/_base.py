@@ -22,6 +22,9 @@ What a contract finds without failing (quarantined rows, plausibility flags, add
 findings to the `ContractRun` the caller opened with `contract_run()` (the raw asset opens one per file, with the
 drift baseline it read from the published warehouse, and emits the findings as metadata and checks). Without an
 open run, findings are discarded and there is no baseline (only the contract's own columns are known).
+A source that reads a folder of files stacks them and calls `enforce_files()`: one validation of the stack, the
+errors and findings of file-by-file enforcement. A clean frame's data checks run in one polars query
+(data_contracts/_onepass.py); pandera validates, and reports, whatever that query does not pass.
 This package is a leaf: it imports nothing from `pipelines`.
 """
 
