@@ -11,7 +11,7 @@ What each stored event costs is cut further, with the same rows written:
 - an event's writes (its row in the run's shard, its mirror in the index, the asset-key and asset-check rows) are
   one transaction per shard instead of up to three: connections are re-entrant per shard and thread;
 - `store_event_batch` stores a batch (Dagster sends the run's planned events as one when
-  `DAGSTER_EVENT_BATCH_SIZE` is set: pipelines/build.py) in one transaction per shard;
+  `DAGSTER_EVENT_BATCH_SIZE` is set: pipelines/definitions.py) in one transaction per shard;
 - Dagster asks whether a table exists before every asset-check and asset-tag write, each time with a new engine
   and connection; tables are never dropped (a wipe deletes rows), so a table found once is remembered, as is the
   asset-key index columns' presence.
