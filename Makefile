@@ -35,10 +35,10 @@ help:
 	@echo "make clean - remove the warehouse, dbt artefacts and environments"
 
 # uv alone in .tools/ (pip --target: no venv with its own pip to create first); a venv where pip refuses --target
+PIP_QUIET := --quiet --disable-pip-version-check
 $(UV):
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --target $(TOOLS) uv==$(UV_VERSION) \
-	  || { rm -rf $(TOOLS) && $(PYTHON) -m venv $(TOOLS) \
-	       && $(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+	$(PYTHON) -m pip install $(PIP_QUIET) --root-user-action=ignore --no-compile --target $(TOOLS) uv==$(UV_VERSION) \
+	  || { rm -rf $(TOOLS) && $(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install $(PIP_QUIET) uv==$(UV_VERSION); }
 
 $(BIN)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --extra dev --python $(PYTHON)
