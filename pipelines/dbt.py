@@ -1,7 +1,7 @@
 """dbt in Dagster: one DbtProject, one @dbt_assets streaming `dbt build`, a translator for keys and groups.
 
-The manifest is prepared ahead of time (`make manifest`, run by `make run` / `make test`), never parsed at
-import time; `hpw` prepares it on first use if it is missing.
+The manifest is prepared ahead of time, never parsed at import time: by `make manifest` (`make test`, `make dev`)
+or by `hpw build` when it is missing or stale (beside the build's other imports: pipelines/build.py).
 """
 
 import hashlib
@@ -137,7 +137,7 @@ def seed_partial_parse(build_database: Path, target: Path) -> None:
     if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
-    # otherwise dagster-dbt copies models/target's (parsed by `make manifest` for the default warehouse)
+    # otherwise dagster-dbt copies models/target's (parsed for the default warehouse)
 
 
 def keep_partial_parse(build_database: Path, target: Path) -> None:
