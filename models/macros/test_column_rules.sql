@@ -17,7 +17,7 @@
     {%- endfor -%}
     {%- do rules.append(
         "case when " ~ column ~ " not in (" ~ (literals | join(", ")) ~ ") then '" ~ column ~ " = ' || "
-        ~ "cast(" ~ column ~ " as varchar) || ' is not an accepted value' end"
+        ~ "'''' || cast(" ~ column ~ " as varchar) || ''' not accepted' end"
     ) -%}
 {%- endfor -%}
 select *
