@@ -1,5 +1,5 @@
-"""The per-column rules of the marts (not null, accepted values, ranges) are constraints of their enforced
-contracts, not dbt tests: a bad value fails the mart's CREATE, so the build fails and says which model, rule and
+"""The per-column rules of the marts (not null, accepted values, ranges) and their NOT NULL keys are constraints of
+their enforced contracts, not dbt tests: a bad value fails the mart's CREATE, so the build fails and says which model, rule and
 column, and which raw table fed it. The other models keep the same rules as one `column_rules` test each, whose
 failing rows name every rule they break. Real `dbt build` runs on a copy of the session build's database with a raw
 value corrupted; the published file itself is never touched."""
@@ -77,17 +77,24 @@ def test_no_mart_rule_is_both_a_constraint_and_a_data_test():
 @pytest.mark.e2e
 def test_every_declared_mart_constraint_is_in_the_published_file(built_warehouse):
     declared: Counter[tuple[str, str]] = Counter()
+    not_null: set[tuple[str, str]] = set()
     for node in _contracted(_manifest()).values():
+        for constraint in node.get("constraints", []):
+            declared[(node["name"], constraint["type"])] += 1
         for column in node["columns"].values():
             for constraint in column.get("constraints", []):
                 declared[(node["name"], constraint["type"])] += 1
-    assert declared[("fct_us_aid_country_year", "not_null")] and declared[("fct_us_aid_country_year", "check")]
+                if constraint["type"] == "not_null":
+                    not_null.add((node["name"], column["name"]))
+    for kind in ("not_null", "check", "primary_key"):
+        assert declared[("fct_us_training_country_year", kind)], kind
     with duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True) as con:
         rows = con.execute(
-            """select table_name, lower(replace(constraint_type, ' ', '_')), count(*) from duckdb_constraints()
-            where schema_name = 'marts' and constraint_type in ('NOT NULL', 'CHECK') group by all"""
+            """select table_name, lower(replace(constraint_type, ' ', '_')), constraint_column_names
+            from duckdb_constraints() where schema_name = 'marts'"""
         ).fetchall()
-    assert Counter({(table, kind): n for table, kind, n in rows}) == declared
+    assert Counter((table, kind) for table, kind, _ in rows) == declared
+    assert {(table, columns[0]) for table, kind, columns in rows if kind == "not_null"} == not_null
 
 
 @pytest.mark.e2e
