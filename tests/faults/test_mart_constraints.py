@@ -1,8 +1,8 @@
-"""The per-column rules of the marts (not null, accepted values, ranges) and their NOT NULL keys are constraints of
-their enforced contracts, not dbt tests: a bad value fails the mart's CREATE, so the build fails and says which model, rule and
-column, and which raw table fed it. The other models keep the same rules as one `column_rules` test each, whose
-failing rows name every rule they break. Real `dbt build` runs on a copy of the session build's database with a raw
-value corrupted; the published file itself is never touched."""
+"""The per-column rules of the marts (not null, accepted values, ranges) and their NOT NULL keys are constraints
+of their enforced contracts, not dbt tests: a bad value fails the mart's CREATE, so the build fails and says which
+model, rule and column, and which raw table fed it. The other models keep the same rules as one `column_rules` test
+each, whose failing rows name every rule they break. Real `dbt build` runs on a copy of the session build's database
+with a raw value corrupted; the published file itself is never touched."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def _contracted(manifest: dict) -> dict[str, dict]:
 
 
 def dbt_build_on_copy(built_warehouse: Path, tmp_path: Path, corruption: str, select: str):
-    """`dbt build --select <select>` on a copy of the built database after `corruption` (SQL on raw tables)."""
+    """`dbt build --select <select>` (space-separated nodes) on a copy of the built database after `corruption` (SQL on
+    raw tables). Intermediate models are tables: select them too for a raw change to reach a mart."""
     build_area = tmp_path / "warehouse" / ".build"
     build_area.mkdir(parents=True)
     database = build_area / "partnership.duckdb"
@@ -45,7 +46,7 @@ def dbt_build_on_copy(built_warehouse: Path, tmp_path: Path, corruption: str, se
         con.execute(corruption)
     models = str(PROJECT_ROOT / "models")
     run = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--select", select, "--project-dir", models]
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *select.split(), "--project-dir", models]
         + ["--profiles-dir", models, "--target-path", str(build_area / "dbt_target")],
         env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
         capture_output=True,
@@ -104,18 +105,25 @@ def test_every_declared_mart_constraint_is_in_the_published_file(built_warehouse
         pytest.param(
             "update raw.us_bases set iso3 = null where source_row in (3, 7)",
             "dim_us_sites",
-            "NOT NULL constraint failed: dim_us_sites__dbt_tmp.iso3",
+            "Constraint Error: NOT NULL constraint failed: dim_us_sites.iso3",
             "us_bases (us_bases: basedata_lac.csv)",
             id="null_key",
         ),
         pytest.param(
             """update raw.us_foreign_aid_summary set transaction_type = 'Rescissions' where rowid in
             (select rowid from raw.us_foreign_aid_summary where entity_kind = 'country' and in_universe limit 2)""",
-            "fct_us_aid_country_year",
-            'CHECK constraint failed on table "fct_us_aid_country_year__dbt_tmp" with expression '
+            "int_us_aid_unioned fct_us_aid_country_year",
+            'Constraint Error: CHECK constraint failed on table "fct_us_aid_country_year" with expression '
             "CHECK((transaction_type IN ('Obligations'",
             "us_foreign_aid_summary (us_foreign_aid: us_foreign_aid_country.csv)",
             id="value_not_accepted",
+        ),
+        pytest.param(
+            "insert into raw.us_bases select * from raw.us_bases where source_row = 3",
+            "dim_us_sites",
+            "Constraint Error: PRIMARY KEY or UNIQUE constraint violation: duplicate key",
+            "us_bases (us_bases: basedata_lac.csv)",
+            id="duplicate_key",
         ),
     ],
 )
@@ -126,7 +134,8 @@ def test_a_bad_value_in_a_mart_fails_its_constraint_and_the_build_says_where(
     assert run.returncode != 0
     assert len(lines) == 1, lines
     line = lines[0]
-    assert line.startswith(f"dbt model {mart} failed: "), line
+    mart = mart.split()[-1]
+    assert line.startswith(f"dbt model {mart} failed: Constraint Error: "), line
     assert rule in line and f"fed by raw {raw}" in line, line
     assert "\n" not in line and len(line) <= 600
 
