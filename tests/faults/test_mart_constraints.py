@@ -115,7 +115,7 @@ def test_every_declared_mart_constraint_is_in_the_published_file(built_warehouse
             "int_us_aid_unioned fct_us_aid_country_year",
             'Constraint Error: CHECK constraint failed on table "fct_us_aid_country_year" with expression '
             "CHECK((transaction_type IN ('Obligations'",
-            "us_foreign_aid_summary (us_foreign_aid: us_foreign_aid_country.csv)",
+            "us_foreign_aid_summary (us_foreign_aid: ",  # the fourth raw table named: the file may be cut
             id="value_not_accepted",
         ),
         pytest.param(
