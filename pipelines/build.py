@@ -622,7 +622,7 @@ def run_build(
                         run_id=run_id,
                         tags={
                             "hpw/trigger": "hpw build",
-                            "hpw/build": "cold" if plan.cold else "refresh",
+                            refresh.BUILD_KIND_TAG: "cold" if plan.cold else "refresh",
                             "hpw/warehouse": str(root),
                         },
                         raise_on_error=False,
