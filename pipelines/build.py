@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -496,7 +497,10 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         kind, name = node.get("resource_type", unique_id.split(".")[0]), node.get("name", unique_id)
         parents = node.get("depends_on", {}).get("nodes", [])
         model = next((n.split(".")[-1] for n in parents if n.startswith("model.")), None)
-        message = one_line(result.get("message") or "", 200)
+        message = result.get("message") or ""
+        if kind == "model":  # the line names the model; <model>__dbt_tmp is the table dbt was filling
+            message = re.sub(r"^\s*Runtime Error in model \S+ \([^)]*\)\s*", "", message).replace("__dbt_tmp", "")
+        message = one_line(message, 200)
         examples = ""
         compiled = result.get("compiled_code") or node.get("compiled_code")
         if kind == "test" and compiled and database.is_file():
