@@ -12,8 +12,8 @@ Any other block (no language, another language, an unknown marker) fails test_ev
 example is run unless someone writes down why not.
 
 The blocks run in a folder that looks like the project (a link to every top-level entry) except that `warehouse/` is
-a private copy of the session build (HPW_WAREHOUSE_DIR points at it), `dagster_home/` an empty instance, and HOME is a scratch folder holding the file
-the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
+a private copy of the session build (HPW_WAREHOUSE_DIR points at it), `dagster_home/` an empty instance, and HOME
+is a scratch folder holding the file the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
 """
 
 from __future__ import annotations
