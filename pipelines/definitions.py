@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dagster import AssetSelection, Definitions, default_loggers, define_asset_job, in_process_executor
 
 from pipelines.assets import RAW_ASSETS
@@ -12,6 +14,11 @@ from pipelines.resources import default_warehouse
 from pipelines.run_events import run_events_logger
 from pipelines.schedules import BUILD_JOB_NAME, FRESHNESS_CHECKS, FRESHNESS_SENSOR, SCHEDULES
 from pipelines.sensors import SENSORS
+
+# Dagster hands a run's planned events (one per asset and check of the run, ~500 in a cold build) to the event
+# log as one batch when this is set, and the project instance stores a batch in one transaction
+# (pipelines/instance_storage.py). Set here because every process that runs the build job loads this module.
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 ALL_ASSETS = [*RAW_ASSETS, warehouse_dbt_assets, published_warehouse]
 

@@ -67,8 +67,13 @@ def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
                 "description": _clean(column.get("description")),
                 "data_type": column.get("data_type"),
             }
+            if any(c.get("type") == "primary_key" for c in column.get("constraints") or []):
+                doc.unique_key = [column["name"]]
+        for constraint in node.get("constraints") or []:
+            if constraint.get("type") == "primary_key" and constraint.get("columns"):
+                doc.unique_key = list(constraint["columns"])
         docs[doc.name] = doc
-    # the grain of each table, from its unique_combination / unique tests
+    # the grain of a table without a primary key, from its unique_combination / unique tests
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
             continue
@@ -78,7 +83,7 @@ def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
         if model not in docs:
             continue
         kwargs = meta.get("kwargs") or {}
-        if meta.get("name") == "unique_combination":
+        if meta.get("name") == "unique_combination" and not docs[model].unique_key:
             columns = (kwargs.get("arguments") or {}).get("columns") or kwargs.get("columns")
             if columns:
                 docs[model].unique_key = list(columns)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pipelines import fetch, fingerprint
 
+BUILD_KIND_TAG = "hpw/build"  # run tag: "cold" or "refresh"
 SIBLINGS_LIMIT = 500  # a file in a crowded folder (Downloads): its neighbours are not hashed, the file always re-lands
 
 

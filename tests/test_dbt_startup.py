@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,52 @@ def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(ses
     (unseeded / PARTIAL_PARSE_FILE).write_bytes(cached.read_bytes())
     output = _parse(other, unseeded)
     assert any(message in output for message in FULL_PARSE_MESSAGES), output
+
+
+# The Dagster process loads dagster-dbt without dbt-core (pipelines/dbt.py): the dbt assets it builds must be
+# those it builds with dbt-core loaded. A subprocess each, because the choice is made once per interpreter.
+DESCRIBE_DBT_ASSETS = """
+import json, sys
+if sys.argv[1] == "dbt-core":
+    import dbt.version  # loaded first: pipelines.dbt leaves dagster-dbt its dbt-core branch
+from pipelines.definitions import defs
+from pipelines.dbt import warehouse_dbt_assets as assets
+import dagster_dbt.compat
+job = defs.resolve_job_def("build_warehouse")
+print(json.dumps({
+    "dbt_core_in_dagster": dagster_dbt.compat.DBT_PYTHON_VERSION is not None,
+    "dbt_modules": sorted(m for m in sys.modules if m == "dbt" or m.startswith("dbt.")),
+    "specs": sorted(
+        [s.key.to_user_string(), sorted(d.asset_key.to_user_string() for d in s.deps), s.group_name,
+         s.description, sorted(s.tags.items()), sorted(s.kinds), s.code_version, sorted(s.metadata)]
+        for s in assets.specs
+    ),
+    "checks": sorted(
+        [c.key.to_user_string(), c.blocking, c.description, sorted(d.asset_key.to_user_string()
+         for d in c.additional_deps)]
+        for c in assets.check_specs
+    ),
+    "op": [assets.op.name, sorted(assets.op.tags.items()), sorted(assets.op.required_resource_keys)],
+    "job_assets": len(job.asset_layer.asset_graph.executable_asset_keys),
+}, default=str))
+"""
+
+
+@pytest.mark.slow  # two interpreters
+def test_the_dbt_assets_are_the_same_without_dbt_core_in_the_dagster_process():
+    described = {}
+    for mode in ("hidden", "dbt-core"):
+        completed = subprocess.run(
+            [sys.executable, "-c", DESCRIBE_DBT_ASSETS, mode],
+            capture_output=True,
+            text=True,
+            cwd=settings.PROJECT_ROOT,
+            env={**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"},
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        described[mode] = json.loads(completed.stdout.splitlines()[-1])
+    hidden, with_core = described["hidden"], described["dbt-core"]
+    assert not hidden.pop("dbt_core_in_dagster") and hidden.pop("dbt_modules") == []  # the saving holds
+    assert with_core.pop("dbt_core_in_dagster") and len(with_core.pop("dbt_modules")) > 100
+    assert len(hidden["specs"]) >= 50 and len(hidden["checks"]) >= 20  # every model, its tests
+    assert hidden == with_core

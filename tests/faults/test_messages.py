@@ -165,8 +165,9 @@ def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_wareh
     lines = explain_dbt_failure(build_area)
     assert len(lines) == 1, lines
     line = lines[0]
-    assert line.startswith("dbt test not_null_stg_us_bases_iso3 on stg_us_bases failed: Got 2 results")
-    assert "e.g. " in line and "fed by raw us_bases (us_bases: basedata_lac.csv)" in line
+    # the model's column rules are one test; its failing rows lead with the rule they break
+    assert line.startswith("dbt test column_rules_stg_us_bases on stg_us_bases failed: Got 2 results")
+    assert "; e.g. iso3 is null, " in line and "fed by raw us_bases (us_bases: basedata_lac.csv)" in line
     assert "\n" not in line and len(line) <= 600
 
 

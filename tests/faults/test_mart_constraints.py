@@ -1,0 +1,172 @@
+"""The per-column rules of the marts (not null, accepted values, ranges) and their NOT NULL keys are constraints
+of their enforced contracts, not dbt tests: a bad value fails the mart's CREATE, so the build fails and says which
+model, rule and column, and which raw table fed it. The other models keep the same rules as one `column_rules` test
+each, whose failing rows name every rule they break. Real `dbt build` runs on a copy of the session build's database
+with a raw value corrupted; the published file itself is never touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.build import explain_dbt_failure
+from tests.conftest import PROJECT_ROOT
+
+MANIFEST = PROJECT_ROOT / "models" / "target" / "manifest.json"
+
+
+def _manifest() -> dict:
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def _contracted(manifest: dict) -> dict[str, dict]:
+    return {
+        n["unique_id"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["config"].get("contract", {}).get("enforced")
+    }
+
+
+def dbt_build_on_copy(built_warehouse: Path, tmp_path: Path, corruption: str, select: str):
+    """`dbt build --select <select>` (space-separated nodes) on a copy of the built database after `corruption` (SQL on
+    raw tables). Intermediate models are tables: select them too for a raw change to reach a mart."""
+    build_area = tmp_path / "warehouse" / ".build"
+    build_area.mkdir(parents=True)
+    database = build_area / "partnership.duckdb"
+    shutil.copyfile(built_warehouse / "partnership.duckdb", database)
+    with duckdb.connect(str(database)) as con:
+        con.execute(corruption)
+    models = str(PROJECT_ROOT / "models")
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *select.split(), "--project-dir", models]
+        + ["--profiles-dir", models, "--target-path", str(build_area / "dbt_target")],
+        env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return run, explain_dbt_failure(build_area)
+
+
+def test_no_mart_rule_is_both_a_constraint_and_a_data_test():
+    """Rules a contracted table can enforce are constraints there; a data test repeating one is a wasted dbt node.
+    (A filtered or warn-only rule stays a test: a constraint can neither warn nor filter.)"""
+    manifest = _manifest()
+    contracted = _contracted(manifest)
+    assert contracted
+    duplicated = [
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and n.get("attached_node") in contracted
+        and (n.get("test_metadata") or {}).get("name")
+        in ("not_null", "accepted_values", "value_between", "column_rules")
+        and not n["config"].get("where")
+        and str(n["config"].get("severity", "error")).lower() == "error"
+    ]
+    assert not duplicated, duplicated
+
+
+@pytest.mark.e2e
+def test_every_declared_mart_constraint_is_in_the_published_file(built_warehouse):
+    declared: Counter[tuple[str, str]] = Counter()
+    not_null: set[tuple[str, str]] = set()
+    for node in _contracted(_manifest()).values():
+        for constraint in node.get("constraints", []):
+            declared[(node["name"], constraint["type"])] += 1
+        for column in node["columns"].values():
+            for constraint in column.get("constraints", []):
+                declared[(node["name"], constraint["type"])] += 1
+                if constraint["type"] == "not_null":
+                    not_null.add((node["name"], column["name"]))
+    for kind in ("not_null", "check", "primary_key"):
+        assert declared[("fct_us_training_country_year", kind)], kind
+    with duckdb.connect(str(built_warehouse / "partnership.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            """select table_name, lower(replace(constraint_type, ' ', '_')), constraint_column_names
+            from duckdb_constraints() where schema_name = 'marts'"""
+        ).fetchall()
+    assert Counter((table, kind) for table, kind, _ in rows) == declared
+    assert {(table, columns[0]) for table, kind, columns in rows if kind == "not_null"} == not_null
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("corruption", "mart", "rule", "raw"),
+    [
+        pytest.param(
+            "update raw.us_bases set iso3 = null where source_row in (3, 7)",
+            "dim_us_sites",
+            "Constraint Error: NOT NULL constraint failed: dim_us_sites.iso3",
+            "us_bases (us_bases: basedata_lac.csv)",
+            id="null_key",
+        ),
+        pytest.param(
+            """update raw.us_foreign_aid_summary set transaction_type = 'Rescissions' where rowid in
+            (select rowid from raw.us_foreign_aid_summary where entity_kind = 'country' and in_universe limit 2)""",
+            "int_us_aid_unioned fct_us_aid_country_year",
+            'Constraint Error: CHECK constraint failed on table "fct_us_aid_country_year" with expression '
+            "CHECK((transaction_type IN ('Obligations'",
+            "us_foreign_aid_summary (us_foreign_aid: ",  # the fourth raw table named: the file may be cut
+            id="value_not_accepted",
+        ),
+        pytest.param(
+            "insert into raw.us_bases select * from raw.us_bases where source_row = 3",
+            "dim_us_sites",
+            "Constraint Error: PRIMARY KEY or UNIQUE constraint violation: duplicate key",
+            "us_bases (us_bases: basedata_lac.csv)",
+            id="duplicate_key",
+        ),
+    ],
+)
+def test_a_bad_value_in_a_mart_fails_its_constraint_and_the_build_says_where(
+    built_warehouse, tmp_path, corruption, mart, rule, raw
+):
+    run, lines = dbt_build_on_copy(built_warehouse, tmp_path, corruption, mart)
+    assert run.returncode != 0
+    assert len(lines) == 1, lines
+    line = lines[0]
+    mart = mart.split()[-1]
+    assert line.startswith(f"dbt model {mart} failed: Constraint Error: "), line
+    assert rule in line and "; fed by raw " in line and raw in line, line
+    assert "\n" not in line and len(line.split("… (")[0]) <= 600  # cut at 600, then a note of what was cut
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("corruption", "model", "results", "rules"),
+    [
+        pytest.param(
+            "update raw.us_foreign_aid_summary set fiscal_period = 'H1' where source_row in (2, 4)",
+            "stg_us_foreign_aid_summary",
+            "Got 2 results",
+            "fiscal_period = 'H1' not accepted",
+            id="value_not_accepted",
+        ),
+        pytest.param(
+            """update raw.us_bases set iso3 = null, is_base = false, is_lilypad = false, is_funded_site = false
+            where source_row = 3""",
+            "stg_us_bases",
+            "Got 1 result",
+            "iso3 is null; site_kind is null",
+            id="two_rules_one_row",
+        ),
+    ],
+)
+def test_column_rules_fail_once_per_bad_row_naming_every_rule_it_breaks(
+    built_warehouse, tmp_path, corruption, model, results, rules
+):
+    run, lines = dbt_build_on_copy(built_warehouse, tmp_path, corruption, model)
+    assert run.returncode != 0
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith(f"dbt test column_rules_{model} on {model} failed: {results},"), line
+    assert f"; e.g. {rules}, " in line, line
