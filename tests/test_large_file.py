@@ -56,6 +56,11 @@ def data_records(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1
 
 
+def _flat(rss: dict[str, int]) -> bool:
+    """5x the rows within 1.5x the memory, and under the issue's 1 GB ceiling (KB)."""
+    return rss["large"] <= 1.5 * rss["small"] and rss["large"] < 1_000_000
+
+
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     folder = tmp_path_factory.mktemp("large_file")
@@ -64,12 +69,15 @@ def big(tmp_path_factory):
     with path.open("rb") as src, small.open("wb") as dst:
         dst.writelines(itertools.islice(src, SMALL_ROWS + 1))
     db, small_db = folder / "large.duckdb", folder / "small.duckdb"
-    # Each peak is the smaller of two runs: on a busy machine (the suite runs on every core) a slow consumer lets
-    # more batches queue in flight in one run; an eager frame would still be ~5x the small file's in both.
-    rss = {
-        "large": min(ingest_in_subprocess(path, db), ingest_in_subprocess(path, folder / "large_again.duckdb")),
-        "small": min(ingest_in_subprocess(small, small_db), ingest_in_subprocess(small, folder / "small_again.duckdb")),
-    }
+    rss = {"large": ingest_in_subprocess(path, db), "small": ingest_in_subprocess(small, small_db)}
+    # On a busy machine (the suite runs on every core) a slow consumer lets more batches queue in flight in one
+    # run: a peak above the bound is measured once more and the smaller kept (an eager frame would still be ~5x
+    # the small file's in both runs).
+    if not _flat(rss):
+        rss = {
+            "large": min(rss["large"], ingest_in_subprocess(path, folder / "large_again.duckdb")),
+            "small": min(rss["small"], ingest_in_subprocess(small, folder / "small_again.duckdb")),
+        }
     return {"path": path, "db": db, "rss": rss, "folder": folder}
 
 

@@ -210,12 +210,29 @@ def _published_is_valid(published) -> dict[str, str]:
         return dict(con.execute("select raw_table, sha256 from meta.loads").fetchall())
 
 
+def _landed_aid(instance, run_id: str) -> tuple[str, str]:
+    """(sha256, mode) of the FA.gov file the run's raw asset landed, from the run's own materialisation event."""
+    from dagster import DagsterEventType
+
+    (record,) = [
+        r
+        for r in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        if r.dagster_event.event_specific_data.materialization.asset_key == AssetKey(["raw", AID.name])
+    ]
+    metadata = record.dagster_event.event_specific_data.materialization.metadata
+    return metadata["sha256"].value, metadata["mode"].value
+
+
 @pytest.mark.e2e
 def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succeed(live, tmp_path, monkeypatch):
     """A real instance with the project's dagster.yaml (queued run coordinator, one run at a time) and the real
     code location: every schedule and sensor fires at once, the runs are submitted and queue; each iteration of
     the daemon's run-queue loop starts exactly one. Runs execute in this process (synchronous run launcher instead
-    of a subprocess per run); each succeeds and leaves a valid published file."""
+    of a subprocess per run) and each succeeds.
+
+    The queue does not look into a run, so all but the last request run as the subset of their build that lands
+    the FA.gov file (their own run config for it, live or landed); the last one runs whole, as requested, after
+    the live ones, and publishes a valid warehouse holding the newer vintage they landed."""
     import shutil
 
     import yaml
@@ -244,12 +261,14 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
     warehouse = tmp_path / "warehouse"  # HPW_WAREHOUSE_DIR (fixture `live`): the runs' warehouse_db resolves it
     # upstream published a new FA.gov version: the quarterly runs land it, later runs must keep it (mode `landed`)
     newer = b"".join(AID.bundled_path.read_bytes().splitlines(keepends=True)[:-1])
+    newer_sha = hashlib.sha256(newer).hexdigest()
     live.set_file(AID_PATH, newer, last_modified="Mon, 05 Jan 2026 09:00:00 GMT")
     defs = load_definitions()
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="pipelines.definitions", working_directory=str(PROJECT_ROOT)),
         location_name="hemisphere_partnership",
     )
+    aid_asset, aid_op = AssetKey(["raw", AID.name]), f"raw__{AID.name}"
 
     with (
         DagsterInstance.get() as instance,
@@ -271,11 +290,17 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
                     requests.append((sensor.name, sensor(context)))
         assert all(isinstance(r, RunRequest) for _, r in requests)
         assert len(requests) == 6  # 3 cadence schedules + 3 cadence sensors, nothing per source
+        assert all(r.asset_selection is None for _, r in requests)  # each asks for the whole build
+        modes = [r.run_config["ops"][aid_op]["config"]["mode"] for _, r in requests]
+        assert modes.count("live") == 2 and modes[-1] == "landed", modes  # the quarterly schedule and sensor
 
-        for name, request in requests:  # all at once, as the daemon's ticks would submit them
+        for turn, (name, request) in enumerate(requests, start=1):  # all at once, as the daemon's ticks would
+            whole = turn == len(requests)
+            run_config = request.run_config if whole else {"ops": {aid_op: request.run_config["ops"][aid_op]}}
             run = instance.create_run_for_job(
                 job_def=job,
-                run_config=request.run_config,
+                run_config=run_config,
+                asset_selection=None if whole else {aid_asset},
                 tags={**request.tags, "hpw/requested_by": name},
                 remote_job_origin=remote_job.get_remote_origin(),
                 job_code_origin=remote_job.get_python_origin(),
@@ -284,7 +309,7 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
         assert len(instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))) == len(requests)
 
         dequeuer = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        aid_sha = None
+        landed = []
         for turn in range(1, len(requests) + 1):  # bounded: the queue must drain in exactly one run per iteration
             list(dequeuer.run_iteration(workspace_context))
             done = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
@@ -293,11 +318,15 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
                 len(instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))) == len(requests) - turn
             )
             run = done[0]  # newest first
-            loaded = _published_is_valid(warehouse / "partnership.duckdb")
-            if run.run_config["ops"]["raw__us_foreign_aid_summary"]["config"]["mode"] == "live":
-                aid_sha = loaded["us_foreign_aid_summary"]
-                assert aid_sha == hashlib.sha256(newer).hexdigest()
-            elif aid_sha is not None:  # a later run of another cadence keeps the newer landed vintage
-                assert loaded["us_foreign_aid_summary"] == aid_sha, run.tags
+            assert run.tags["hpw/requested_by"] == requests[turn - 1][0]  # in the order they were submitted
+            landed.append(_landed_aid(instance, run.run_id))
+            # landed mode reads the newest landed vintage, the bundled snapshot while nothing has been downloaded
+            expected = "live" if modes[turn - 1] == "live" else "landed" if "live" in modes[: turn - 1] else "snapshot"
+            assert landed[-1][1] == expected, (run.tags, landed[-1])
+        # the live runs landed the newer upstream file; every later run, of any cadence, kept it
+        first_live = modes.index("live")
+        assert all(sha == hashlib.sha256(AID.bundled_path.read_bytes()).hexdigest() for sha, _ in landed[:first_live])
+        assert all(sha == newer_sha for sha, _ in landed[first_live:]), landed
         assert [r.status for r in instance.get_runs()] == [DagsterRunStatus.SUCCESS] * len(requests)
-        assert aid_sha is not None
+        # the whole run published a complete warehouse with that vintage
+        assert _published_is_valid(warehouse / "partnership.duckdb")[AID.name] == newer_sha

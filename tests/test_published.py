@@ -41,9 +41,13 @@ def _copy_published(built_warehouse, root):
     shutil.copytree(built_warehouse / "exports", root / "exports")
 
 
-def test_reader_holds_the_published_file_open_through_a_full_build(tmp_path, built_warehouse):
+def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_warehouse):
     root = tmp_path / "warehouse"
     _copy_published(built_warehouse, root)
+    # `hpw build --file` with a byte copy of a bundled file: a refresh that re-lands it and publishes again
+    same_bases = tmp_path / "bases" / "basedata_lac.csv"
+    same_bases.parent.mkdir()
+    shutil.copyfile(SNAPSHOTS / "us_bases" / "basedata_lac.csv", same_bases)
     reader = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     before = _snapshot(reader)
     seen, errors, stop = [], [], threading.Event()
@@ -59,11 +63,17 @@ def test_reader_holds_the_published_file_open_through_a_full_build(tmp_path, bui
     thread = threading.Thread(target=keep_reading)
     thread.start()
     try:
-        result = run_build(force=True, warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None)
+        result = run_build(
+            warehouse_dir=root,
+            log_level="CRITICAL",
+            echo=lambda *_: None,
+            file_overrides={"us_bases": str(same_bases)},
+        )
     finally:
         stop.set()
         thread.join(timeout=30)
     assert result.success, result.error
+    assert result.published_changed and any(a.asset == "raw/us_bases" for a in result.assets)
     assert errors == []
     assert len(seen) >= 2 and all(snapshot == before for snapshot in seen)
     assert _snapshot(reader) == before  # the old connection still sees its snapshot after the swap
@@ -89,8 +99,7 @@ def test_failed_build_with_a_reader_open_leaves_file_and_exports_unchanged(tmp_p
     rewrite_csv_cell(
         SNAPSHOTS / "imf_dots_us_trade" / "dots_us.csv", bad, data_row=3, column="Time Period", value="2999"
     )
-    result = run_build(
-        force=True,
+    result = run_build(  # a refresh of the IMF table (the published build's other inputs are unchanged)
         warehouse_dir=root,
         log_level="CRITICAL",
         echo=lambda *_: None,

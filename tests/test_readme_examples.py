@@ -12,8 +12,8 @@ Any other block (no language, another language, an unknown marker) fails test_ev
 example is run unless someone writes down why not.
 
 The blocks run in a folder that looks like the project (a link to every top-level entry) except that `warehouse/` is
-a private copy of the session build (HPW_WAREHOUSE_DIR points at it) and HOME is a scratch folder holding the file
-the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
+a private copy of the session build (HPW_WAREHOUSE_DIR points at it), `dagster_home/` an empty instance, and HOME
+is a scratch folder holding the file the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
 """
 
 from __future__ import annotations
@@ -159,9 +159,12 @@ def project_view(built_warehouse, tmp_path_factory) -> dict:
     """A folder that looks like the project, with a private copy of the session build as its warehouse."""
     view = tmp_path_factory.mktemp("project")
     for entry in PROJECT_ROOT.iterdir():
-        if entry.name not in {"warehouse", ".git"}:
+        if entry.name not in {"warehouse", ".git", "dagster_home"}:
             (view / entry.name).symlink_to(entry)
     shutil.copytree(built_warehouse, view / "warehouse", symlinks=True)
+    # `make run` points DAGSTER_HOME at the folder's dagster_home/: the view's own, never the repository's run storage
+    (view / "dagster_home").mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", view / "dagster_home" / "dagster.yaml")
     home = tmp_path_factory.mktemp("home")
     for relative, bundled in USER_FILES.items():
         (home / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ live answer (not the fixture's sha256, so not flagged synthetic) and is passed a
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 
 import duckdb
@@ -45,7 +46,7 @@ def test_synthetic_fixture_never_reaches_the_trade_mart(marts):
     assert not any("SYNTHETIC" in vintage.upper() for _, vintage in rows)
 
 
-def test_census_months_extend_trade_after_dots(tmp_path, marts):
+def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse):
     months = file_months()
     from_api = set()
     overrides = {}
@@ -68,10 +69,12 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts):
         if value is not None and year > 2022:
             expected[(iso3, year)][flow] += value
             expected[(iso3, year)]["months"][flow].add(period)
+    # a user's warehouse built from the bundled files, then `hpw build --file` with the two answers: a refresh
     root = tmp_path / "warehouse"
-    result = run_build(
-        force=True, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides
-    )
+    root.mkdir()
+    shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
+    shutil.copytree(built_warehouse / "exports", root / "exports")
+    result = run_build(warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides)
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     census = {

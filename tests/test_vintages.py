@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -41,9 +42,9 @@ BASELINE = VINTAGES / "bundled_marts_baseline.json"
 LAC = {"PRY", "URY", "BRA", "HND", "CHL", "PER", "CUW", "SXM", "VIR", "PRI", "USA"}
 
 
-def _build(root: Path, overrides: dict[str, Path]):
+def _build(root: Path, overrides: dict[str, Path], force: bool = True):
     return run_build(
-        force=True,
+        force=force,
         warehouse_dir=root,
         log_level="CRITICAL",
         echo=lambda *_: None,
@@ -51,20 +52,20 @@ def _build(root: Path, overrides: dict[str, Path]):
     )
 
 
+VINTAGE_A = {
+    "imf_dots_us_trade": DOTS,
+    "us_foreign_aid_summary": FA,
+    "sipri_arms_register": SIPRI_2024,
+    "us_troops_dmdc": TROOPS,
+    "worldbank_wdi_csv": WB,
+}
+
+
 @pytest.fixture(scope="module")
 def vintage_a(tmp_path_factory):
     """One build with five real other-vintage / wider files at once."""
     root = tmp_path_factory.mktemp("vintage_a")
-    result = _build(
-        root,
-        {
-            "imf_dots_us_trade": DOTS,
-            "us_foreign_aid_summary": FA,
-            "sipri_arms_register": SIPRI_2024,
-            "us_troops_dmdc": TROOPS,
-            "worldbank_wdi_csv": WB,
-        },
-    )
+    result = _build(root, VINTAGE_A)
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)
     yield root, result, con
@@ -72,10 +73,22 @@ def vintage_a(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def vintage_b(tmp_path_factory):
-    """The SIPRI register exported on yet another date (May 2026), with secessionist states never seen before."""
+def vintage_b(vintage_a, tmp_path_factory):
+    """The SIPRI register exported on yet another date (May 2026), with secessionist states never seen before:
+    `hpw build --file` of it into a copy of vintage A's warehouse, a refresh of that raw table and its downstream.
+    Its Paraguay/Peru extract is smaller than vintage A's (the anomaly gate would stop it): the change is accepted."""
     root = tmp_path_factory.mktemp("vintage_b")
-    result = _build(root, {"sipri_arms_register": SIPRI_2026})
+    shutil.copyfile(vintage_a[0] / "partnership.duckdb", root / "partnership.duckdb")
+    shutil.copytree(vintage_a[0] / "exports", root / "exports")
+    lines: list[str] = []
+    result = run_build(
+        warehouse_dir=root,
+        log_level="CRITICAL",
+        echo=lines.append,
+        file_overrides={k: str(v) for k, v in {**VINTAGE_A, "sipri_arms_register": SIPRI_2026}.items()},
+        accept_changes={"sipri_arms_register": "another export date of the register (test)"},
+    )
+    assert "  refresh: 1 raw table(s) changed (sipri_arms_register)" in lines, lines
     assert result.success, result.error
     yield root, result
 
@@ -292,7 +305,9 @@ def test_unknown_lac_name_stops_the_build_and_keeps_the_published_file(vintage_b
     root = vintage_b[0]
     published = root / "partnership.duckdb"
     before = hashlib.sha256(published.read_bytes()).hexdigest()
-    result = _build(root, {"us_foreign_aid_summary": UNKNOWN_LAC})
+    # `hpw build --file` into vintage B's warehouse: a refresh re-reading only the aid file (the others stay given)
+    overrides = {**VINTAGE_A, "sipri_arms_register": SIPRI_2026, "us_foreign_aid_summary": UNKNOWN_LAC}
+    result = _build(root, overrides, force=False)
     assert not result.success
     assert "Islas del Cisne" in result.error and "not in the crosswalk" in result.error
     assert hashlib.sha256(published.read_bytes()).hexdigest() == before

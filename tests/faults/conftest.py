@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import fingerprint
+
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -18,6 +20,7 @@ def sha256(path: Path) -> str:
 class Published:
     root: Path  # HPW_WAREHOUSE_DIR of this test
     sha256: str  # of partnership.duckdb before the test's build
+    whole: bool = False  # exports and fingerprint copied too: a build given --file is a refresh of those tables
 
     @property
     def database(self) -> Path:
@@ -27,18 +30,32 @@ class Published:
         return sha256(self.database) == self.sha256
 
     def build(self, **overrides: str):
+        """`hpw build --file TABLE=PATH ...`: a refresh of the tables given (only their raw assets and what is
+        downstream of them run) on a whole copy, else a cold build of everything."""
         from pipelines.build import run_build
 
-        return run_build(
-            force=True, warehouse_dir=self.root, log_level="CRITICAL", echo=lambda *_: None, file_overrides=overrides
+        lines: list[str] = []
+        result = run_build(
+            force=not self.whole,
+            warehouse_dir=self.root,
+            log_level="CRITICAL",
+            echo=lines.append,
+            file_overrides=overrides,
         )
+        # a whole copy that silently fell back to a cold build would hide what the refresh path does
+        assert not self.whole or any(line.strip().startswith("refresh:") for line in lines), lines
+        return result
 
 
-def publish_copy(built_warehouse: Path, root: Path) -> Published:
-    """A warehouse folder holding a byte copy of the session build's published file (and its fingerprint)."""
+def publish_copy(built_warehouse: Path, root: Path, *, whole: bool = False) -> Published:
+    """A warehouse folder holding a byte copy of the session build's published file; `whole`: its exports and
+    fingerprint as well, so that a build given other files re-lands only those (pipelines/refresh.py)."""
     root.mkdir(parents=True)
     shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    return Published(root, sha256(root / "partnership.duckdb"))
+    if whole:
+        shutil.copytree(built_warehouse / "exports", root / "exports")
+        shutil.copyfile(built_warehouse / fingerprint.FILE_NAME, root / fingerprint.FILE_NAME)
+    return Published(root, sha256(root / "partnership.duckdb"), whole)
 
 
 @pytest.fixture()

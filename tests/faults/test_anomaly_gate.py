@@ -142,7 +142,7 @@ ROUND_OF = {case[0]: n for n, cases in enumerate(ROUNDS) for case in cases}
 
 @pytest.fixture(scope="module")
 def gate_builds(built_warehouse, tmp_path_factory):
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("gate") / "warehouse")
+    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("gate") / "warehouse", whole=True)
     done: dict[int, dict] = {}
 
     def run(case_id: str) -> dict:

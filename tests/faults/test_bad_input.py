@@ -1,4 +1,4 @@
-"""Issue 7, bad input (cases 1-14): real-looking corruptions of the bundled files, each through a full `hpw build`.
+"""Issue 7, bad input (cases 1-14): real-looking corruptions of the bundled files, each through `hpw build --file`.
 
 Every failing case asserts the three promises: a clear error (source, file, row/line, column, the offending value,
 what was expected), the published warehouse byte-identical, and the bad file kept byte for byte under
@@ -252,10 +252,11 @@ ROUND_OF = {case[0]: n for n, cases in enumerate(ROUNDS) for case in cases}
 
 @pytest.fixture(scope="module")
 def builds(built_warehouse, tmp_path_factory):
-    """Run each round's build once, lazily: a full `run_build` with every corrupted file of the round given by --file.
+    """Run each round's build once, lazily: `run_build` with every corrupted file of the round given by --file, a
+    refresh of those raw tables on a whole copy of the session build (what a user's `hpw build --file` runs).
 
     All rounds share one published copy, which each round must leave byte-identical for the next."""
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("faults") / "warehouse")
+    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("faults") / "warehouse", whole=True)
     done: dict[int, dict] = {}
 
     def run(case_id: str) -> dict:
