@@ -76,7 +76,8 @@ def old_duckdb(tmp_path_factory) -> Path:
 READ_EVERYTHING = textwrap.dedent("""
     import json, sys, duckdb
     # no progress bar: on a busy machine a long scan would print it into the JSON on stdout
-    con = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    con.execute("set enable_progress_bar = false")
     counts = {}
     for schema, name in con.execute("select table_schema, table_name from information_schema.tables").fetchall():
         # every row of every mart, cast to text inside DuckDB (no Python type conversions needed)
