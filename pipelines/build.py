@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -453,6 +452,14 @@ class StageProgress:
             self._say(f"  publish    done   [{elapsed:.1f} s]")
 
 
+def _without_model_prefix(message: str) -> str:
+    """dbt's model error without its "Runtime Error in model <name> (<path>)" lead, which the line already says."""
+    text = message.lstrip()
+    if text.startswith("Runtime Error in model "):
+        text = text.partition(")")[2]
+    return text.strip()
+
+
 def explain_dbt_failure(build_area: Path) -> list[str]:
     """One line per failed dbt model or test: the node, what failed, the rows at fault (a few keys), and the raw
     tables and publisher files that feed it (from the build's meta.loads)."""
@@ -499,7 +506,7 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         model = next((n.split(".")[-1] for n in parents if n.startswith("model.")), None)
         message = result.get("message") or ""
         if kind == "model":  # the line names the model; <model>__dbt_tmp is the table dbt was filling
-            message = re.sub(r"^\s*Runtime Error in model \S+ \([^)]*\)\s*", "", message).replace("__dbt_tmp", "")
+            message = _without_model_prefix(message).replace("__dbt_tmp", "")
         message = one_line(message, 200)
         examples = ""
         compiled = result.get("compiled_code") or node.get("compiled_code")
