@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from pipelines.build import run_build
 from tests.conftest import SNAPSHOTS
 from tests.synthetic import dots_world, fa_activity_with_military, fa_summary_world
+from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -179,10 +179,7 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
     activity_file, military_only = fa_activity_with_military(tmp_path)
     monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_PATH", str(fa_world))  # the documented environment variable
     # a user's warehouse built from the bundled files: the three files given re-land, with what is downstream
-    root = tmp_path / "warehouse"
-    root.mkdir()
-    shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(built_warehouse / "exports", root / "exports")
+    root = copy_warehouse(built_warehouse, tmp_path / "warehouse")
     lines: list[str] = []
     result = run_build(
         warehouse_dir=root,

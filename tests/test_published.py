@@ -16,6 +16,7 @@ import pytest
 from pipelines.build import run_build
 from tests.conftest import SNAPSHOTS
 from tests.synthetic import rewrite_csv_cell
+from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +36,9 @@ def _digest(folder) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def _copy_published(built_warehouse, root):
-    root.mkdir()
-    shutil.copy(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(built_warehouse / "exports", root / "exports")
-
-
 def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_warehouse):
     root = tmp_path / "warehouse"
-    _copy_published(built_warehouse, root)
+    copy_warehouse(built_warehouse, root)
     # `hpw build --file` with a byte copy of a bundled file: a refresh that re-lands it and publishes again
     same_bases = tmp_path / "bases" / "basedata_lac.csv"
     same_bases.parent.mkdir()
@@ -90,7 +85,7 @@ def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_wa
 
 def test_failed_build_with_a_reader_open_leaves_file_and_exports_unchanged(tmp_path, built_warehouse):
     root = tmp_path / "warehouse"
-    _copy_published(built_warehouse, root)
+    copy_warehouse(built_warehouse, root)
     published_before = hashlib.sha256((root / "partnership.duckdb").read_bytes()).hexdigest()
     exports_before = _digest(root / "exports")
     reader = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)

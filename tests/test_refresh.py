@@ -6,29 +6,20 @@ downstream of the raw table it re-lands publishes nothing."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-from pipelines import fingerprint
 from pipelines.build import run_build
 from pipelines.sources import RAW_TABLES_BY_NAME
 from tests.conftest import PROJECT_ROOT
+from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
 
 TROOPS = RAW_TABLES_BY_NAME["us_troops_dmdc"]
-
-
-def _copy_warehouse(built: Path, root: Path) -> Path:
-    root.mkdir(parents=True)
-    shutil.copyfile(built / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(built / "exports", root / "exports")
-    shutil.copyfile(built / fingerprint.FILE_NAME, root / fingerprint.FILE_NAME)
-    return root
 
 
 def _changed_troops_file(folder: Path) -> Path:
@@ -94,7 +85,7 @@ def _differences(left: Path, right: Path) -> dict[str, int]:
 
 def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(built_warehouse, tmp_path):
     changed = _changed_troops_file(tmp_path / "input")
-    root = _copy_warehouse(built_warehouse, tmp_path / "refreshed")
+    root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     lines, seen = [], []
     refreshed = run_build(
         file_overrides={"us_troops_dmdc": str(changed)},
@@ -157,7 +148,7 @@ def test_a_subset_run_missing_part_of_the_downstream_publishes_nothing(built_war
     from pipelines import refresh
     from pipelines.definitions import defs
 
-    root = _copy_warehouse(built_warehouse, tmp_path / "warehouse")
+    root = copy_warehouse(built_warehouse, tmp_path / "warehouse", with_fingerprint=True)
     (root / ".build").mkdir()
     refresh.seed(root / "partnership.duckdb", root / ".build" / "partnership.duckdb", ["us_troops_dmdc"])
     before = (root / "partnership.duckdb").read_bytes()

@@ -8,7 +8,6 @@ live answer (not the fixture's sha256, so not flagged synthetic) and is passed a
 from __future__ import annotations
 
 import json
-import shutil
 from collections import defaultdict
 
 import duckdb
@@ -16,6 +15,7 @@ import pytest
 
 from pipelines.build import run_build
 from tests.conftest import PROJECT_ROOT, SNAPSHOTS
+from tests.warehouse_copy import copy_warehouse
 
 FIXTURES = PROJECT_ROOT / "data" / "fixtures" / "census_intltrade"
 CENSUS_FILE = SNAPSHOTS / "census_trade_by_country" / "census_trade_by_country_lac_2022_2026.jsonl"
@@ -70,10 +70,7 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse)
             expected[(iso3, year)][flow] += value
             expected[(iso3, year)]["months"][flow].add(period)
     # a user's warehouse built from the bundled files, then `hpw build --file` with the two answers: a refresh
-    root = tmp_path / "warehouse"
-    root.mkdir()
-    shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(built_warehouse / "exports", root / "exports")
+    root = copy_warehouse(built_warehouse, tmp_path / "warehouse")
     result = run_build(warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides)
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.build import run_build
+from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -77,9 +77,7 @@ def vintage_b(vintage_a, tmp_path_factory):
     """The SIPRI register exported on yet another date (May 2026), with secessionist states never seen before:
     `hpw build --file` of it into a copy of vintage A's warehouse, a refresh of that raw table and its downstream.
     Its Paraguay/Peru extract is smaller than vintage A's (the anomaly gate would stop it): the change is accepted."""
-    root = tmp_path_factory.mktemp("vintage_b")
-    shutil.copyfile(vintage_a[0] / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(vintage_a[0] / "exports", root / "exports")
+    root = copy_warehouse(vintage_a[0], tmp_path_factory.mktemp("vintage_b") / "warehouse")
     lines: list[str] = []
     result = run_build(
         warehouse_dir=root,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pipelines import fingerprint
+from tests.warehouse_copy import copy_warehouse
 
 
 def sha256(path: Path) -> str:
@@ -50,11 +49,7 @@ class Published:
 def publish_copy(built_warehouse: Path, root: Path, *, whole: bool = False) -> Published:
     """A warehouse folder holding a byte copy of the session build's published file; `whole`: its exports and
     fingerprint as well, so that a build given other files re-lands only those (pipelines/refresh.py)."""
-    root.mkdir(parents=True)
-    shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    if whole:
-        shutil.copytree(built_warehouse / "exports", root / "exports")
-        shutil.copyfile(built_warehouse / fingerprint.FILE_NAME, root / fingerprint.FILE_NAME)
+    copy_warehouse(built_warehouse, root, exports=whole, with_fingerprint=whole)
     return Published(root, sha256(root / "partnership.duckdb"), whole)
 
 

@@ -26,6 +26,7 @@ import pytest
 from pipelines import fingerprint, warehouse
 from pipelines.build import BuildError, run_build
 from tests.conftest import PROJECT_ROOT
+from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
 HPW = [sys.executable, "-m", "pipelines.cli"]
@@ -38,11 +39,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def full_copy(built_warehouse: Path, root: Path) -> Path:
     """The session build's published file, exports and fingerprint, as a warehouse folder of its own."""
-    root.mkdir(parents=True)
-    shutil.copyfile(built_warehouse / "partnership.duckdb", root / "partnership.duckdb")
-    shutil.copytree(built_warehouse / "exports", root / "exports")
-    shutil.copyfile(built_warehouse / fingerprint.FILE_NAME, root / fingerprint.FILE_NAME)
-    return root
+    return copy_warehouse(built_warehouse, root, with_fingerprint=True)
 
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
