@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import fingerprint, locking, refresh, settings
+from pipelines import fingerprint, locking, prefetch, refresh, settings
 from pipelines.diagnosis import one_line
 from pipelines.errors import UserError
 
@@ -569,7 +569,7 @@ def run_build(
     build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
-    with build_lock(root):
+    with build_lock(root), prefetch.scope():  # a parse worker started below ends with the build
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         build_area = root / ".build"
@@ -584,6 +584,15 @@ def run_build(
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         shutil.rmtree(build_area, ignore_errors=True)  # leftovers of a killed build are never reused
         build_area.mkdir(parents=True)
+        accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
+        # the longest parses start now on the second core, under the settings the run will have
+        prefetch.start(
+            build_area,
+            root / "partnership.duckdb",
+            plan.changed,
+            file_overrides,
+            {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
+        )
         before = _published_state(root)
 
         echo("building the warehouse ...")
@@ -635,7 +644,6 @@ def run_build(
                 if on_event is not None:
                     on_event(event)
 
-        accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
         previous_accept = os.environ.get("HPW_ACCEPT_CHANGE")
         if accepted:
             os.environ["HPW_ACCEPT_CHANGE"] = accepted
@@ -666,6 +674,7 @@ def run_build(
                         raise_on_error=False,
                     )
                 quiet.close()
+                log.write(f"{prefetch.stop() or 'prefetch: no worker'}\n")
                 _write_event_log(log, instance, result.run_id)
                 dbt_log = build_area / "dbt_target" / "dbt.log"
                 if dbt_log.is_file():
