@@ -124,6 +124,8 @@ def test_truncated_xml_fails_in_the_worker_and_the_asset_fails_with_its_own_mess
         with pytest.raises(Exception) as through_worker:
             _taken(FMTR_XML, anchor, {})
         assert prefetch._ACTIVE is not None and prefetch._ACTIVE.parsed_here == ["fmtr_training_xml"]
+        worker = prefetch._ACTIVE.proc.pid
+    assert not Path(f"/proc/{worker}").exists()  # killed and reaped when the block ended
     assert type(through_worker.value) is type(own.value)
     assert str(through_worker.value) == str(own.value)
     assert "2003_2004_Western_Hemisphere_fmtrpt_dedup.xml" in str(own.value)
@@ -159,6 +161,30 @@ def test_a_result_for_other_inputs_is_never_used(tmp_path):
         _taken(FMTR_XML, anchor, {})  # the asset's baseline: none
         assert prefetch._ACTIVE is not None and prefetch._ACTIVE.parsed_here == ["fmtr_training_xml"]
     countries.take_outcomes()
+
+
+@pytest.mark.e2e
+def test_a_build_failing_on_a_prefetched_table_says_what_its_own_parse_says_and_leaves_no_worker(
+    built_warehouse, tmp_path
+):
+    """A refresh given a truncated FMTR report: the build fails with the explanation of the asset's own parse of
+    that folder, keeps a copy, publishes nothing, and no worker process of it is left."""
+    from tests.faults.conftest import publish_copy
+
+    anchor = _xml_folder(tmp_path)
+    broken = anchor.parent / "2003_2004_Western_Hemisphere_fmtrpt_dedup.xml"
+    broken.write_bytes(broken.read_bytes()[:50_000])
+    with pytest.raises(Exception) as own:
+        _own_parse(FMTR_XML, anchor, {})
+    countries.take_outcomes()
+    published = publish_copy(built_warehouse, tmp_path / "warehouse", whole=True)
+    result = published.build(fmtr_training_xml=str(anchor))
+    assert not result.success and published.unchanged()
+    assert result.failures["fmtr_training_xml"] == explain(FMTR_XML, anchor, own.value, file_fault=True).explained
+    assert len(result.rejected_files) == 1 and result.rejected_files[0].is_file()
+    summary = prefetch.last_summary()
+    assert summary is not None and "fmtr_training_xml" in summary.split("; in the build process ")[1]
+    assert not [p for p in _children(os.getpid()) if "pipelines.prefetch" in _cmdline(p)]
 
 
 def _children(pid: int) -> list[int]:
