@@ -198,6 +198,7 @@ def test_same_bytes_without_validators_are_unchanged(server, live_env, tmp_path,
     assert sorted((live_env / "landing" / AID.fetch_key).iterdir()) == [first.file.path.parent]
 
 
+@pytest.mark.builds  # a cold build (a live address)
 def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, tmp_path, monkeypatch, marts):
     """Per-source URL override in snapshot mode: only FA.gov goes live; a changed file reaches the mart."""
     from pipelines.build import run_build

@@ -383,6 +383,7 @@ def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
     assert "program_line" in message and "funding_account" in message and "unique" in message
 
 
+@pytest.mark.builds  # a refresh
 def test_a_line_missing_from_the_classification_fails_the_build(built_warehouse, tmp_path):
     from pipelines.build import run_build
     from tests.warehouse_copy import copy_warehouse

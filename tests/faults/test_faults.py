@@ -21,7 +21,7 @@ from pipelines.build import BuildError, run_build
 from tests.conftest import PROJECT_ROOT
 from tests.faults.conftest import publish_copy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # a killed build and a whole one
 HPW = [sys.executable, "-m", "pipelines.cli"]
 WAIT_FOR_DBT = 300  # seconds a loaded machine may need to reach the dbt step; the test ends as soon as it does
 
