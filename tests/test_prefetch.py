@@ -164,6 +164,7 @@ def test_a_result_for_other_inputs_is_never_used(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.builds  # a refresh
 def test_a_build_failing_on_a_prefetched_table_says_what_its_own_parse_says_and_leaves_no_worker(
     built_warehouse, tmp_path
 ):
