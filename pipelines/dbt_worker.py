@@ -185,14 +185,21 @@ def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
     environ["PYTHONUNBUFFERED"] = "1"
     target.mkdir(parents=True, exist_ok=True)
     log = target.parent / LOG_NAME
-    with log.open("w", encoding="utf-8") as stderr:
+    # Bound here, listened on by the worker: a request that comes before the worker is up waits in the backlog,
+    # and one that comes after it died is refused at once (this process keeps no copy).
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with listener, log.open("w", encoding="utf-8") as stderr:
+        listener.bind("\0" + name)
+        listener.listen(1)
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.dbt_worker", name],
+            # the name only shows whose worker it is (ps): hpw-dbt-<build pid>-<random>
+            [sys.executable, "-m", "pipelines.dbt_worker", str(listener.fileno()), str(os.getpid()), name],
             cwd=project_dir,
             env=environ,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            pass_fds=(listener.fileno(),),
         )
     return Worker(process, name, log)
 
@@ -237,19 +244,18 @@ def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str],
     return None
 
 
-def serve(name: str) -> None:
-    parent = os.getppid()
+def serve(listening_fd: int, parent: int) -> None:
+    # the parent's pid as the build saw it: if it died before this line, getppid() is already another process's
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind("\0" + name)  # bound before the parse: a request that comes early waits for it in the backlog
-    listener.listen(1)
+    listener = socket.socket(fileno=listening_fd)
     started = time.perf_counter()
     parsed_env = dict(os.environ)
     project_dir = os.getcwd()
 
     from dbt.cli.main import dbtRunner
 
-    parsed = dbtRunner().invoke(["parse", "--quiet"])
+    sys.argv = ["dbt", "parse", "--quiet"]  # dbt logs its command line from sys.argv
+    parsed = dbtRunner().invoke(sys.argv[1:])
     manifest = parsed.result if parsed.success else None
     # What the first invocation would import; it opens no connection.
     import dbt.adapters.duckdb  # noqa: F401
@@ -288,6 +294,7 @@ def serve(name: str) -> None:
         os.dup2(fd, number)
         os.close(fd)
     sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
+    sys.argv = ["dbt", *request["argv"]]
     ran = time.perf_counter()
     result = dbtRunner(manifest=manifest).invoke(request["argv"])
     # dbt's own exit codes (dbt.cli.main): 0 ok, 1 a model or test failed, 2 an exception (dbt logged it)
@@ -306,4 +313,4 @@ def serve(name: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(int(sys.argv[1]), int(sys.argv[2]))
