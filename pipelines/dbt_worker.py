@@ -19,6 +19,7 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -253,10 +254,11 @@ def serve(listening_fd: int, parent: int) -> None:
     project_dir = os.getcwd()
 
     from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
     sys.argv = ["dbt", "parse", "--quiet"]  # dbt logs its command line from sys.argv
     parsed = dbtRunner().invoke(sys.argv[1:])
-    manifest = parsed.result if parsed.success else None
+    manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
     # What the first invocation would import; it opens no connection.
     import dbt.adapters.duckdb  # noqa: F401
     import dbt.task.build  # noqa: F401
@@ -293,7 +295,8 @@ def serve(listening_fd: int, parent: int) -> None:
     for number, fd in enumerate(fds):
         os.dup2(fd, number)
         os.close(fd)
-    sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
     sys.argv = ["dbt", *request["argv"]]
     ran = time.perf_counter()
     result = dbtRunner(manifest=manifest).invoke(request["argv"])
