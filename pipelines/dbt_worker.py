@@ -19,10 +19,10 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
-import select
 import signal
 import socket
 import struct
@@ -57,6 +57,7 @@ INVOCATION_ONLY_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_PATH", "DBT_SEND_ANONYMOUS_USA
 LOG_NAME = "dbt_worker.log"
 REQUEST_MAX_BYTES = 1 << 20
 EXIT_EXCEPTION = 2  # dbt's exit code for an unhandled error
+EXIT_WAIT_SECONDS = 30.0
 
 
 def real_dbt() -> str:
@@ -101,7 +102,12 @@ def _ask_worker(name: str) -> int | None:
     if not reply.startswith(b"exit "):
         print("hpw-dbt: the warm dbt process ended without an exit code", file=sys.stderr, flush=True)
         return EXIT_EXCEPTION
-    _wait_gone(worker_pid)  # its DuckDB connection is closed once the process is
+    # The worker closed the build database before answering; its end of the socket closes when it has exited.
+    conn.settimeout(EXIT_WAIT_SECONDS)
+    try:
+        conn.recv(1)
+    except OSError:
+        pass
     return int(reply[5:])
 
 
@@ -109,17 +115,6 @@ def _peer(conn: socket.socket) -> tuple[int, int]:
     """The process id and user id at the other end of a Unix socket (told by the kernel)."""
     pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
     return pid, uid
-
-
-def _wait_gone(pid: int, timeout: float = 30.0) -> None:
-    try:
-        fd = os.pidfd_open(pid)
-    except (OSError, AttributeError):
-        return
-    try:
-        select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------------------- build
@@ -227,6 +222,31 @@ def _exit_when_client_leaves(conn: socket.socket, finished: threading.Event) -> 
         os._exit(EXIT_EXCEPTION)
 
 
+def _close_database(database: str) -> str:
+    """Closes dbt-duckdb's database, which it keeps open for the life of the process (a CLI dbt closes it by
+    exiting): the build's next step opens it for writing as soon as the client returns. Returns the files of the
+    database still open here ('' when none)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
+    except Exception as err:  # noqa: BLE001 - whatever fails, the check below says so and exiting closes it
+        _say(f"closing dbt-duckdb's database: {err}")
+    gc.collect()
+    still = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if database and path.startswith(database):
+            still.add(path)
+    return ", ".join(sorted(still))
+
+
 def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], project_dir: str) -> str | None:
     """Why the parse does not fit the request (it would differ from the parse dbt would do), or None."""
     argv = request.get("argv") or []
@@ -304,10 +324,11 @@ def serve(listening_fd: int, parent: int) -> None:
     code = 0 if result.success else 1 if result.exception is None else EXIT_EXCEPTION
     sys.stdout.flush()
     sys.stderr.flush()
+    still_open = _close_database(request["env"].get(BUILD_DB_ENV, ""))
     os.write(
         log,
         f"served {request['argv'][0]}: exit {code}, request after {waited:.2f} s, "
-        f"dbt ran {time.perf_counter() - ran:.2f} s\n".encode(),
+        f"dbt ran {time.perf_counter() - ran:.2f} s{'; still open: ' + still_open if still_open else ''}\n".encode(),
     )
     finished.set()
     conn.send(f"exit {code}".encode())
