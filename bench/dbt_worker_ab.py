@@ -40,7 +40,7 @@ def timeline(warehouse: Path) -> dict:
     with DagsterInstance.get() as instance:
         for entry in instance.all_logs(run_id):
             kind = entry.dagster_event.event_type_value if entry.dagster_event else None
-            if kind == "RUN_START":
+            if kind in ("PIPELINE_START", "RUN_START"):  # the run start event, by its old and new name
                 start = entry.timestamp
             elif kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
                 steps.setdefault(entry.step_key, {})[kind] = entry.timestamp
