@@ -79,6 +79,7 @@ def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder
     assert said[0].startswith("dbt: the warm dbt process ran it (served build: exit 0"), said[0]
 
 
+@pytest.mark.builds  # two refreshes of its own
 def test_a_refresh_through_the_warm_process_equals_one_without_it(built_warehouse, tmp_path, monkeypatch):
     changed = _changed_troops_file(tmp_path / "download")
     warm = copy_warehouse(built_warehouse, tmp_path / "warm", with_fingerprint=True)
