@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import shutil
@@ -221,6 +222,22 @@ IMPORTS_BESIDE_PARSE = (
     "pipelines.sources",
     "pipelines.warehouse",
 )
+
+
+@contextmanager
+def frozen_imports():
+    """Imports with the garbage collector off, and everything alive afterwards frozen (`gc.freeze`): Dagster's,
+    dbt's and SQLAlchemy's modules leave ~a million objects that live as long as the process, and re-scanning them
+    in every full collection cost a refresh ~0.6 s of its ~5 s of CPU. `run_build` unfreezes them when its run
+    ends, so a long-lived caller (a test session of many builds) collects them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -537,7 +554,8 @@ def project_instance():
 
     if not os.environ.get("DAGSTER_HOME"):  # set for this process: the instance's event log lives under it
         os.environ["DAGSTER_HOME"] = str(settings.PROJECT_ROOT / "dagster_home")
-    return DagsterInstance.get()
+    with frozen_imports():  # the instance imports its storage (SQLAlchemy, alembic)
+        return DagsterInstance.get()
 
 
 def _fail_dead_runs(instance, root: Path) -> None:
@@ -575,8 +593,9 @@ def run_build(
         build_area = root / ".build"
         with manifest_parse(build_area / "partnership.duckdb") as parsing:
             if parsing:
-                for module in IMPORTS_BESIDE_PARSE:
-                    importlib.import_module(module)
+                with frozen_imports():
+                    for module in IMPORTS_BESIDE_PARSE:
+                        importlib.import_module(module)
         plan = refresh.plan(root, force=force, file_overrides=file_overrides, accept_changes=accept_changes)
         if not plan.cold and not plan.changed:  # same inputs and code (a file touched, the same --file again)
             if not file_overrides:  # the fingerprint knows no --file: it may vouch only for a build without one
@@ -592,14 +611,15 @@ def run_build(
         import json
         import warnings
 
-        from dagster import BetaWarning
+        with frozen_imports():
+            from dagster import BetaWarning
 
-        warnings.filterwarnings("ignore", category=BetaWarning)
+            warnings.filterwarnings("ignore", category=BetaWarning)
 
-        from pipelines import run_events, warehouse
-        from pipelines.definitions import defs
-        from pipelines.schedules import BUILD_JOB_NAME
-        from pipelines.sources import RAW_TABLES
+            from pipelines import run_events, warehouse
+            from pipelines.definitions import defs
+            from pipelines.schedules import BUILD_JOB_NAME
+            from pipelines.sources import RAW_TABLES
 
         if plan.cold:
             warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
@@ -671,6 +691,7 @@ def run_build(
                 if dbt_log.is_file():
                     log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))
         finally:
+            gc.unfreeze()  # see frozen_imports
             if accepted:
                 if previous_accept is None:
                     os.environ.pop("HPW_ACCEPT_CHANGE", None)
