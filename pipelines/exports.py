@@ -340,14 +340,17 @@ def export(
     if not published_db.is_file():
         raise ExportError(f"no published warehouse at {published_db}", "run `make run` (or `hpw build`) first")
     kept, hashes = _keep_previous(reuse, exports_dir)
-    written = warehouse.export_parquet(published_db, exports_dir, skip=kept)
-    csvs = export_csv(published_db, exports_dir, skip=kept)
-    parquet = sorted([*written, *(exports_dir / f"{name}.parquet" for name in kept)])
-    current = {p.name for p in parquet + csvs} | {f"{name}.csv" for name in kept}
-    for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger
-        if stale.name not in current:
-            stale.unlink()
-    descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path), hashes)
+    # Held open across the three readers below: DuckDB then shares this open database with their connections
+    # instead of opening the file and loading its catalog three times.
+    with warehouse.connect(published_db, read_only=True):
+        written = warehouse.export_parquet(published_db, exports_dir, skip=kept)
+        csvs = export_csv(published_db, exports_dir, skip=kept)
+        parquet = sorted([*written, *(exports_dir / f"{name}.parquet" for name in kept)])
+        current = {p.name for p in parquet + csvs} | {f"{name}.csv" for name in kept}
+        for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger
+            if stale.name not in current:
+                stale.unlink()
+        descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path), hashes)
     _write_atomically(exports_dir / DATAPACKAGE, json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
     return parquet
 
