@@ -587,7 +587,7 @@ def run_build(
     build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
-    with build_lock(root):
+    with build_lock(root), refresh.published_held_open(root / "partnership.duckdb"):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         build_area = root / ".build"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 
-from pipelines import exports, fingerprint, locking, warehouse
+from pipelines import exports, fingerprint, locking, refresh, warehouse
 from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import warehouse_dbt_assets
 from pipelines.errors import UserError
@@ -167,6 +167,7 @@ def publish_build(
     `carried_marts`: marts a refresh carried over from the published build unchanged; their published exports are
     kept (pipelines/exports.py `Reuse`) instead of written again."""
     published_db, exports_dir = root / warehouse.PUBLISHED_NAME, root / "exports"
+    refresh.release_published(published_db)  # before the swap, or a later connection would get the old file
     if not build_db.is_file():
         raise PublishRefused("publish refused: there is no build database of this run", "run the whole build")
     # Checked before staging, and again right before the swap.
