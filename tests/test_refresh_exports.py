@@ -95,7 +95,7 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_
 
 
 def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
-    """datapackage.json stamped by another build than the published file: every export is written again (with its twin)."""
+    """datapackage.json stamped by another build than the published file: every export is written again."""
     changed = _changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     package_path = root / "exports" / "datapackage.json"
