@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -558,23 +559,27 @@ def project_instance():
         return DagsterInstance.get()
 
 
-def _empty_build_area(build_area: Path) -> None:
-    """An empty `build_area`. The previous one (~400 files of dbt's artefacts) is renamed aside and deleted by a
-    background thread: unlinking them took up to half a second of a refresh on a busy disk. Asides a process
-    left behind (it ended before the thread finished) are deleted here."""
-    import threading
-
-    for left in build_area.parent.glob(f"{build_area.name}.old-*"):
-        shutil.rmtree(left, ignore_errors=True)
+def _empty_build_area(build_area: Path) -> threading.Thread:
+    """An empty `build_area`. The previous one (~400 files of dbt's artefacts) and any aside a killed process left
+    are renamed aside and deleted by a background thread, returned for the caller to join when the build is done:
+    unlinking them took up to half a second of a refresh on a busy disk."""
+    asides = list(build_area.parent.glob(f"{build_area.name}.old-*"))
     if build_area.exists():
         aside = build_area.with_name(f"{build_area.name}.old-{uuid.uuid4().hex[:12]}")
         try:
             os.rename(build_area, aside)
+            asides.append(aside)
         except OSError:
             shutil.rmtree(build_area, ignore_errors=True)
-        else:
-            threading.Thread(target=shutil.rmtree, args=(aside, True), daemon=True).start()
     build_area.mkdir(parents=True)
+
+    def delete_asides() -> None:
+        for old in asides:
+            shutil.rmtree(old, ignore_errors=True)
+
+    cleaner = threading.Thread(target=delete_asides, daemon=True)
+    cleaner.start()
+    return cleaner
 
 
 def _fail_dead_runs(instance, root: Path) -> None:
@@ -620,7 +625,7 @@ def run_build(
             if not file_overrides:  # the fingerprint knows no --file: it may vouch only for a build without one
                 fingerprint.record(root)
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
-        _empty_build_area(build_area)  # leftovers of a killed build are never reused
+        cleaner = _empty_build_area(build_area)  # leftovers of a killed build are never reused
         before = _published_state(root)
 
         echo("building the warehouse ...")
@@ -710,6 +715,7 @@ def run_build(
                     log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))
         finally:
             gc.unfreeze()  # see frozen_imports
+            cleaner.join()
             if accepted:
                 if previous_accept is None:
                     os.environ.pop("HPW_ACCEPT_CHANGE", None)

@@ -95,7 +95,8 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_
 
 
 def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
-    """datapackage.json stamped by another build than the published file: every export is written again."""
+    """datapackage.json stamped by another build than the published file: every export is written again. The
+    build areas earlier builds left are gone when the build returns."""
     changed = _changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     package_path = root / "exports" / "datapackage.json"
@@ -103,6 +104,11 @@ def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
     package["created"] = "2000-01-01T00:00:00+00"
     package_path.write_text(json.dumps(package, indent=2), encoding="utf-8")
     before = _files(root / "exports")
+    # what earlier builds left: a build area, and the aside of one a killed process did not finish deleting
+    (root / ".build" / "dbt_target").mkdir(parents=True)
+    (root / ".build" / "dbt_target" / "run_results.json").write_text("{}")
+    (root / ".build.old-killed").mkdir()
+    (root / ".build.old-killed" / "dbt.log").write_text("old")
     result = run_build(
         file_overrides={"us_troops_dmdc": str(changed)}, warehouse_dir=root, log_level="WARNING", echo=lambda *_: None
     )
@@ -111,3 +117,5 @@ def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
     assert sorted(after) == sorted(before)
     assert all(after[name][0] != before[name][0] for name in after)
     _check_package_describes_the_files(root)
+    assert not list(root.glob(".build.old-*"))  # deleted by the time the build returns
+    assert (root / ".build" / "dbt_target" / "run_results.json").read_text() != "{}"  # this build's own
