@@ -167,6 +167,7 @@ def publish_build(
     `carried_marts`: marts a refresh carried over from the published build unchanged; their published exports are
     kept (pipelines/exports.py `Reuse`) instead of written again."""
     published_db, exports_dir = root / warehouse.PUBLISHED_NAME, root / "exports"
+    previous = _previous_marts(published_db)  # read while `hpw build` still holds the file open (no second load)
     refresh.release_published(published_db)  # before the swap, or a later connection would get the old file
     if not build_db.is_file():
         raise PublishRefused("publish refused: there is no build database of this run", "run the whole build")
@@ -217,7 +218,6 @@ def publish_build(
             f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
             "the published warehouse was left unchanged",
         )
-    previous = _previous_marts(published_db)
     _check_swappable(root, published_db)
     warehouse.swap_in(build_db, staged_exports, published_db, exports_dir)
     fingerprint.record(root, value)
