@@ -162,6 +162,19 @@ def _module(item) -> str:
     return item.nodeid.split("::")[0]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "builds: runs a build (cold or refresh) of its own, tens of seconds: scheduled first within its part",
+    )
+
+
+def _unit(item) -> str:
+    """What pytest-xdist (--dist loadgroup) sends to one worker as a whole: the item's group, else the item."""
+    group = item.get_closest_marker("xdist_group")
+    return f"group:{group.args[0] if group.args else group.kwargs.get('name')}" if group else item.nodeid
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -171,19 +184,23 @@ def pytest_collection_modifyitems(config, items):
         # unless the module groups them more finely itself (xdist_group marks, e.g. one group per build round)
         if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
             item.add_marker(pytest.mark.xdist_group(_module(item)))
-    # Order (stable, whole modules kept together): modules needing no session build first, their slow tests first,
-    # so the background session build is done by the time the tests that read it start; within each part, the
-    # tests that share a module's build before the single ones, so the long units do not come last.
-    needs_build, heavy = set(), set()
+    # Order (stable; a group's tests kept together): units needing no session build first, the slow ones first, so
+    # both workers have long work while the background session build runs and it is done by the time the tests
+    # that read it start. Within each part, units that run builds of their own first, then groups, then single
+    # tests: the wall time is the later worker's end, so the long units must not come last.
+    needs_build, heavy, builds = set(), set(), set()
     for item in items:
+        unit = _unit(item)
         if BUILD_FIXTURE in getattr(item, "fixturenames", ()):
-            needs_build.add(_module(item))
+            needs_build.add(unit)
         if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
-            heavy.add(_module(item))
+            heavy.add(unit)
+        if item.get_closest_marker("builds"):
+            builds.add(unit)
 
-    def rank(item) -> tuple[int, int]:
-        module = _module(item)
-        part = 2 if module in needs_build else 0 if module in heavy else 1
-        return part, item.get_closest_marker("xdist_group") is None
+    def rank(item) -> tuple[int, bool, bool]:
+        unit = _unit(item)
+        part = 2 if unit in needs_build else 0 if unit in heavy else 1
+        return part, unit not in builds, item.get_closest_marker("xdist_group") is None
 
     items.sort(key=rank)

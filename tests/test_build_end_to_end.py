@@ -173,6 +173,7 @@ def test_exports_one_parquet_per_mart(built_warehouse, marts):
     assert rows == marts.execute("select count(*) from marts.fct_us_aid_country_year").fetchone()[0]
 
 
+@pytest.mark.builds  # a refresh of three raw tables
 def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, monkeypatch):
     fa_world, fa_outside_added, fa_aggregates_added = fa_summary_world(tmp_path)
     dots_file, dots_outside_added, dots_aggregates_added = dots_world(tmp_path)

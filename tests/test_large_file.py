@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,27 @@ def data_records(path: Path) -> int:
     """Records in the file, counted from its bytes (no field of the generator holds a newline)."""
     with path.open("rb") as handle:
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1
+
+
+def _lines(path: Path, *numbers: int) -> list[bytes]:
+    """The lines at those 0-based positions (0: the header), found by counting newlines (no field holds one)."""
+    with path.open("rb") as handle:
+        return [line for n, line in enumerate(itertools.islice(handle, max(numbers) + 1)) if n in numbers]
+
+
+def _with_bad_cell(src: Path, dst: Path, data_row: int, column: str, value: str) -> Path:
+    """A copy of `src` with `value` in `column` of data record `data_row` (1-based), quoted as a CSV writer would."""
+    with src.open("rb") as handle, dst.open("wb") as out:
+        header = handle.readline()
+        out.write(header)
+        out.writelines(itertools.islice(handle, data_row - 1))
+        cells = next(csv.reader([handle.readline().decode("utf-8")]))
+        cells[next(csv.reader([header.decode("utf-8")])).index(column)] = value
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(cells)
+        out.write(line.getvalue().encode("utf-8"))
+        shutil.copyfileobj(handle, out, 1 << 24)
+    return dst
 
 
 def _flat(rss: dict[str, int]) -> bool:
@@ -117,8 +140,7 @@ def test_million_row_file_lands_every_row_exactly(big):
     )
     assert amounts == expected
     # a row in the middle of the file is the record at that position, quotes and commas intact
-    with big["path"].open(encoding="utf-8", newline="") as handle:
-        header, record = next(csv.reader(handle)), next(itertools.islice(csv.reader(handle), BAD_ROW - 1, None))
+    header, record = (next(csv.reader([line.decode("utf-8")])) for line in _lines(big["path"], 0, BAD_ROW))
     assert '"' in record[header.index("Activity Description")] and "," in record[header.index("Activity Description")]
     assert row == (
         record[header.index("Activity Description")],
@@ -150,8 +172,8 @@ def test_peak_memory_stays_flat_as_the_file_grows(big):
 
 
 def test_contract_catches_an_injected_bad_row_and_leaves_the_database_unchanged(big, tmp_path):
-    bad = generate(
-        ROWS, tmp_path / "fa_activity_SYNTHETIC_bad.csv", bad_rows={BAD_ROW: ("Constant Dollar Amount", "12,5O0")}
+    bad = _with_bad_cell(
+        big["path"], tmp_path / "fa_activity_SYNTHETIC_bad.csv", BAD_ROW, "Constant Dollar Amount", "12,5O0"
     )
     db = big["folder"] / "large.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:

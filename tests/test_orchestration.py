@@ -223,6 +223,7 @@ def _landed_aid(instance, run_id: str) -> tuple[str, str]:
     return metadata["sha256"].value, metadata["mode"].value
 
 
+@pytest.mark.builds  # six runs, one of them whole
 @pytest.mark.e2e
 def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succeed(live, tmp_path, monkeypatch):
     """A real instance with the project's dagster.yaml (queued run coordinator, one run at a time) and the real

@@ -36,6 +36,7 @@ def _digest(folder) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+@pytest.mark.builds  # a refresh
 def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_warehouse):
     root = tmp_path / "warehouse"
     copy_warehouse(built_warehouse, root)

@@ -29,7 +29,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, SNAPSHOTS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # the examples run builds and refreshes
 
 DOCUMENTS = ["README.md", *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md"))]
 RUN = {"bash": "shell", "sh": "shell", "shell": "shell", "python": "python", "sql": "sql"}

@@ -83,6 +83,7 @@ def _differences(left: Path, right: Path) -> dict[str, int]:
     return differ
 
 
+@pytest.mark.builds  # three refreshes and a cold build
 def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(built_warehouse, tmp_path):
     changed = _changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)

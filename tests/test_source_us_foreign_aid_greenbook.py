@@ -383,25 +383,30 @@ def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
     assert "program_line" in message and "funding_account" in message and "unique" in message
 
 
-@pytest.mark.e2e
-def test_a_line_missing_from_the_classification_fails_the_build(tmp_path):
+@pytest.mark.builds  # a refresh
+def test_a_line_missing_from_the_classification_fails_the_build(built_warehouse, tmp_path):
     from pipelines.build import run_build
+    from tests.warehouse_copy import copy_warehouse
 
     lines = CLASSIFICATION.read_text(encoding="utf-8").splitlines()
     kept = [line for line in lines if not line.startswith("Narcotics Control,")]
     partial = tmp_path / "classification.csv"
     partial.write_text("\n".join(kept) + "\n")
-    root = tmp_path / "warehouse"
+    # a user's published warehouse, then `hpw build --file` of the partial table: a refresh of it and its downstream,
+    # which runs the same dbt model and test a cold build would
+    root = copy_warehouse(built_warehouse, tmp_path / "warehouse", with_fingerprint=True)
+    before = (root / "partnership.duckdb").read_bytes()
+    said: list[str] = []
     result = run_build(
-        force=True,
         warehouse_dir=root,
         log_level="CRITICAL",
-        echo=lambda *_: None,
+        echo=said.append,
         file_overrides={"aid_security_classification": str(partial)},
     )
+    assert "  refresh: 1 raw table(s) changed (aid_security_classification)" in said, said
     assert not result.success
     assert "is_security_sector" in str(result.error) and "fct_us_aid_program_country_year" in str(result.error)
-    assert not (root / "partnership.duckdb").exists()  # nothing published
+    assert (root / "partnership.duckdb").read_bytes() == before  # nothing published
 
 
 # ---------------------------------------------------------------- marts against the independent read

@@ -46,6 +46,7 @@ def test_synthetic_fixture_never_reaches_the_trade_mart(marts):
     assert not any("SYNTHETIC" in vintage.upper() for _, vintage in rows)
 
 
+@pytest.mark.builds  # a refresh of three raw tables
 def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse):
     months = file_months()
     from_api = set()

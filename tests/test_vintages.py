@@ -21,7 +21,7 @@ import pytest
 from pipelines.build import run_build
 from tests.warehouse_copy import copy_warehouse
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # a cold build and refreshes of its own
 
 VINTAGES = Path(__file__).parent / "fixtures" / "vintages"
 DOTS = VINTAGES / "imf_dots_us_trade" / "dots_us_all_partners_2021_2022.csv"

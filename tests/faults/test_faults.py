@@ -1,5 +1,6 @@
 """Issue 7, faults (cases 16-20): a killed build, two builds at once, a reader holding the file, an unwritable
 warehouse folder, and determinism. The killed build is a real `hpw build` process killed with SIGKILL while dbt runs.
+The build after it also meets a deleted `.build.lock` and a half-written last line of the ingestion log.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines import fetch, fingerprint
 from pipelines.build import BuildError, run_build
 from tests.conftest import PROJECT_ROOT
 from tests.faults.conftest import publish_copy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # a killed build and a whole one
 HPW = [sys.executable, "-m", "pipelines.cli"]
 WAIT_FOR_DBT = 300  # seconds a loaded machine may need to reach the dbt step; the test ends as soon as it does
 
@@ -72,13 +74,33 @@ ANALYST = textwrap.dedent("""
 """)
 
 
+def _wait_for_dbt(build: subprocess.Popen, root: Path, since_ns: int) -> bool:
+    """Wait until `build` runs dbt (its target folder appears, newer than `since_ns`); False if it ended first."""
+    dbt_run = root / ".build" / "dbt_target" / "run"  # dbt writes here as it materialises models
+    deadline = time.monotonic() + WAIT_FOR_DBT
+
+    def reached() -> bool:
+        try:
+            return dbt_run.stat().st_mtime_ns >= since_ns
+        except FileNotFoundError:
+            return False
+
+    while not reached() and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return reached() and build.poll() is None
+
+
 @pytest.fixture(scope="module")
 def killed_then_rebuilt(built_warehouse, tmp_path_factory):
-    """Kill `hpw build` with SIGKILL in the middle of dbt; meanwhile start a second build; then build again
-    while an analyst process holds the published file open read-only. Returns what was observed."""
+    """Kill `hpw build` with SIGKILL in the middle of dbt; meanwhile start a second build; then `hpw build --quiet`
+    again, without clean-up, while an analyst process holds the published file open read-only, the ingestion log
+    ends in a half-written line, and, once it is in dbt, its `.build.lock` is deleted and another build is started.
+    Returns what was observed."""
     seen: dict = {}
     published = publish_copy(built_warehouse, tmp_path_factory.mktemp("killed") / "warehouse")
     root = published.root
+    clock = root / ".clock"  # file times of this file system, to tell a new dbt folder from the killed build's
+    clock.touch()
     build = subprocess.Popen(
         [*HPW, "build", "--force", "--quiet"],
         cwd=PROJECT_ROOT,
@@ -88,11 +110,7 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
         start_new_session=True,
     )
     try:
-        dbt_run = root / ".build" / "dbt_target" / "run"  # dbt writes here as it materialises models
-        deadline = time.monotonic() + WAIT_FOR_DBT
-        while not dbt_run.exists() and build.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        seen["reached_dbt"] = dbt_run.exists() and build.poll() is None
+        seen["reached_dbt"] = _wait_for_dbt(build, root, clock.stat().st_mtime_ns)
         # case 17: a second build while the first is running
         second = subprocess.run(
             [*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120
@@ -113,6 +131,13 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
     with duckdb.connect(str(published.database), read_only=True) as con:
         seen["readable_after_kill"] = con.execute("select count(*) from marts.dim_country").fetchone()[0]
 
+    # the ingestion log as a build killed while writing it leaves it: its last line cut in half
+    good = (built_warehouse / "data" / "ingestions.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    log = root / "data" / "ingestions.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("".join(good[:5]) + good[5][: len(good[5]) // 2], encoding="utf-8")
+    seen["log_lines_before"] = 6
+
     # case 18: an analyst process holds the published file open read-only during the next build
     analyst = subprocess.Popen(
         [sys.executable, "-c", ANALYST, str(published.database)],
@@ -122,9 +147,29 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
         text=True,
     )
     seen["analyst_ready"] = analyst.stdout.readline().split()
-    seen["rebuild"] = run_build(
-        warehouse_dir=root, log_level="CRITICAL", echo=lambda *_: None
-    )  # no --force, no clean-up
+    clock.touch()
+    rebuild = subprocess.Popen(  # no --force, no clean-up
+        [*HPW, "build", "--quiet"],
+        cwd=PROJECT_ROOT,
+        env=_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        seen["rebuild_reached_dbt"] = _wait_for_dbt(rebuild, root, clock.stat().st_mtime_ns)
+        # the lock file deleted under a running build must not let another build in
+        (root / ".build.lock").unlink()
+        seen["second_after_lock_deleted"] = subprocess.run(
+            [*HPW, "build", "--force"], cwd=PROJECT_ROOT, env=_env(root), capture_output=True, text=True, timeout=120
+        )
+        seen["rebuild_out"], seen["rebuild_err"] = rebuild.communicate(timeout=900)
+    finally:
+        if rebuild.poll() is None:
+            os.killpg(rebuild.pid, signal.SIGKILL)
+            rebuild.wait()
+    seen["rebuild_returncode"] = rebuild.returncode
     out, err = analyst.communicate("done\n", timeout=60)
     seen["analyst_after"], seen["analyst_stderr"], seen["analyst_rc"] = out.split(), err, analyst.returncode
     seen["published"] = published
@@ -142,8 +187,8 @@ def test_16_kill_9_during_dbt_leaves_published_intact(killed_then_rebuilt):
 
 def test_16_next_build_after_kill_succeeds_without_clean_up(killed_then_rebuilt):
     seen = killed_then_rebuilt
-    result = seen["rebuild"]
-    assert result.success and not result.up_to_date, result.error
+    assert seen["rebuild_returncode"] == 0, seen["rebuild_err"]
+    assert "build succeeded" in seen["rebuild_out"] and "up to date" not in seen["rebuild_out"], seen["rebuild_out"]
     assert not seen["published"].unchanged()  # it really published a new build
     with duckdb.connect(str(seen["published"].database), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_country").fetchone()[0] == seen["readable_after_kill"]
@@ -163,10 +208,41 @@ def test_17_second_concurrent_build_exits_with_clear_message(killed_then_rebuilt
 def test_18_reader_holding_published_file_during_build(killed_then_rebuilt):
     seen = killed_then_rebuilt
     assert seen["analyst_ready"][0] == "ready"
-    assert seen["rebuild"].success
+    assert seen["rebuild_returncode"] == 0, seen["rebuild_err"]
     # the reader kept its consistent snapshot for the whole build, without an error on either side
     assert seen["analyst_rc"] == 0, seen["analyst_stderr"]
     assert seen["analyst_after"] == ["same", seen["analyst_ready"][1]]
+
+
+def test_deleting_the_lock_file_does_not_let_a_second_build_in(killed_then_rebuilt):
+    seen = killed_then_rebuilt
+    assert seen["rebuild_reached_dbt"]
+    second = seen["second_after_lock_deleted"]
+    assert second.returncode == 1 and "a build is already running" in second.stderr, second.stderr
+    assert seen["rebuild_returncode"] == 0, seen["rebuild_err"]
+    with duckdb.connect(str(seen["published"].database), read_only=True) as con:
+        marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchone()
+    assert marts[0] > 0  # the first build published a complete warehouse
+    assert fingerprint.published_problem(seen["published"].root) is None
+
+
+def test_half_written_last_line_of_the_ingestion_log_is_tolerated_and_blames_nothing(killed_then_rebuilt):
+    seen = killed_then_rebuilt
+    root = seen["published"].root
+    assert seen["rebuild_returncode"] == 0, seen["rebuild_err"]
+    assert not (root / ".rejected").exists()  # no publisher file was blamed for the log
+    lines = (root / "data" / "ingestions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) > seen["log_lines_before"]
+    assert fetch.read_log(root / "data").height == len(lines) - 1  # every line but the damaged one
+
+
+def test_quiet_build_prints_at_most_three_lines(killed_then_rebuilt):
+    seen = killed_then_rebuilt
+    lines = (seen["rebuild_out"] + seen["rebuild_err"]).strip().splitlines()
+    assert 1 <= len(lines) <= 3, lines
+    assert "build succeeded" in lines[-1] and "log:" in lines[-1]
+    log_file = Path(lines[-1].rsplit("log: ", 1)[1])
+    assert log_file.is_file() and "dbt" in log_file.read_text(encoding="utf-8")
 
 
 def test_20_two_builds_from_same_inputs_give_identical_marts(killed_then_rebuilt, built_warehouse):
