@@ -52,6 +52,7 @@ def _check_package_describes_the_files(root: Path) -> None:
             assert differ == 0, mart
 
 
+@pytest.mark.builds  # two refreshes
 def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_path):
     changed = _changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
@@ -94,6 +95,7 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_
     _check_package_describes_the_files(root)
 
 
+@pytest.mark.builds  # a refresh
 def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
     """datapackage.json stamped by another build than the published file: every export is written again. The
     build areas earlier builds left are gone when the build returns."""
