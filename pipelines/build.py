@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -548,6 +548,32 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
     return lines
 
 
+def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
+    """The warm dbt process (pipelines/dbt_worker.py) and the variable naming it to the dbt step, undone by
+    `cleanup`; or None and why it is off. It parses from this folder's partial-parse state, seeded first."""
+    from pipelines import dbt_worker
+    from pipelines.dbt_parse_state import seed_partial_parse
+
+    off = dbt_worker.disabled_reason()
+    if off is not None:
+        return None, off
+    target = build_area / "dbt_target"
+    seed_partial_parse(build_area / "partnership.duckdb", target)
+    worker = dbt_worker.start(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
+    cleanup.callback(worker.stop)
+    previous = os.environ.get(dbt_worker.SOCKET_ENV)
+    os.environ[dbt_worker.SOCKET_ENV] = worker.name
+    cleanup.callback(_restore_env, dbt_worker.SOCKET_ENV, previous)
+    return worker, None
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def project_instance():
     """The project's Dagster instance: `DAGSTER_HOME` (the Makefile sets dagster_home/), else dagster_home/ itself,
     so every `hpw build` is a run the UI (`make dev`) shows with its materialisations and checks."""
@@ -611,7 +637,11 @@ def run_build(
     build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
-    with build_lock(root), refresh.published_held_open(root / "partnership.duckdb"):
+    with (
+        build_lock(root),
+        refresh.published_held_open(root / "partnership.duckdb"),
+        ExitStack() as cleanup,  # cleanup: the warm dbt process, whatever happens
+    ):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         build_area = root / ".build"
@@ -626,6 +656,7 @@ def run_build(
                 fingerprint.record(root)
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         cleaner = _empty_build_area(build_area)  # leftovers of a killed build are never reused
+        dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
         before = _published_state(root)
 
         echo("building the warehouse ...")
@@ -710,6 +741,9 @@ def run_build(
                     )
                 quiet.close()
                 _write_event_log(log, instance, result.run_id)
+                log.write(
+                    f"\n{dbt_worker.outcome() if dbt_worker else 'dbt: no warm dbt process: ' + dbt_worker_off}\n"
+                )
                 dbt_log = build_area / "dbt_target" / "dbt.log"
                 if dbt_log.is_file():
                     log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))

@@ -4,22 +4,24 @@ The manifest is prepared ahead of time, never parsed at import time: by `make ma
 or by `hpw build` when it is missing or stale (beside the build's other imports: pipelines/build.py).
 """
 
-import hashlib
 import importlib.metadata
 import os
-import shutil
 import sys
-import time
 from collections.abc import Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
 from packaging import version
 
-from pipelines import settings, warehouse
+from pipelines import dbt_worker, settings, warehouse
 from pipelines.assets import DUCKDB_POOL
+from pipelines.dbt_parse_state import (  # noqa: F401 - PARTIAL_PARSE_FILE, _partial_parse_cache: tests use them here
+    PARTIAL_PARSE_FILE,
+    _partial_parse_cache,
+    keep_partial_parse,
+    seed_partial_parse,
+)
 from pipelines.refresh import BUILD_KIND_TAG
 from pipelines.resources import WarehouseResource
 
@@ -53,7 +55,11 @@ from dagster_dbt import (  # noqa: E402 - loaded just above
 )
 
 DBT_PROJECT = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+# The hpw-dbt client hands `dbt ...` to the build's warm dbt process when there is one, else execs dbt itself
+# (pipelines/dbt_worker.py); an environment installed before it existed runs dbt directly.
+DBT_EXECUTABLE = (
+    str(dbt_worker.client_executable()) if dbt_worker.client_executable().is_file() else dbt_worker.real_dbt()
+)
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -119,45 +125,3 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
     invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()
     keep_partial_parse(warehouse_db.build_database, target)
-
-
-# dbt reuses its parse only when the profile is unchanged, and the profile's `path` is the build database: a
-# manifest parsed for one warehouse folder forces a full parse (~2.5 s) on every build in another. So the
-# parse state each build leaves behind is kept per build-database path and handed to the next build there.
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-PARTIAL_PARSE_KEEP = 8
-PARTIAL_PARSE_KEEP_SECONDS = 3600
-
-
-def _partial_parse_cache(build_database: Path) -> Path:
-    key = hashlib.sha256(str(build_database.resolve()).encode()).hexdigest()[:16]
-    return settings.DBT_PROJECT_DIR / "target" / "partial_parse_by_database" / f"{key}.msgpack"
-
-
-def seed_partial_parse(build_database: Path, target: Path) -> None:
-    cached = _partial_parse_cache(build_database)
-    if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
-    # otherwise dagster-dbt copies models/target's (parsed for the default warehouse)
-
-
-def keep_partial_parse(build_database: Path, target: Path) -> None:
-    produced = target / PARTIAL_PARSE_FILE
-    if not produced.is_file():
-        return
-    cached = _partial_parse_cache(build_database)
-    try:  # a cache: failing to keep it costs the next build a full parse, never this build
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        scratch = cached.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(produced, scratch)
-        os.replace(scratch, cached)  # atomic: a build reading the cache never sees half a file
-        # ~1.3 MB each: keep the folders built most recently, and every one built within the hour (a parallel
-        # test run builds in dozens of temporary folders and reads the state of its first build at the end)
-        kept = sorted(cached.parent.glob("*.msgpack"), key=lambda f: f.stat().st_mtime, reverse=True)
-        recent = time.time() - PARTIAL_PARSE_KEEP_SECONDS
-        for stale in kept[PARTIAL_PARSE_KEEP:]:
-            if stale.stat().st_mtime < recent:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -20,6 +20,8 @@ from pipelines import settings
 CODE_DIRS = ("pipelines", "data_contracts", "models", "data/reference")
 SKIP_PARTS = {"target", "logs", "__pycache__", "dbt_packages", ".user.yml"}
 FILE_NAME = ".fingerprint.json"
+# Settings of how dbt is started (pipelines/dbt_worker.py), not of what the build makes.
+RUN_SETTINGS = ("HPW_DBT_WORKER", "HPW_DBT_WORKER_SOCKET")
 
 
 def _stat_line(path: Path) -> str:
@@ -37,7 +39,7 @@ def current() -> str:
     for path in sorted(settings.SNAPSHOT_DIR.rglob("*")):
         if path.is_file():
             digest.update(_stat_line(path).encode())
-    for key in sorted(k for k in os.environ if k.startswith("HPW_") and k != "HPW_BUILD_DB"):
+    for key in sorted(k for k in os.environ if k.startswith("HPW_") and k not in ("HPW_BUILD_DB", *RUN_SETTINGS)):
         value = os.environ[key]
         digest.update(f"{key}={value}".encode())
         if key.endswith("_PATH") and Path(value).is_file():
@@ -59,7 +61,7 @@ def code() -> str:
                 digest.update(str(path.relative_to(settings.PROJECT_ROOT)).encode())
                 digest.update(path.read_bytes())
     for key in sorted(k for k in os.environ if k.startswith("HPW_")):
-        if key not in INPUT_SETTINGS and not key.endswith("_PATH"):
+        if key not in INPUT_SETTINGS and key not in RUN_SETTINGS and not key.endswith("_PATH"):
             digest.update(f"{key}={os.environ[key]}".encode())
     manifest = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
     try:

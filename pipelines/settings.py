@@ -83,6 +83,8 @@ SETTINGS: dict[str, str] = {
     "HPW_US_FOREIGN_AID_GREENBOOK_CONSTANT_BASE_YEAR": "base year of the Greenbook's constant-dollar amounts",
     "HPW_ACCEPT_CHANGE": "RAW_TABLE=REASON[;...]: let a change beyond the anomaly gate's tolerance through",
     "HPW_BUILD_DB": "internal: the build database dbt writes (set by the build itself)",
+    "HPW_DBT_WORKER": "0: run the build's dbt step as a fresh dbt process, not the warm one started with the build",
+    "HPW_DBT_WORKER_SOCKET": "internal: the build's warm dbt process (set by the build itself)",
     "HPW_TEST_ARTIFACTS": "tests only: folder for test artefacts",
 }
 PER_FILE_SUFFIXES = ("_PATH", "_URL", "_MAX_BYTES")

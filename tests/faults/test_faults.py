@@ -20,6 +20,7 @@ from pipelines import fetch, fingerprint
 from pipelines.build import BuildError, run_build
 from tests.conftest import PROJECT_ROOT
 from tests.faults.conftest import publish_copy
+from tests.processes import dbt_workers, gone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # a killed build and a whole one
 HPW = [sys.executable, "-m", "pipelines.cli"]
@@ -122,9 +123,11 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
         except BuildError as err:
             seen["second_in_process"] = err
         seen["first_still_running"] = build.poll() is None
+        seen["dbt_workers"] = dbt_workers(build.pid)  # the build's warm dbt process, running dbt or waiting
     finally:
         os.killpg(build.pid, signal.SIGKILL)  # case 16: kill -9 the whole build (hpw, Dagster, dbt)
         build.wait()
+    seen["dbt_workers_left"] = [pid for pid in seen.get("dbt_workers", []) if not gone(pid)]
     seen["returncode"] = build.returncode
     seen["leftovers"] = sorted(p.name for p in (root / ".build").glob("*")) if (root / ".build").exists() else []
     seen["intact_after_kill"] = published.unchanged()
@@ -183,6 +186,7 @@ def test_16_kill_9_during_dbt_leaves_published_intact(killed_then_rebuilt):
     assert seen["intact_after_kill"], "the published file changed after kill -9"
     assert seen["readable_after_kill"] > 30
     assert "partnership.duckdb" in seen["leftovers"] or "dbt_target" in seen["leftovers"]  # a real half-done build
+    assert len(seen["dbt_workers"]) == 1 and not seen["dbt_workers_left"], "the warm dbt process outlived the build"
 
 
 def test_16_next_build_after_kill_succeeds_without_clean_up(killed_then_rebuilt):

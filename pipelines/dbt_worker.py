@@ -1,0 +1,350 @@
+"""A warm dbt process for one build: it imports dbt-core and parses the project while the build imports Dagster and
+lands the raw tables, then runs the build's one `dbt build` in-process when dagster-dbt asks for it.
+
+A fresh `dbt build` subprocess spends ~3 s before its first node (interpreter, dbt-core import, adapter registration,
+partial-parse load) and ~1 s after its last. The worker pays the first part on the second core, during the raw phase.
+
+- `start()` (pipelines/build.py) spawns `python -m pipelines.dbt_worker` with the environment dagster-dbt will give
+  dbt (the build database, the target folder, project and profiles dirs) and names it in HPW_DBT_WORKER_SOCKET.
+  `dbt parse` reads files only, never the database: the raw assets keep DuckDB's single-writer lock meanwhile.
+- dagster-dbt's `dbt_executable` is the `hpw-dbt` client (`client()`, standard library only, starts in tens of ms).
+  It hands the worker its argv, cwd, environment and stdin/stdout/stderr file descriptors over an abstract Unix
+  socket, waits for the exit code and exits with it; dagster-dbt reads the same JSON event stream from the same
+  pipe, and the same run_results.json and manifest.json land in the target folder. Without a worker, or when the
+  worker is gone or declines (a request it did not parse for), the client `execv`s the real dbt: exactly the
+  behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
+- The worker serves one request and exits. It exits by itself when its parent (the build) dies or its client
+  disconnects mid-run, so it never outlives the build holding the database's lock.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+SOCKET_ENV = "HPW_DBT_WORKER_SOCKET"  # internal: set by the build for its dbt step
+SWITCH_ENV = "HPW_DBT_WORKER"  # "0": no warm dbt process
+BUILD_DB_ENV = "HPW_BUILD_DB"  # the profile's env_var (models/profiles.yml)
+COMMANDS = ("build", "run", "test")
+# Options that change nothing the parse produced: anything else (--vars, --target, --selector, ...) is declined.
+OPTIONS = {
+    "--select",
+    "-s",
+    "--exclude",
+    "--exclude-resource-type",
+    "--resource-type",
+    "--resource-types",
+    "--indirect-selection",
+    "--fail-fast",
+    "-x",
+    "--full-refresh",
+    "--log-format",
+    "--quiet",
+    "-q",
+}
+# dbt variables read per invocation, not by the parse (dagster-dbt sets the last one for check subsets).
+INVOCATION_ONLY_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_PATH", "DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_INDIRECT_SELECTION"}
+LOG_NAME = "dbt_worker.log"
+REQUEST_MAX_BYTES = 1 << 20
+EXIT_EXCEPTION = 2  # dbt's exit code for an unhandled error
+EXIT_WAIT_SECONDS = 30.0
+BACKGROUND_NICENESS = 10
+
+
+def real_dbt() -> str:
+    return str(Path(sys.executable).parent / "dbt")
+
+
+def client_executable() -> Path:
+    return Path(sys.executable).parent / "hpw-dbt"
+
+
+# ---------------------------------------------------------------------------------------------------------- client
+def client() -> None:
+    """`hpw-dbt ARGS`: `dbt ARGS` run by the build's warm worker when there is one, else by the real dbt."""
+    name = os.environ.get(SOCKET_ENV)
+    if name and sys.platform == "linux":
+        code = _ask_worker(name)
+        if code is not None:
+            os._exit(code)
+    dbt = real_dbt()
+    os.execv(dbt, [dbt, *sys.argv[1:]])
+
+
+def _ask_worker(name: str) -> int | None:
+    """The exit code of the worker's run, or None when it did not run the request (fall back to the real dbt)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.connect("\0" + name)
+        worker_pid, _uid = _peer(conn)
+        request = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}
+        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+        if conn.recv(256) != b"accepted":  # declined, or gone before answering: nothing ran
+            return None
+    except OSError:
+        return None
+    # From here dbt runs in the worker: a cancel reaches it, and its exit code is this process's.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: os.kill(worker_pid, signum))
+    try:
+        reply = conn.recv(256)
+    except OSError:
+        reply = b""
+    if not reply.startswith(b"exit "):
+        print("hpw-dbt: the warm dbt process ended without an exit code", file=sys.stderr, flush=True)
+        return EXIT_EXCEPTION
+    # The worker closed the build database before answering; its end of the socket closes when it has exited.
+    conn.settimeout(EXIT_WAIT_SECONDS)
+    try:
+        conn.recv(1)
+    except OSError:
+        pass
+    return int(reply[5:])
+
+
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """The process id and user id at the other end of a Unix socket (told by the kernel)."""
+    pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid, uid
+
+
+# ---------------------------------------------------------------------------------------------------------- build
+class Worker:
+    """The build's handle on its worker process."""
+
+    def __init__(self, process: subprocess.Popen, name: str, log: Path):
+        self.process, self.name, self.log = process, name, log
+        self.unasked = False  # stopped while still waiting: dbt never asked for it
+
+    def stop(self) -> None:
+        """Ends the worker if it is still waiting (the build failed before dbt, or dbt ran without it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.unasked = True
+        self.process.wait()
+
+    def outcome(self) -> str:
+        """One line for the build log: whether the warm dbt process ran dbt, or why not."""
+        self.stop()
+        said = self.log.read_text(encoding="utf-8", errors="replace").splitlines() if self.log.is_file() else []
+        lines = [line for line in said if line.startswith(("served", "declined", "parse failed"))]
+        if lines and lines[-1].startswith("served"):
+            parsed = next((line for line in said if line.startswith("parsed")), "")
+            return f"dbt: the warm dbt process ran it ({lines[-1]}; {parsed})"
+        if lines:
+            why = lines[-1]
+        elif self.unasked:
+            why = "dbt did not ask for it (dbt did not run)"
+        else:
+            why = f"it ended before dbt asked (exit code {self.process.returncode}); dbt ran as a fresh process"
+        return f"dbt: the warm dbt process was not used: {why}"
+
+
+def parse_environment(build_database: Path, target: Path, project_dir: Path) -> dict[str, str]:
+    """The variables dagster-dbt gives its dbt subprocess (DbtCliResource.cli) that a parse reads."""
+    return {
+        **os.environ,
+        BUILD_DB_ENV: str(build_database),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DBT_PROJECT_DIR": str(project_dir),
+        "DBT_LOG_FORMAT": "json",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def disabled_reason() -> str | None:
+    if os.environ.get(SWITCH_ENV, "1").strip() == "0":
+        return f"{SWITCH_ENV}=0"
+    if sys.platform != "linux":
+        return "not on Linux (abstract Unix sockets)"
+    if not client_executable().is_file():
+        return "the hpw-dbt client is not installed (make install)"
+    return None
+
+
+def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
+    """Spawns the worker (same process group: killing the build kills it); it parses into `target`."""
+    name = f"hpw-dbt-{os.getpid()}-{os.urandom(12).hex()}"
+    environ = parse_environment(build_database, target, project_dir)
+    environ["PYTHONUNBUFFERED"] = "1"
+    target.mkdir(parents=True, exist_ok=True)
+    log = target.parent / LOG_NAME
+    # Bound here, listened on by the worker: a request that comes before the worker is up waits in the backlog,
+    # and one that comes after it died is refused at once (this process keeps no copy).
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with listener, log.open("w", encoding="utf-8") as stderr:
+        listener.bind("\0" + name)
+        listener.listen(1)
+        process = subprocess.Popen(
+            # the name only shows whose worker it is (ps): hpw-dbt-<build pid>-<random>
+            [sys.executable, "-m", "pipelines.dbt_worker", str(listener.fileno()), str(os.getpid()), name],
+            cwd=project_dir,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            pass_fds=(listener.fileno(),),
+        )
+    return Worker(process, name, log)
+
+
+# ---------------------------------------------------------------------------------------------------------- worker
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(EXIT_EXCEPTION)
+
+
+def _exit_when_client_leaves(conn: socket.socket, finished: threading.Event) -> None:
+    """The client waits on the connection for the exit code; EOF or an error before dbt finished means it is gone
+    (killed): dbt stops with it, closing the build database."""
+    try:
+        conn.recv(1)
+    except OSError:
+        pass
+    if not finished.is_set():
+        os._exit(EXIT_EXCEPTION)
+
+
+def _close_database(database: str) -> str:
+    """Closes dbt-duckdb's database, which it keeps open for the life of the process (a CLI dbt closes it by
+    exiting): the build's next step opens it for writing as soon as the client returns. Returns the files of the
+    database still open here ('' when none)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
+    except Exception as err:  # noqa: BLE001 - whatever fails, the check below says so and exiting closes it
+        _say(f"closing dbt-duckdb's database: {err}")
+    gc.collect()
+    still = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if database and path.startswith(database):
+            still.add(path)
+    return ", ".join(sorted(still))
+
+
+def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], project_dir: str) -> str | None:
+    """Why the parse does not fit the request (it would differ from the parse dbt would do), or None."""
+    argv = request.get("argv") or []
+    if not argv or argv[0] not in COMMANDS:
+        return f"command {' '.join(argv[:1]) or '(none)'!r} is not one of {', '.join(COMMANDS)}"
+    unknown = [a for a in argv[1:] if a.startswith("-") and a.split("=", 1)[0] not in OPTIONS]
+    if unknown:
+        return f"option {unknown[0].split('=', 1)[0]} may change what dbt parses"
+    if os.path.realpath(request.get("cwd", "")) != os.path.realpath(project_dir):
+        return "another project folder"
+    env = request.get("env") or {}
+    names = {k for k in {*env, *parsed_env} if k.startswith("DBT_") and k not in INVOCATION_ONLY_ENV} | watched
+    differ = sorted(k for k in names if env.get(k) != parsed_env.get(k))
+    if differ:
+        return f"{differ[0]} differs from the parse's"
+    return None
+
+
+def serve(listening_fd: int, parent: int) -> None:
+    # the parent's pid as the build saw it: if it died before this line, getppid() is already another process's
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    listener = socket.socket(fileno=listening_fd)
+    # Import and parse at a lower priority: on an idle second core they run at full speed, and on a busy machine
+    # (or when the OS shares CPU per session, as Linux's autogroup does) they yield to the build's own start-up
+    # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path.
+    priority = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, min(priority + BACKGROUND_NICENESS, 19))
+    started = time.perf_counter()
+    parsed_env = dict(os.environ)
+    project_dir = os.getcwd()
+
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
+
+    sys.argv = ["dbt", "parse", "--quiet"]  # dbt logs its command line from sys.argv
+    parsed = dbtRunner().invoke(sys.argv[1:])
+    manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
+    # What the first invocation would import; it opens no connection.
+    import dbt.adapters.duckdb  # noqa: F401
+    import dbt.task.build  # noqa: F401
+
+    parse_seconds = time.perf_counter() - started
+    if manifest is None:
+        _say(f"parse failed: {parsed.exception or 'see dbt.log'}")
+    else:
+        _say(f"parsed in {parse_seconds:.2f} s")
+    watched = {BUILD_DB_ENV, *getattr(manifest, "env_vars", {})}
+
+    while True:
+        conn, _ = listener.accept()
+        if _peer(conn)[1] == os.getuid():
+            break
+        conn.close()  # another user's process: not a request
+    listener.close()
+    message, fds, _flags, _addr = socket.recv_fds(conn, REQUEST_MAX_BYTES, 3)
+    request = json.loads(message)
+    reason = decline_reason(request, parsed_env, watched, project_dir) if manifest is not None else "the parse failed"
+    if reason is not None or len(fds) != 3:
+        conn.send(b"declined")
+        _say(f"declined: {reason or 'no stdin/stdout/stderr received'}")
+        return
+    conn.send(b"accepted")
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, priority)
+    except PermissionError:  # only a privileged process may raise its priority again: dbt runs niced
+        pass
+    waited = time.perf_counter() - started
+    finished = threading.Event()
+    threading.Thread(target=_exit_when_client_leaves, args=(conn, finished), daemon=True).start()
+
+    log = os.dup(2)  # this worker's own log, before stderr becomes the client's
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    for number, fd in enumerate(fds):
+        os.dup2(fd, number)
+        os.close(fd)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
+    sys.argv = ["dbt", *request["argv"]]
+    ran = time.perf_counter()
+    result = dbtRunner(manifest=manifest).invoke(request["argv"])
+    # dbt's own exit codes (dbt.cli.main): 0 ok, 1 a model or test failed, 2 an exception (dbt logged it)
+    code = 0 if result.success else 1 if result.exception is None else EXIT_EXCEPTION
+    sys.stdout.flush()
+    sys.stderr.flush()
+    still_open = _close_database(request["env"].get(BUILD_DB_ENV, ""))
+    os.write(
+        log,
+        f"served {request['argv'][0]}: exit {code}, request after {waited:.2f} s, "
+        f"dbt ran {time.perf_counter() - ran:.2f} s{'; still open: ' + still_open if still_open else ''}\n".encode(),
+    )
+    finished.set()
+    conn.send(f"exit {code}".encode())
+    # os._exit: no interpreter teardown to wait for; dbt's files are written and its connections closed.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))

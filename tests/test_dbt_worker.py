@@ -1,0 +1,226 @@
+"""The build's warm dbt process (pipelines/dbt_worker.py): a real build runs dbt in it; without it (turned off, gone
+before the request, a request it did not parse for) the hpw-dbt client runs the real dbt and the build is the same;
+a failing dbt test is explained the same through it; it never outlives the build that started it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import dbt_worker
+from pipelines.build import explain_dbt_failure, run_build
+from pipelines.sources import RAW_TABLES_BY_NAME
+from tests.conftest import PROJECT_ROOT
+from tests.processes import dbt_workers, gone
+from tests.warehouse_copy import copy_warehouse
+
+pytestmark = pytest.mark.e2e
+
+MODELS = PROJECT_ROOT / "models"
+CLIENT = dbt_worker.client_executable()
+WORKER_GONE_SECONDS = 30  # generous for a loaded machine; the test ends as soon as the process is gone
+
+
+def _changed_troops_file(folder: Path) -> Path:
+    """The bundled DMDC file with one monthly total raised by 100, in the real layout."""
+    table = RAW_TABLES_BY_NAME["us_troops_dmdc"]
+    lines = table.bundled_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    total = lines[0].rstrip("\n").split(",").index("Total")
+    row = next(i for i, line in enumerate(lines) if ",Paraguay," in line and ",1953,June," in line)
+    cells = lines[row].rstrip("\n").split(",")
+    cells[total] = str(int(cells[total]) + 100)
+    lines[row] = ",".join(cells) + "\n"
+    folder.mkdir()
+    changed = folder / table.default_file
+    changed.write_text("".join(lines), encoding="utf-8")
+    return changed
+
+
+def _build_log(result) -> str:
+    return result.log_file.read_text(encoding="utf-8")
+
+
+def _mart_differences(left: Path, right: Path) -> tuple[int, dict[str, int]]:
+    """(marts compared, mart -> rows in one file and not the other, `except all` both ways)."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        marts = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'l' and schema_name = 'marts'"
+            ).fetchall()
+        ]
+        differ = {}
+        for mart in marts:
+            rows = con.execute(
+                f'select (select count(*) from (from l.marts."{mart}" except all from r.marts."{mart}")) + '
+                f'(select count(*) from (from r.marts."{mart}" except all from l.marts."{mart}"))'
+            ).fetchone()[0]
+            if rows:
+                differ[mart] = rows
+    return len(marts), differ
+
+
+def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder):
+    logs = sorted((session_build_folder / "logs").glob("build-*.log"))
+    assert logs, "the session build left no log"
+    said = [line for line in logs[-1].read_text(encoding="utf-8").splitlines() if "warm dbt process" in line]
+    assert len(said) == 1, said
+    assert said[0].startswith("dbt: the warm dbt process ran it (served build: exit 0"), said[0]
+
+
+@pytest.mark.builds  # two refreshes of its own
+def test_a_refresh_through_the_warm_process_equals_one_without_it(built_warehouse, tmp_path, monkeypatch):
+    changed = _changed_troops_file(tmp_path / "download")
+    warm = copy_warehouse(built_warehouse, tmp_path / "warm", with_fingerprint=True)
+    fresh = copy_warehouse(built_warehouse, tmp_path / "fresh", with_fingerprint=True)
+    overrides = {"us_troops_dmdc": str(changed)}
+
+    with_worker = run_build(file_overrides=overrides, warehouse_dir=warm, echo=lambda *_: None)
+    assert with_worker.success, with_worker.error
+    log = _build_log(with_worker)
+    assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
+    assert "dbt: the warm dbt process ran it (served build: exit 0" in log
+    assert not dbt_workers(os.getpid()), "a worker outlived its build"
+
+    monkeypatch.setenv(dbt_worker.SWITCH_ENV, "0")
+    without = run_build(file_overrides=overrides, warehouse_dir=fresh, echo=lambda *_: None)
+    assert without.success, without.error
+    log = _build_log(without)
+    assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
+    assert "dbt: no warm dbt process: HPW_DBT_WORKER=0" in log
+
+    compared, differ = _mart_differences(warm / "partnership.duckdb", fresh / "partnership.duckdb")
+    assert compared >= 20 and differ == {}
+
+    def landed(result):
+        return [(a.asset, a.rows_landed, a.checks_passed, a.checks_failed) for a in result.assets]
+
+    assert landed(with_worker) == landed(without)
+
+
+def _build_area(built_warehouse: Path, folder: Path, corruption: str | None = None) -> tuple[Path, Path]:
+    """A build folder holding a copy of the built database (optionally corrupted); returns (database, target)."""
+    folder.mkdir(parents=True)
+    database = folder / "partnership.duckdb"
+    shutil.copyfile(built_warehouse / "partnership.duckdb", database)
+    if corruption:
+        with duckdb.connect(str(database)) as con:
+            con.execute(corruption)
+    return database, folder / "dbt_target"
+
+
+def _dbt(args: list[str], database: Path, target: Path, worker: dbt_worker.Worker | None):
+    """`hpw-dbt ARGS` with the environment dagster-dbt gives dbt in a build of `database`."""
+    env = dbt_worker.parse_environment(database, target, MODELS)
+    env.pop(dbt_worker.SOCKET_ENV, None)
+    if worker is not None:
+        env[dbt_worker.SOCKET_ENV] = worker.name
+    return subprocess.run([str(CLIENT), *args], cwd=MODELS, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _finished_nodes(stdout: str) -> dict[str, str]:
+    """unique_id -> status of every node dbt reported finished, from its JSON event stream."""
+    finished = {}
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        node = event.get("data", {}).get("node_info", {})
+        if node.get("node_finished_at") and node.get("unique_id"):
+            finished[node["unique_id"]] = node.get("node_status")
+    return finished
+
+
+@pytest.mark.parametrize(
+    ("case", "args"),
+    [
+        ("gone", ["build", "--select", "stg_us_bases"]),
+        ("declined", ["build", "--select", "stg_us_bases", "--vars", '{"panel_first_year": 1990}']),
+    ],
+)
+def test_a_request_the_worker_cannot_take_runs_the_real_dbt(built_warehouse, tmp_path, case, args):
+    database, target = _build_area(built_warehouse, tmp_path / ".build")
+    worker = dbt_worker.start(database, target, MODELS)
+    try:
+        if case == "gone":
+            worker.process.kill()  # before the request: the client finds nobody and runs dbt itself
+            worker.process.wait()
+        run = _dbt(args, database, target, worker)
+    finally:
+        line = worker.outcome()
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    finished = _finished_nodes(run.stdout)
+    assert finished.get("model.hemisphere_partnership.stg_us_bases") == "success", finished
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    assert results and all(r["status"] in ("success", "pass") for r in results)
+    if case == "gone":
+        assert line.startswith("dbt: the warm dbt process was not used: it ended before dbt asked"), line
+    else:
+        assert line == "dbt: the warm dbt process was not used: declined: option --vars may change what dbt parses"
+
+
+US_BASES_TWO_COUNTRIES_LOST = "update raw.us_bases set iso3 = null where source_row in (3, 7)"
+
+
+def test_a_failing_dbt_test_is_explained_the_same_through_the_worker(built_warehouse, tmp_path):
+    args = ["build", "--select", "stg_us_bases"]
+    warm_db, warm_target = _build_area(built_warehouse, tmp_path / "warm" / ".build", US_BASES_TWO_COUNTRIES_LOST)
+    fresh_db, fresh_target = _build_area(built_warehouse, tmp_path / "fresh" / ".build", US_BASES_TWO_COUNTRIES_LOST)
+    worker = dbt_worker.start(warm_db, warm_target, MODELS)
+    try:
+        warm = _dbt(args, warm_db, warm_target, worker)
+    finally:
+        line = worker.outcome()
+    fresh = _dbt(args, fresh_db, fresh_target, None)
+    assert line.startswith("dbt: the warm dbt process ran it (served build: exit 1"), line
+    assert warm.returncode == fresh.returncode == 1  # dbt's code for a failed node, not an exception
+    assert _finished_nodes(warm.stdout) == _finished_nodes(fresh.stdout)
+    assert "fail" in _finished_nodes(warm.stdout).values()
+    explained = explain_dbt_failure(warm_db.parent)
+    assert explained == explain_dbt_failure(fresh_db.parent)
+    assert len(explained) == 1 and explained[0].startswith(
+        "dbt test column_rules_stg_us_bases on stg_us_bases failed: Got 2 results"
+    ), explained
+
+
+def test_a_worker_whose_build_died_exits_by_itself(built_warehouse, tmp_path):
+    """The build killed alone (not its process group): the waiting worker notices its parent is gone and exits."""
+    database, target = _build_area(built_warehouse, tmp_path / ".build")
+    script = (
+        "import sys, time; from pathlib import Path; from pipelines import dbt_worker; "
+        "w = dbt_worker.start(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])); "
+        "print(w.process.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(database), str(target), str(MODELS)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        worker_pid = int(parent.stdout.readline())
+        assert not gone(worker_pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + WORKER_GONE_SECONDS
+        while not gone(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gone(worker_pid), "the worker outlived the build that started it"
+    finally:
+        try:
+            os.killpg(parent.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
