@@ -614,10 +614,20 @@ def _fail_dead_runs(instance, root: Path) -> None:
     hold every later run of the instance waiting for it."""
     from dagster import DagsterRunStatus, RunsFilter
 
+    from pipelines.assets import DUCKDB_POOL
+
     statuses = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
     for run in instance.get_runs(filters=RunsFilter(statuses=statuses, tags={"hpw/warehouse": str(root)})):
         instance.report_run_failed(run, "the hpw build running it ended without finishing (killed)")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    # A run interrupted between claiming the slot and its step's end can be marked finished and still hold it; a
+    # finished (or deleted) run never gives it back by itself, and every later run would wait for it.
+    pool = instance.event_log_storage.get_concurrency_info(DUCKDB_POOL)
+    holders = {slot.run_id for slot in pool.claimed_slots} | {step.run_id for step in pool.pending_steps}
+    for run_id in holders:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def run_build(
