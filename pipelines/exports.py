@@ -9,7 +9,9 @@ Every description comes from the dbt yml (`models/marts/*.yml`) through the dbt 
 metadata, `datapackage.json`, `docs/data_dictionary.md` and the dbt docs site all say the same thing.
 
 - `export(published_db, exports_dir)`: Parquet and CSV files (temporary name, then renamed), stale files of marts
-  that no longer exist removed, then `datapackage.json` (also written to a temporary name and renamed).
+  that no longer exist removed, then `datapackage.json` (also written to a temporary name and renamed). A refresh
+  passes `reuse`: the marts it carried over unchanged keep the published files (linked, not rewritten) when the
+  published datapackage.json describes the published database and their sha256 still match it.
 - `data_dictionary()`: the Markdown of `docs/data_dictionary.md`, generated from the manifest alone (no build
   needed), so a test can compare the committed file with a fresh generation.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,8 +153,9 @@ def _csv_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
     return f"select {', '.join(parts)} from {schema}.{table}"
 
 
-def export_csv(published_db: Path, exports_dir: Path) -> list[Path]:
-    """One CSV per public table (the data package's resources), each written to a temporary name then renamed."""
+def export_csv(published_db: Path, exports_dir: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[Path]:
+    """One CSV per public table (the data package's resources), each written to a temporary name then renamed;
+    tables in `skip` are left out."""
     exports_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with warehouse.connect(published_db, read_only=True) as con:
@@ -159,6 +163,8 @@ def export_csv(published_db: Path, exports_dir: Path) -> list[Path]:
             "select table_name from information_schema.tables where table_schema = ? order by 1", [PUBLIC_LAYER]
         ).fetchall()
         for (name,) in tables:
+            if name in skip:
+                continue
             final = exports_dir / f"{name}.csv"
             temporary = exports_dir / f".{name}.csv.tmp"
             target = str(temporary).replace("'", "''")  # a folder name may hold a quote: it is data, not SQL
@@ -170,9 +176,17 @@ def export_csv(published_db: Path, exports_dir: Path) -> list[Path]:
     return written
 
 
-def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]) -> dict:
+def datapackage(
+    published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc], known_sha256: dict[str, str] | None = None
+) -> dict:
     """The Frictionless Data Package descriptor of every CSV file in exports_dir (tabular-data-package); each
-    resource names its Parquet twin (`parquet`: path, bytes, hash)."""
+    resource names its Parquet twin (`parquet`: path, bytes, hash). `known_sha256`: file name -> sha256 already
+    computed (files kept from the previous exports), not hashed again."""
+    known = known_sha256 or {}
+
+    def sha256(path: Path) -> str:
+        return known.get(path.name) or file_sha256(path)
+
     resources = []
     with warehouse.connect(published_db, read_only=True) as con:
         tables = con.execute(
@@ -202,7 +216,7 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
                 "bytes": path.stat().st_size,
-                "hash": f"sha256:{file_sha256(path)}",
+                "hash": f"sha256:{sha256(path)}",
                 "dialect": {"delimiter": ",", "header": True},
                 "schema": schema,
             }
@@ -210,7 +224,7 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
                 resource["parquet"] = {
                     "path": parquet.name,
                     "bytes": parquet.stat().st_size,
-                    "hash": f"sha256:{file_sha256(parquet)}",
+                    "hash": f"sha256:{sha256(parquet)}",
                 }
             if doc.description:
                 resource["description"] = doc.description
@@ -220,11 +234,7 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
             if _has_table(con, "meta", "loads")
             else []
         )
-        published = (
-            con.execute("select published_at::varchar from meta.build").fetchone()
-            if _has_table(con, "meta", "build")
-            else None
-        )
+        created = created_stamp(con)
     package = {
         "profile": "tabular-data-package",
         "name": "hemisphere-partnership-warehouse",
@@ -242,9 +252,68 @@ def datapackage(published_db: Path, exports_dir: Path, docs: dict[str, ModelDoc]
         ],
         "resources": resources,
     }
-    if published and published[0]:
-        package["created"] = published[0].replace(" ", "T", 1)
+    if created:
+        package["created"] = created
     return package
+
+
+def created_stamp(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The data package's `created` for the database open on `con`: its `meta.build.published_at`."""
+    if not _has_table(con, "meta", "build"):
+        return None
+    row = con.execute("select max(published_at)::varchar from meta.build").fetchone()
+    return row[0].replace(" ", "T", 1) if row and row[0] else None
+
+
+@dataclass
+class Reuse:
+    """The published exports a refresh may keep: `marts` were carried over unchanged from the published database,
+    whose data package `created` stamp is `created` (the published datapackage.json must carry the same one, or
+    the folder belongs to another build)."""
+
+    folder: Path
+    created: str | None
+    marts: set[str]
+
+
+def _keep_previous(reuse: Reuse | None, exports_dir: Path) -> tuple[set[str], dict[str, str]]:
+    """Link the published CSV and Parquet of each carried-over mart into `exports_dir` when both still hash to what
+    the published datapackage.json records. Returns the marts kept and file name -> sha256 of their files.
+    Anything that does not check out (another build's folder, an edited or missing file) is exported afresh."""
+    if reuse is None or not reuse.marts or reuse.created is None:
+        return set(), {}
+    try:
+        previous = json.loads((reuse.folder / DATAPACKAGE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set(), {}
+    if not isinstance(previous, dict) or previous.get("created") != reuse.created:
+        return set(), {}
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    kept, hashes = set(), {}
+    for resource in previous.get("resources") or []:
+        name = resource.get("name") if isinstance(resource, dict) else None
+        if not isinstance(name, str) or name not in reuse.marts:
+            continue
+        twin = resource.get("parquet") if isinstance(resource.get("parquet"), dict) else {}
+        found = {}
+        for file_name, entry in ((f"{name}.csv", resource), (f"{name}.parquet", twin)):
+            # only the mart's own file names, whatever paths the descriptor holds
+            expected = entry.get("hash") if entry.get("path") == file_name else None
+            path = reuse.folder / file_name
+            if not isinstance(expected, str) or not path.is_file() or f"sha256:{file_sha256(path)}" != expected:
+                break
+            found[file_name] = expected.removeprefix("sha256:")
+        else:
+            for file_name in found:
+                target = exports_dir / file_name
+                target.unlink(missing_ok=True)
+                try:  # published exports are only ever replaced by a rename, never written in place: a link is safe
+                    os.link(reuse.folder / file_name, target)
+                except OSError:
+                    shutil.copy2(reuse.folder / file_name, target)
+            kept.add(name)
+            hashes.update(found)
+    return kept, hashes
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -263,19 +332,27 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def export(published_db: Path, exports_dir: Path, manifest_path: Path | None = None) -> list[Path]:
-    """Parquet and CSV per public table + datapackage.json; returns the Parquet files written."""
+def export(
+    published_db: Path, exports_dir: Path, manifest_path: Path | None = None, reuse: Reuse | None = None
+) -> list[Path]:
+    """Parquet and CSV per public table + datapackage.json; returns every table's Parquet file (kept or written).
+    `reuse`: the published exports a refresh keeps for the marts it carried over (see `Reuse`)."""
     if not published_db.is_file():
         raise ExportError(f"no published warehouse at {published_db}", "run `make run` (or `hpw build`) first")
-    written = warehouse.export_parquet(published_db, exports_dir)
-    csvs = export_csv(published_db, exports_dir)
-    current = {p.name for p in written + csvs}
-    for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger
-        if stale.name not in current:
-            stale.unlink()
-    descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path))
+    kept, hashes = _keep_previous(reuse, exports_dir)
+    # Held open across the three readers below: DuckDB then shares this open database with their connections
+    # instead of opening the file and loading its catalog three times.
+    with warehouse.connect(published_db, read_only=True):
+        written = warehouse.export_parquet(published_db, exports_dir, skip=kept)
+        csvs = export_csv(published_db, exports_dir, skip=kept)
+        parquet = sorted([*written, *(exports_dir / f"{name}.parquet" for name in kept)])
+        current = {p.name for p in parquet + csvs} | {f"{name}.csv" for name in kept}
+        for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger
+            if stale.name not in current:
+                stale.unlink()
+        descriptor = datapackage(published_db, exports_dir, model_docs(manifest_path), hashes)
     _write_atomically(exports_dir / DATAPACKAGE, json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
-    return written
+    return parquet
 
 
 def _md(text: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 
-from pipelines import exports, fingerprint, locking, warehouse
+from pipelines import exports, fingerprint, locking, refresh, warehouse
 from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import warehouse_dbt_assets
 from pipelines.errors import UserError
@@ -154,11 +154,21 @@ def _previous_marts(database: Path) -> set[str] | None:
 
 
 def publish_build(
-    root: Path, build_db: Path, run_id: str, expected_marts: set[str], log=print, input_digests: str | None = None
+    root: Path,
+    build_db: Path,
+    run_id: str,
+    expected_marts: set[str],
+    log=print,
+    input_digests: str | None = None,
+    carried_marts: set[str] | None = None,
 ) -> Published:
     """Stage, check and swap in the build of `root` (see the module docstring). Raises PublishRefused.
-    `input_digests`: the inputs this build read (pipelines/refresh.py), recorded so the next build can refresh."""
+    `input_digests`: the inputs this build read (pipelines/refresh.py), recorded so the next build can refresh.
+    `carried_marts`: marts a refresh carried over from the published build unchanged; their published exports are
+    kept (pipelines/exports.py `Reuse`) instead of written again."""
     published_db, exports_dir = root / warehouse.PUBLISHED_NAME, root / "exports"
+    previous = _previous_marts(published_db)  # read while `hpw build` still holds the file open (no second load)
+    refresh.release_published(published_db)  # before the swap, or a later connection would get the old file
     if not build_db.is_file():
         raise PublishRefused("publish refused: there is no build database of this run", "run the whole build")
     # Checked before staging, and again right before the swap.
@@ -180,6 +190,8 @@ def publish_build(
                 "run the whole build; the published warehouse was left unchanged",
             )
         materialised = warehouse.make_self_contained(con)
+        # read before meta.build is replaced: the published build's stamp, which its datapackage.json carries
+        reuse = exports.Reuse(exports_dir, exports.created_stamp(con), carried_marts) if carried_marts else None
         con.execute("create schema if not exists meta")
         con.execute(
             "create or replace table meta.build as select current_timestamp as published_at, "
@@ -200,13 +212,12 @@ def publish_build(
         ) from None
     staged_exports = build_db.parent / "exports"
     shutil.rmtree(staged_exports, ignore_errors=True)
-    written = exports.export(build_db, staged_exports)
+    written = exports.export(build_db, staged_exports, reuse=reuse)
     if len(written) != len(rows):
         raise PublishRefused(
             f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
             "the published warehouse was left unchanged",
         )
-    previous = _previous_marts(published_db)
     _check_swappable(root, published_db)
     warehouse.swap_in(build_db, staged_exports, published_db, exports_dir)
     fingerprint.record(root, value)
@@ -253,6 +264,9 @@ def published_warehouse(
         check_run_is_complete(
             context.instance, context.run.run_id, warehouse_db.build_database, warehouse_db.published_database
         )
+        # A refresh's unselected marts come from the published build unchanged (check_run_is_complete vouched).
+        selected = context.run.asset_selection
+        carried = {k.path[-1] for k in MART_KEYS if k not in selected} if selected is not None else None
         outcome = publish_build(
             warehouse_db.root,
             warehouse_db.build_database,
@@ -260,6 +274,7 @@ def published_warehouse(
             {k.path[-1] for k in MART_KEYS},
             log=context.log.info,
             input_digests=config.input_digests,
+            carried_marts=carried,
         )
     except PublishRefused as err:
         raise Failure(description=f"{err} (hint: {err.hint})" if err.hint else str(err)) from None

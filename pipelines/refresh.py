@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines import fetch, fingerprint
 
@@ -160,3 +162,36 @@ def selection(changed: list[str]):
     graph = defs.resolve_asset_graph()
     chosen = AssetSelection.assets(*(AssetKey(["raw", name]) for name in changed)).downstream() & BUILD_SELECTION
     return sorted(chosen.resolve(graph), key=lambda k: k.to_user_string())
+
+
+# The published file held open read-only by `hpw build` (pipelines/build.py) until its publish step starts.
+_HELD: dict[Path, Any] = {}
+
+
+@contextmanager
+def published_held_open(published: Path):
+    """Keep the published file open read-only while the block runs, or until `release_published`.
+
+    DuckDB shares one open database between the connections a process makes to the same file (with the same
+    settings), so the build's readers of the published file before publishing (the plan, the anomaly gate, the
+    drift baseline, publish's carry-over check: each a connection of its own) load its catalog once instead of
+    each time. Publishing releases it before the swap: a connection opened while it is still held would get the
+    old file. No file, or one that does not open: nothing is held (the readers say what is wrong)."""
+    import duckdb
+
+    key = published.resolve()
+    if key not in _HELD and published.is_file():
+        try:
+            _HELD[key] = duckdb.connect(str(published), read_only=True)
+        except duckdb.Error:
+            pass
+    try:
+        yield
+    finally:
+        release_published(published)
+
+
+def release_published(published: Path) -> None:
+    held = _HELD.pop(published.resolve(), None)
+    if held is not None:
+        held.close()

@@ -367,8 +367,9 @@ def swap_in(staged_db: Path, staged_exports: Path, published_db: Path, exports_d
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def export_parquet(published_db: Path, exports_dir: Path) -> list[Path]:
-    """One Parquet file per mart table, each written to a temporary name then renamed into place."""
+def export_parquet(published_db: Path, exports_dir: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[Path]:
+    """One Parquet file per mart table, each written to a temporary name then renamed into place; tables in `skip`
+    are left out."""
     exports_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with connect(published_db, read_only=True) as con:
@@ -378,6 +379,8 @@ def export_parquet(published_db: Path, exports_dir: Path) -> list[Path]:
             list(EXPORT_SCHEMAS),
         ).fetchall()
         for schema, name in tables:
+            if name in skip:
+                continue
             final = exports_dir / f"{name}.parquet"
             temporary = exports_dir / f".{name}.parquet.tmp"
             target = str(temporary).replace("'", "''")  # a folder name may hold a quote: it is data, not SQL
