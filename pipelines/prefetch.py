@@ -54,6 +54,8 @@ PREFETCHED = (
 FOLDER = "prefetch"  # under the build area, which every build wipes
 # What a parse reads besides its file: the code and the reference tables (stat lines, as pipelines/fingerprint.py).
 CODE_DIRS = ("pipelines", "data_contracts", "data/reference")
+# Variables the build sets for its own processes (dbt's database, the warm dbt process's socket): no parse reads them.
+BUILD_MACHINERY = ("HPW_BUILD_DB", "HPW_DBT_WORKER_SOCKET")
 SIBLINGS_LIMIT = 10_000  # a file in a folder bigger than this is never prefetched (its key is not computed)
 
 
@@ -99,7 +101,7 @@ def input_key(table: RawTable, path: Path, sha256: str, baseline: Mapping[str, s
         sha256,
         *_stat_lines(siblings),
         *(line for folder in CODE_DIRS for line in _stat_lines((settings.PROJECT_ROOT / folder).rglob("*"))),
-        *sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("HPW_")),
+        *sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("HPW_") and k not in BUILD_MACHINERY),
         json.dumps({source: sorted(columns) for source, columns in sorted(baseline.items())}),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
