@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from data_contracts._base import ContractViolation, contract_run
-from pipelines import countries, drift, fetch, quarantine, settings, warehouse
+from pipelines import countries, drift, fetch, prefetch, quarantine, settings, warehouse
 from pipelines.countries import UnmappedCountryError
 from pipelines.diagnosis import RawFailure, explain, one_line
 from pipelines.resources import WarehouseResource
@@ -50,6 +50,8 @@ class RawFileConfig(Config):
 
 def raw_asset(table: RawTable):
     key = AssetKey(["raw", table.name])
+    # the tables a worker parses on the second core run last, so it has them ready (pipelines/prefetch.py)
+    rank = prefetch.priority(table.name)
 
     @asset(
         key=key,
@@ -57,6 +59,7 @@ def raw_asset(table: RawTable):
         description=table.description,
         kinds={"duckdb", "polars"},
         pool=DUCKDB_POOL,
+        op_tags=None if rank is None else {"dagster/priority": str(rank)},
         freshness_policy=freshness_policy(table),
         check_specs=[
             AssetCheckSpec(
@@ -108,8 +111,9 @@ def raw_asset(table: RawTable):
                 if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name>
                     warehouse.hold_open(warehouse_db.build_database)
                     counts = table.land(warehouse_db.build_database, source_file)
-                else:
-                    frame = table.parse(source_file.path)
+                else:  # parsed on the second core when it was for exactly this input (pipelines/prefetch.py)
+                    prefetched = prefetch.take(table, source_file, baseline)
+                    frame = table.parse(source_file.path) if prefetched is None else prefetched
         except Exception as err:
             # A broken contract, an unknown country, or a file that is not data at all (empty, truncated, an error
             # page, wrong encoding, a bad xlsx): all are a failed `contract` check in the UI and stop the build.

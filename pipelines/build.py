@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import fingerprint, locking, refresh, settings
+from pipelines import fingerprint, locking, prefetch, refresh, settings
 from pipelines.diagnosis import one_line
 from pipelines.errors import UserError
 
@@ -650,6 +650,7 @@ def run_build(
     with (
         build_lock(root),
         refresh.published_held_open(root / "partnership.duckdb"),
+        prefetch.scope(),  # a parse worker started below ends with the build
         ExitStack() as cleanup,  # cleanup: the warm dbt process, whatever happens
     ):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
@@ -666,6 +667,15 @@ def run_build(
                 fingerprint.record(root)
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
         cleaner = _empty_build_area(build_area)  # leftovers of a killed build are never reused
+        accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
+        # the longest parses start now on the second core, under the settings the run will have
+        prefetch.start(
+            build_area,
+            root / "partnership.duckdb",
+            plan.changed,
+            file_overrides,
+            {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
+        )
         dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
         before = _published_state(root)
 
@@ -719,7 +729,6 @@ def run_build(
                 if on_event is not None:
                     on_event(event)
 
-        accepted = ";".join(f"{t}={r}" for t, r in (accept_changes or {}).items())
         previous_accept = os.environ.get("HPW_ACCEPT_CHANGE")
         if accepted:
             os.environ["HPW_ACCEPT_CHANGE"] = accepted
@@ -750,6 +759,7 @@ def run_build(
                         raise_on_error=False,
                     )
                 quiet.close()
+                log.write(f"{prefetch.stop() or 'prefetch: no worker'}\n")
                 _write_event_log(log, instance, result.run_id)
                 log.write(
                     f"\n{dbt_worker.outcome() if dbt_worker else 'dbt: no warm dbt process: ' + dbt_worker_off}\n"

@@ -531,6 +531,11 @@ def resolve(
     )
 
 
+def record_outcomes(outcomes: list[Outcome]) -> None:
+    """Record outcomes a parse made in another process (pipelines/prefetch.py), as if made here."""
+    _merge_outcomes(outcomes)
+
+
 def _merge_outcomes(outcomes: list[Outcome]) -> None:
     """Keep one outcome per (source, code, name), adding up rows (a source may resolve in several passes)."""
     merged: dict[tuple, Outcome] = {(o.source, o.code, o.name): o for o in _LOG.outcomes}

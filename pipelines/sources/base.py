@@ -107,13 +107,15 @@ class RawTable:
         root = settings.PROJECT_ROOT / self.bundled_root if self.bundled_root else settings.SNAPSHOT_DIR
         return root / self.snapshot / self.default_file
 
+    def chosen_path(self, configured_path: str | None = None) -> Path | None:
+        """The file `locate` reads when one is chosen (run config, else `HPW_<TABLE>_PATH`); None: the snapshot."""
+        if configured_path:
+            return Path(configured_path).expanduser().resolve()
+        return settings.source_file_override(self.file_key or self.name)
+
     def locate(self, configured_path: str | None = None) -> SourceFile:
         """The file to read: run config, else `HPW_<TABLE>_PATH`, else the bundled snapshot."""
-        path = (
-            Path(configured_path).expanduser().resolve()
-            if configured_path
-            else settings.source_file_override(self.file_key or self.name)
-        )
+        path = self.chosen_path(configured_path)
         if path is None:
             return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
         if not path.is_file():
