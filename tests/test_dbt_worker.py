@@ -18,9 +18,9 @@ import pytest
 
 from pipelines import dbt_worker
 from pipelines.build import explain_dbt_failure, run_build
-from pipelines.sources import RAW_TABLES_BY_NAME
 from tests.conftest import PROJECT_ROOT
 from tests.processes import dbt_workers, gone
+from tests.revisions import changed_troops_file
 from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -28,21 +28,6 @@ pytestmark = pytest.mark.e2e
 MODELS = PROJECT_ROOT / "models"
 CLIENT = dbt_worker.client_executable()
 WORKER_GONE_SECONDS = 30  # generous for a loaded machine; the test ends as soon as the process is gone
-
-
-def _changed_troops_file(folder: Path) -> Path:
-    """The bundled DMDC file with one monthly total raised by 100, in the real layout."""
-    table = RAW_TABLES_BY_NAME["us_troops_dmdc"]
-    lines = table.bundled_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    total = lines[0].rstrip("\n").split(",").index("Total")
-    row = next(i for i, line in enumerate(lines) if ",Paraguay," in line and ",1953,June," in line)
-    cells = lines[row].rstrip("\n").split(",")
-    cells[total] = str(int(cells[total]) + 100)
-    lines[row] = ",".join(cells) + "\n"
-    folder.mkdir()
-    changed = folder / table.default_file
-    changed.write_text("".join(lines), encoding="utf-8")
-    return changed
 
 
 def _build_log(result) -> str:
@@ -81,7 +66,7 @@ def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder
 
 @pytest.mark.builds  # two refreshes of its own
 def test_a_refresh_through_the_warm_process_equals_one_without_it(built_warehouse, tmp_path, monkeypatch):
-    changed = _changed_troops_file(tmp_path / "download")
+    changed = changed_troops_file(tmp_path / "download")
     warm = copy_warehouse(built_warehouse, tmp_path / "warm", with_fingerprint=True)
     fresh = copy_warehouse(built_warehouse, tmp_path / "fresh", with_fingerprint=True)
     overrides = {"us_troops_dmdc": str(changed)}

@@ -13,28 +13,11 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from pipelines.build import run_build
-from pipelines.sources import RAW_TABLES_BY_NAME
 from tests.conftest import PROJECT_ROOT
+from tests.revisions import changed_troops_file
 from tests.warehouse_copy import copy_warehouse
 
 pytestmark = pytest.mark.e2e
-
-TROOPS = RAW_TABLES_BY_NAME["us_troops_dmdc"]
-
-
-def _changed_troops_file(folder: Path) -> Path:
-    """The bundled DMDC file with Paraguay's June 1953 total raised by 100 (one value), in the real layout."""
-    lines = TROOPS.bundled_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = lines[0].rstrip("\n").split(",")
-    total = header.index("Total")
-    target = next(i for i, line in enumerate(lines) if ",Paraguay," in line and ",1953,June," in line)
-    cells = lines[target].rstrip("\n").split(",")
-    cells[total] = str(int(cells[total]) + 100)
-    lines[target] = ",".join(cells) + "\n"
-    folder.mkdir()
-    changed = folder / TROOPS.default_file
-    changed.write_text("".join(lines), encoding="utf-8")
-    return changed
 
 
 def _run_id(root: Path) -> str:
@@ -85,7 +68,7 @@ def _differences(left: Path, right: Path) -> dict[str, int]:
 
 @pytest.mark.builds  # three refreshes and a cold build
 def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(built_warehouse, tmp_path):
-    changed = _changed_troops_file(tmp_path / "input")
+    changed = changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     lines, seen = [], []
     refreshed = run_build(
