@@ -21,7 +21,7 @@ from pipelines.build import explain_dbt_failure, run_build
 from tests.conftest import PROJECT_ROOT
 from tests.processes import dbt_workers, gone
 from tests.revisions import changed_troops_file
-from tests.warehouse_copy import copy_warehouse
+from tests.warehouse_copy import copy_warehouse, mart_differences, marts
 
 pytestmark = pytest.mark.e2e
 
@@ -32,28 +32,6 @@ WORKER_GONE_SECONDS = 30  # generous for a loaded machine; the test ends as soon
 
 def _build_log(result) -> str:
     return result.log_file.read_text(encoding="utf-8")
-
-
-def _mart_differences(left: Path, right: Path) -> tuple[int, dict[str, int]]:
-    """(marts compared, mart -> rows in one file and not the other, `except all` both ways)."""
-    with duckdb.connect() as con:
-        con.execute(f"attach '{left}' as l (read_only)")
-        con.execute(f"attach '{right}' as r (read_only)")
-        marts = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'l' and schema_name = 'marts'"
-            ).fetchall()
-        ]
-        differ = {}
-        for mart in marts:
-            rows = con.execute(
-                f'select (select count(*) from (from l.marts."{mart}" except all from r.marts."{mart}")) + '
-                f'(select count(*) from (from r.marts."{mart}" except all from l.marts."{mart}"))'
-            ).fetchone()[0]
-            if rows:
-                differ[mart] = rows
-    return len(marts), differ
 
 
 def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder):
@@ -85,8 +63,8 @@ def test_a_refresh_through_the_warm_process_equals_one_without_it(built_warehous
     assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
     assert "dbt: no warm dbt process: HPW_DBT_WORKER=0" in log
 
-    compared, differ = _mart_differences(warm / "partnership.duckdb", fresh / "partnership.duckdb")
-    assert compared >= 20 and differ == {}
+    assert len(marts(warm / "partnership.duckdb")) >= 20
+    assert mart_differences(warm / "partnership.duckdb", fresh / "partnership.duckdb") == {}
 
     def landed(result):
         return [(a.asset, a.rows_landed, a.checks_passed, a.checks_failed) for a in result.assets]

@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 from pipelines.build import run_build
 from tests.conftest import PROJECT_ROOT
 from tests.revisions import changed_troops_file
-from tests.warehouse_copy import copy_warehouse
+from tests.warehouse_copy import copy_warehouse, mart_differences, marts
 
 pytestmark = pytest.mark.e2e
 
@@ -38,32 +38,6 @@ def _dbt_descendants_of_source(table: str) -> set[AssetKey]:
                 todo.append(child)
     nodes = manifest["nodes"]
     return {AssetKey([nodes[u]["original_file_path"].split("/")[0], nodes[u]["name"]]) for u in found}
-
-
-def _marts(database: Path) -> list[str]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return sorted(
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        )
-
-
-def _differences(left: Path, right: Path) -> dict[str, int]:
-    """Mart -> rows in one file and not the other (`except all`, both ways)."""
-    differ = {}
-    with duckdb.connect() as con:
-        con.execute(f"attach '{left}' as l (read_only)")
-        con.execute(f"attach '{right}' as r (read_only)")
-        for mart in _marts(left):
-            rows = con.execute(
-                f'select (select count(*) from (from l.marts."{mart}" except all from r.marts."{mart}")) + '
-                f'(select count(*) from (from r.marts."{mart}" except all from l.marts."{mart}"))'
-            ).fetchone()[0]
-            if rows:
-                differ[mart] = rows
-    return differ
 
 
 @pytest.mark.builds  # three refreshes and a cold build
@@ -111,10 +85,10 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     # dbt's unit tests (SQL on fixtures) run in the cold build; the refresh, with the same code, leaves them out
     assert "START unit_test partnership_index::" in cold.log_file.read_text(encoding="utf-8")
     assert "START unit_test" not in refreshed.log_file.read_text(encoding="utf-8")
-    assert _marts(root / "partnership.duckdb") == _marts(cold_root / "partnership.duckdb")
-    assert _differences(root / "partnership.duckdb", cold_root / "partnership.duckdb") == {}
+    assert marts(root / "partnership.duckdb") == marts(cold_root / "partnership.duckdb")
+    assert mart_differences(root / "partnership.duckdb", cold_root / "partnership.duckdb") == {}
     # the change reached the marts (so the comparison above compares something)
-    assert "fct_us_troops_country_year" in _differences(
+    assert "fct_us_troops_country_year" in mart_differences(
         root / "partnership.duckdb", built_warehouse / "partnership.duckdb"
     )
 
@@ -124,7 +98,7 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     back = run_build(warehouse_dir=root, log_level="WARNING", echo=lines.append)
     assert back.success and not back.up_to_date, back.error
     assert lines.count("  refresh: 1 raw table(s) changed (us_troops_dmdc)") == 2
-    assert _differences(root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
+    assert mart_differences(root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
 
 
 def test_a_subset_run_missing_part_of_the_downstream_publishes_nothing(built_warehouse, tmp_path):
