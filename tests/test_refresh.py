@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 from pipelines.build import run_build
 from tests.conftest import PROJECT_ROOT
 from tests.revisions import changed_troops_file
-from tests.warehouse_copy import copy_warehouse, mart_differences, marts
+from tests.warehouse_copy import copy_warehouse, mart_differences, mart_names
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +85,7 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     # dbt's unit tests (SQL on fixtures) run in the cold build; the refresh, with the same code, leaves them out
     assert "START unit_test partnership_index::" in cold.log_file.read_text(encoding="utf-8")
     assert "START unit_test" not in refreshed.log_file.read_text(encoding="utf-8")
-    assert marts(root / "partnership.duckdb") == marts(cold_root / "partnership.duckdb")
+    assert mart_names(root / "partnership.duckdb") == mart_names(cold_root / "partnership.duckdb")
     assert mart_differences(root / "partnership.duckdb", cold_root / "partnership.duckdb") == {}
     # the change reached the marts (so the comparison above compares something)
     assert "fct_us_troops_country_year" in mart_differences(

@@ -13,8 +13,9 @@ import duckdb
 import pytest
 
 from pipelines.build import run_build
-from tests.test_refresh import _changed_troops_file, _dbt_descendants_of_source, _marts
-from tests.warehouse_copy import copy_warehouse
+from tests.revisions import changed_troops_file
+from tests.test_refresh import _dbt_descendants_of_source
+from tests.warehouse_copy import copy_warehouse, mart_names
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def _check_package_describes_the_files(root: Path) -> None:
     the published build's stamp; every Parquet file holds exactly its mart's rows."""
     exports = root / "exports"
     package = json.loads((exports / "datapackage.json").read_text(encoding="utf-8"))
-    marts = _marts(root / "partnership.duckdb")
+    marts = mart_names(root / "partnership.duckdb")
     assert sorted(r["name"] for r in package["resources"]) == marts
     for resource in package["resources"]:
         for entry in (resource, resource["parquet"]):
@@ -54,10 +55,10 @@ def _check_package_describes_the_files(root: Path) -> None:
 
 @pytest.mark.builds  # two refreshes
 def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_path):
-    changed = _changed_troops_file(tmp_path / "input")
+    changed = changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     before = _files(root / "exports")
-    marts = _marts(root / "partnership.duckdb")
+    marts = mart_names(root / "partnership.duckdb")
     rebuilt = {k.path[-1] for k in _dbt_descendants_of_source("us_troops_dmdc") if k.path[0] == "marts"}
     assert "fct_us_troops_country_year" in rebuilt and 0 < len(rebuilt) < len(marts)
 
@@ -99,7 +100,7 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_
 def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
     """datapackage.json stamped by another build than the published file: every export is written again. The
     build areas earlier builds left are gone when the build returns."""
-    changed = _changed_troops_file(tmp_path / "input")
+    changed = changed_troops_file(tmp_path / "input")
     root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
     package_path = root / "exports" / "datapackage.json"
     package = json.loads(package_path.read_text(encoding="utf-8"))

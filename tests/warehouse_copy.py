@@ -27,7 +27,7 @@ def copy_warehouse(built: Path, root: Path, *, exports: bool = True, with_finger
     return root
 
 
-def marts(database: Path) -> list[str]:
+def mart_names(database: Path) -> list[str]:
     with duckdb.connect(str(database), read_only=True) as con:
         return sorted(
             r[0]
@@ -43,7 +43,7 @@ def mart_differences(left: Path, right: Path) -> dict[str, int]:
     with duckdb.connect() as con:
         con.execute(f"attach '{left}' as l (read_only)")
         con.execute(f"attach '{right}' as r (read_only)")
-        for mart in marts(left):
+        for mart in mart_names(left):
             rows = con.execute(
                 f'select (select count(*) from (from l.marts."{mart}" except all from r.marts."{mart}")) + '
                 f'(select count(*) from (from r.marts."{mart}" except all from l.marts."{mart}"))'
