@@ -24,7 +24,7 @@ FILE_NAME = ".fingerprint.json"
 RUN_SETTINGS = ("HPW_DBT_WORKER", "HPW_DBT_WORKER_SOCKET")
 
 
-def _stat_line(path: Path) -> str:
+def stat_line(path: Path) -> str:
     stat = path.stat()
     shown = path.relative_to(settings.PROJECT_ROOT) if path.is_relative_to(settings.PROJECT_ROOT) else path
     return f"{shown}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -38,12 +38,12 @@ def current() -> str:
                 digest.update(path.read_bytes())
     for path in sorted(settings.SNAPSHOT_DIR.rglob("*")):
         if path.is_file():
-            digest.update(_stat_line(path).encode())
+            digest.update(stat_line(path).encode())
     for key in sorted(k for k in os.environ if k.startswith("HPW_") and k not in ("HPW_BUILD_DB", *RUN_SETTINGS)):
         value = os.environ[key]
         digest.update(f"{key}={value}".encode())
         if key.endswith("_PATH") and Path(value).is_file():
-            digest.update(_stat_line(Path(value).resolve()).encode())
+            digest.update(stat_line(Path(value).resolve()).encode())
     return digest.hexdigest()
 
 

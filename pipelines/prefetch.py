@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import settings
+from pipelines import fingerprint, settings
 from pipelines.sources.base import RawTable, SourceFile, file_sha256
 
 if TYPE_CHECKING:
@@ -52,10 +52,10 @@ PREFETCHED = (
     "worldbank_wdi_csv",
 )
 FOLDER = "prefetch"  # under the build area, which every build wipes
-# What a parse reads besides its file: the code and the reference tables (stat lines, as pipelines/fingerprint.py).
-CODE_DIRS = ("pipelines", "data_contracts", "data/reference")
-# Variables the build sets for its own processes (dbt's database, the warm dbt process's socket): no parse reads them.
-BUILD_MACHINERY = ("HPW_BUILD_DB", "HPW_DBT_WORKER_SOCKET")
+# What a parse reads besides its file: the fingerprint's code folders but the dbt models.
+CODE_DIRS = tuple(folder for folder in fingerprint.CODE_DIRS if folder != "models")
+# Variables the build sets for its own processes (dbt's database, the warm dbt process): no parse reads them.
+BUILD_MACHINERY = ("HPW_BUILD_DB", *fingerprint.RUN_SETTINGS)
 SIBLINGS_LIMIT = 10_000  # a file in a folder bigger than this is never prefetched (its key is not computed)
 
 
@@ -79,12 +79,7 @@ class Parsed:
 
 
 def _stat_lines(paths) -> list[str]:
-    lines = []
-    for path in sorted(paths):
-        if path.is_file() and "__pycache__" not in path.parts:
-            stat = path.stat()
-            lines.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
-    return lines
+    return [fingerprint.stat_line(p) for p in sorted(paths) if p.is_file() and "__pycache__" not in p.parts]
 
 
 def input_key(table: RawTable, path: Path, sha256: str, baseline: Mapping[str, set[str]]) -> str | None:
@@ -198,7 +193,6 @@ class Prefetcher:
 
 
 _ACTIVE: Prefetcher | None = None
-_SUMMARY: list[str] = []
 
 
 def start(
@@ -236,19 +230,12 @@ def start(
 
 
 def stop() -> str | None:
-    """Kill and reap the worker, if one runs; its summary line (also kept for `last_summary`)."""
+    """Kill and reap the worker, if one runs; its summary line (for the build log)."""
     global _ACTIVE
     active, _ACTIVE = _ACTIVE, None
     if active is None:
         return None
-    summary = active.close()
-    _SUMMARY[:] = [summary]
-    return summary
-
-
-def last_summary() -> str | None:
-    """Who parsed what in the last build of this process that started a worker."""
-    return _SUMMARY[0] if _SUMMARY else None
+    return active.close()
 
 
 @contextmanager

@@ -183,8 +183,9 @@ def test_a_build_failing_on_a_prefetched_table_says_what_its_own_parse_says_and_
     assert not result.success and published.unchanged()
     assert result.failures["fmtr_training_xml"] == explain(FMTR_XML, anchor, own.value, file_fault=True).explained
     assert len(result.rejected_files) == 1 and result.rejected_files[0].is_file()
-    summary = prefetch.last_summary()
-    assert summary is not None and "fmtr_training_xml" in summary.split("; in the build process ")[1]
+    log = result.log_file.read_text(encoding="utf-8").splitlines()
+    summary = [line for line in log if line.startswith("prefetch:")]
+    assert len(summary) == 1 and "fmtr_training_xml" in summary[0].split("; in the build process ")[1]
     assert not [p for p in _children(os.getpid()) if "pipelines.prefetch" in _cmdline(p)]
 
 
