@@ -137,6 +137,27 @@ def session_build_instance_home(built_warehouse, tmp_path_factory) -> Path:
     return session_dagster_home(shared_temp(tmp_path_factory))
 
 
+@pytest.fixture(scope="session")
+def troops_refresh(built_warehouse, tmp_path_factory):
+    """The session build refreshed with one changed DMDC value, once per worker (tests/revisions.py): only for tests
+    in xdist group TROOPS_REFRESH_GROUP, which run on one worker."""
+    from tests.revisions import refresh_troops
+
+    return refresh_troops(built_warehouse, tmp_path_factory.mktemp("troops_refresh"))
+
+
+@pytest.fixture(scope="session")
+def troops_refresh_back(troops_refresh, tmp_path_factory):
+    """A copy of `troops_refresh` with one carried-over mart's CSV edited, built again from the bundled files."""
+    from tests.revisions import refresh_troops_back
+    from tests.test_refresh import _dbt_descendants_of_source
+    from tests.warehouse_copy import mart_names
+
+    rebuilt = {k.path[-1] for k in _dbt_descendants_of_source("us_troops_dmdc") if k.path[0] == "marts"}
+    edited = next(m for m in mart_names(troops_refresh.root / "partnership.duckdb") if m not in rebuilt)
+    return refresh_troops_back(troops_refresh, edited, tmp_path_factory.mktemp("troops_refresh_back"))
+
+
 @pytest.fixture()
 def marts(built_warehouse):
     """A read-only connection to the published file of the session build."""

@@ -19,8 +19,8 @@ import pytest
 from pipelines import dbt_worker
 from pipelines.build import explain_dbt_failure, run_build
 from tests.conftest import PROJECT_ROOT
-from tests.processes import dbt_workers, gone
-from tests.revisions import changed_troops_file
+from tests.processes import gone
+from tests.revisions import TROOPS_REFRESH_GROUP
 from tests.warehouse_copy import copy_warehouse, mart_differences, mart_names
 
 pytestmark = pytest.mark.e2e
@@ -42,19 +42,20 @@ def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder
     assert said[0].startswith("dbt: the warm dbt process ran it (served build: exit 0"), said[0]
 
 
-@pytest.mark.builds  # two refreshes of its own
-def test_a_refresh_through_the_warm_process_equals_one_without_it(built_warehouse, tmp_path, monkeypatch):
-    changed = changed_troops_file(tmp_path / "download")
-    warm = copy_warehouse(built_warehouse, tmp_path / "warm", with_fingerprint=True)
+@pytest.mark.builds  # a refresh of its own; the one through the warm process is the shared one (tests/revisions.py)
+@pytest.mark.xdist_group(TROOPS_REFRESH_GROUP)
+def test_a_refresh_through_the_warm_process_equals_one_without_it(
+    built_warehouse, troops_refresh, tmp_path, monkeypatch
+):
+    warm, with_worker = troops_refresh.root, troops_refresh.result
     fresh = copy_warehouse(built_warehouse, tmp_path / "fresh", with_fingerprint=True)
-    overrides = {"us_troops_dmdc": str(changed)}
+    overrides = {"us_troops_dmdc": str(troops_refresh.changed)}
 
-    with_worker = run_build(file_overrides=overrides, warehouse_dir=warm, echo=lambda *_: None)
     assert with_worker.success, with_worker.error
     log = _build_log(with_worker)
     assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
     assert "dbt: the warm dbt process ran it (served build: exit 0" in log
-    assert not dbt_workers(os.getpid()), "a worker outlived its build"
+    assert not troops_refresh.workers_after, "a worker outlived its build"
 
     monkeypatch.setenv(dbt_worker.SWITCH_ENV, "0")
     without = run_build(file_overrides=overrides, warehouse_dir=fresh, echo=lambda *_: None)
@@ -156,6 +157,11 @@ def test_a_failing_dbt_test_is_explained_the_same_through_the_worker(built_wareh
     assert len(explained) == 1 and explained[0].startswith(
         "dbt test column_rules_stg_us_bases on stg_us_bases failed: Got 2 results"
     ), explained
+    # the explanation is one readable line (this case was faults/test_messages.py's, the same real dbt build):
+    # the model's column rules are one test; its failing rows lead with the rule they break
+    line = explained[0]
+    assert "; e.g. iso3 is null, " in line and "fed by raw us_bases (us_bases: basedata_lac.csv)" in line
+    assert "\n" not in line and len(line) <= 600
 
 
 def test_a_worker_whose_build_died_exits_by_itself(built_warehouse, tmp_path):

@@ -14,7 +14,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from pipelines.build import run_build
 from tests.conftest import PROJECT_ROOT
-from tests.revisions import changed_troops_file
+from tests.revisions import TROOPS_REFRESH_GROUP
 from tests.warehouse_copy import copy_warehouse, mart_differences, mart_names
 
 pytestmark = pytest.mark.e2e
@@ -40,18 +40,13 @@ def _dbt_descendants_of_source(table: str) -> set[AssetKey]:
     return {AssetKey([nodes[u]["original_file_path"].split("/")[0], nodes[u]["name"]]) for u in found}
 
 
-@pytest.mark.builds  # three refreshes and a cold build
-def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(built_warehouse, tmp_path):
-    changed = changed_troops_file(tmp_path / "input")
-    root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
-    lines, seen = [], []
-    refreshed = run_build(
-        file_overrides={"us_troops_dmdc": str(changed)},
-        warehouse_dir=root,
-        log_level="WARNING",
-        echo=lines.append,
-        on_event=seen.append,
-    )
+@pytest.mark.builds  # a cold build; the refreshes are the shared ones (tests/revisions.py)
+@pytest.mark.xdist_group(TROOPS_REFRESH_GROUP)
+def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
+    built_warehouse, troops_refresh, troops_refresh_back, tmp_path
+):
+    changed, root, refreshed = troops_refresh.changed, troops_refresh.root, troops_refresh.result
+    lines, seen = troops_refresh.lines, troops_refresh.events
     assert refreshed.success, refreshed.error
     assert "  refresh: 1 raw table(s) changed (us_troops_dmdc)" in lines
 
@@ -92,13 +87,15 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
         root / "partnership.duckdb", built_warehouse / "partnership.duckdb"
     )
 
-    # the same file again: nothing to redo; the bundled file again: a refresh back to the published original
-    again = run_build(file_overrides={"us_troops_dmdc": str(changed)}, warehouse_dir=root, echo=lambda *_: None)
-    assert again.up_to_date
-    back = run_build(warehouse_dir=root, log_level="WARNING", echo=lines.append)
+    # the same file again: nothing to redo; the bundled file again (in a copy of the refreshed folder, where
+    # test_refresh_exports also edited an export): a refresh back to the published original
+    assert troops_refresh.again.up_to_date
+    back = troops_refresh_back.result
     assert back.success and not back.up_to_date, back.error
-    assert lines.count("  refresh: 1 raw table(s) changed (us_troops_dmdc)") == 2
-    assert mart_differences(root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
+    assert (lines + troops_refresh_back.lines).count("  refresh: 1 raw table(s) changed (us_troops_dmdc)") == 2
+    assert (
+        mart_differences(troops_refresh_back.root / "partnership.duckdb", built_warehouse / "partnership.duckdb") == {}
+    )
 
 
 def test_a_subset_run_missing_part_of_the_downstream_publishes_nothing(built_warehouse, tmp_path):

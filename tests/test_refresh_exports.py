@@ -13,20 +13,14 @@ import duckdb
 import pytest
 
 from pipelines.build import run_build
-from tests.revisions import changed_troops_file
+from tests.revisions import TROOPS_REFRESH_GROUP, changed_troops_file, export_files
 from tests.test_refresh import _dbt_descendants_of_source
 from tests.warehouse_copy import copy_warehouse, mart_names
 
 pytestmark = pytest.mark.e2e
 
 
-def _files(exports: Path) -> dict[str, tuple[int, str]]:
-    """File name -> (inode, sha256) of every CSV and Parquet export."""
-    return {
-        p.name: (p.stat().st_ino, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in sorted(exports.iterdir())
-        if p.suffix in {".csv", ".parquet"}
-    }
+_files = export_files
 
 
 def _check_package_describes_the_files(root: Path) -> None:
@@ -53,19 +47,15 @@ def _check_package_describes_the_files(root: Path) -> None:
             assert differ == 0, mart
 
 
-@pytest.mark.builds  # two refreshes
-def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_path):
-    changed = changed_troops_file(tmp_path / "input")
-    root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
-    before = _files(root / "exports")
+@pytest.mark.builds  # the shared refresh and the refresh back (tests/revisions.py)
+@pytest.mark.xdist_group(TROOPS_REFRESH_GROUP)
+def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(troops_refresh, troops_refresh_back):
+    root, result, lines = troops_refresh.root, troops_refresh.result, troops_refresh.lines
+    before = troops_refresh.exports_before
     marts = mart_names(root / "partnership.duckdb")
     rebuilt = {k.path[-1] for k in _dbt_descendants_of_source("us_troops_dmdc") if k.path[0] == "marts"}
     assert "fct_us_troops_country_year" in rebuilt and 0 < len(rebuilt) < len(marts)
 
-    lines: list[str] = []
-    result = run_build(
-        file_overrides={"us_troops_dmdc": str(changed)}, warehouse_dir=root, log_level="WARNING", echo=lines.append
-    )
     assert result.success, result.error
     assert "  refresh: 1 raw table(s) changed (us_troops_dmdc)" in lines
     after = _files(root / "exports")
@@ -80,20 +70,18 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(built_warehouse, tmp_
     _check_package_describes_the_files(root)
 
     # A carried-over mart's CSV edited after publishing no longer matches datapackage.json: written again. The
-    # bundled file again is a refresh back to the original.
-    edited = next(m for m in marts if m not in rebuilt)
-    with (root / "exports" / f"{edited}.csv").open("a", encoding="utf-8") as handle:
-        handle.write("\n")
-    tampered = _files(root / "exports")
-    back = run_build(warehouse_dir=root, log_level="WARNING", echo=lines.append)
+    # bundled file again is a refresh back to the original (in a copy of the refreshed folder).
+    edited, tampered, back = troops_refresh_back.edited, troops_refresh_back.tampered, troops_refresh_back.result
+    assert edited in marts and edited not in rebuilt
+    assert tampered[f"{edited}.csv"][1] != after[f"{edited}.csv"][1]  # the edit is in the copy built back
     assert back.success and not back.up_to_date, back.error
-    again = _files(root / "exports")
+    again = _files(troops_refresh_back.root / "exports")
     for name in (f"{edited}.csv", f"{edited}.parquet"):  # the mart is exported again, both of its files
         assert again[name][0] != tampered[name][0], name
         assert again[name][1] == before[name][1], name  # what a fresh export of the mart writes
     kept = [n for n in again if n.rsplit(".", 1)[0] not in rebuilt | {edited}]
     assert kept and all(again[n] == tampered[n] for n in kept)
-    _check_package_describes_the_files(root)
+    _check_package_describes_the_files(troops_refresh_back.root)
 
 
 @pytest.mark.builds  # a refresh

@@ -1,7 +1,8 @@
 """Every error is one true line (plus a hint), names the source and the file or URL at fault, is cut to a readable
 length and is never a traceback: a zip given for a CSV, a semicolon/decimal-comma export, a 10 MB cell, a full disk
-(every raw table failing for one cause: said once, no publisher file blamed), a failing dbt test (test, model, rows,
-raw table and file), `hpw query` on interval and timestamp results."""
+(every raw table failing for one cause: said once, no publisher file blamed), `hpw query` on interval and timestamp
+results. A failing dbt test (test, model, rows, raw table and file in one line) is checked in test_dbt_worker.py, on
+the same real dbt build run with and without the warm dbt process."""
 
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from pipelines.build import explain_dbt_failure
 from tests.conftest import PROJECT_ROOT
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
@@ -131,44 +129,6 @@ def test_a_full_disk_fails_every_raw_table_in_one_line_and_blames_no_file(built_
     assert "raw tables failed with the same error" in errors[0] and "No space left on device" in errors[0]
     assert str(data / "ingestions.jsonl") in errors[0]
     assert published.unchanged() and not (published.root / ".rejected").exists()
-
-
-def test_a_failing_dbt_test_names_test_model_rows_raw_table_and_file(built_warehouse, tmp_path):
-    """A real `dbt build` on a build database whose raw.us_bases lost two countries: the explanation is one line."""
-    build_area = tmp_path / "warehouse" / ".build"
-    build_area.mkdir(parents=True)
-    database = build_area / "partnership.duckdb"
-    shutil.copyfile(built_warehouse / "partnership.duckdb", database)
-    with duckdb.connect(str(database)) as con:
-        con.execute("update raw.us_bases set iso3 = null where source_row in (3, 7)")
-    dbt = Path(sys.executable).parent / "dbt"
-    models = str(PROJECT_ROOT / "models")
-    run = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--select",
-            "stg_us_bases",
-            "--project-dir",
-            models,
-            "--profiles-dir",
-            models,
-            "--target-path",
-            str(build_area / "dbt_target"),
-        ],
-        env={**os.environ, "HPW_BUILD_DB": str(database), "DO_NOT_TRACK": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode != 0
-    lines = explain_dbt_failure(build_area)
-    assert len(lines) == 1, lines
-    line = lines[0]
-    # the model's column rules are one test; its failing rows lead with the rule they break
-    assert line.startswith("dbt test column_rules_stg_us_bases on stg_us_bases failed: Got 2 results")
-    assert "; e.g. iso3 is null, " in line and "fed by raw us_bases (us_bases: basedata_lac.csv)" in line
-    assert "\n" not in line and len(line) <= 600
 
 
 @pytest.mark.parametrize(
