@@ -137,6 +137,42 @@ def session_build_instance_home(built_warehouse, tmp_path_factory) -> Path:
     return session_dagster_home(shared_temp(tmp_path_factory))
 
 
+def reused_folder(tmp_path_factory, name: str) -> Path:
+    """`<this worker's temporary folder>/reused/<name>`, removed if a test before left it: the same path for every
+    test of this worker that asks for `name`. dbt keeps its partial-parse state per build-database path, as a
+    user's builds in one warehouse folder do (pipelines/dbt_parse_state.py); a new folder per test made every
+    build parse the dbt project from scratch (~2.5 s CPU each). Only for a folder that does not outlive its test."""
+    folder = tmp_path_factory.getbasetemp() / "reused" / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture()
+def reused_root(tmp_path_factory) -> Path:
+    """A warehouse folder (not yet created) at a path this worker reuses from test to test (`reused_folder`)."""
+    return reused_folder(tmp_path_factory, "warehouse")
+
+
+def reused_build_area(tmp_path_factory, name: str) -> Path:
+    """A build folder (created, empty but for dbt's partial-parse state in dbt_target/) at a path this worker
+    reuses: for tests that run dbt themselves on a database they put there."""
+    from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE
+
+    area = tmp_path_factory.getbasetemp() / "reused_dbt" / name / "warehouse" / ".build"
+    target = area / "dbt_target"
+    if target.exists():
+        for leftover in target.iterdir():
+            if leftover.name != PARTIAL_PARSE_FILE:
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    for leftover in area.iterdir() if area.exists() else ():
+        if leftover.name != "dbt_target":
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    area.mkdir(parents=True, exist_ok=True)
+    return area
+
+
 @pytest.fixture(scope="session")
 def troops_refresh(built_warehouse, tmp_path_factory):
     """The session build refreshed with one changed DMDC value, once per worker (tests/revisions.py): only for tests

@@ -174,13 +174,13 @@ def test_exports_one_parquet_per_mart(built_warehouse, marts):
 
 
 @pytest.mark.builds  # a refresh of three raw tables
-def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, monkeypatch):
+def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, monkeypatch, reused_root):
     fa_world, fa_outside_added, fa_aggregates_added = fa_summary_world(tmp_path)
     dots_file, dots_outside_added, dots_aggregates_added = dots_world(tmp_path)
     activity_file, military_only = fa_activity_with_military(tmp_path)
     monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_PATH", str(fa_world))  # the documented environment variable
     # a user's warehouse built from the bundled files: the three files given re-land, with what is downstream
-    root = copy_warehouse(built_warehouse, tmp_path / "warehouse")
+    root = copy_warehouse(built_warehouse, reused_root)
     lines: list[str] = []
     result = run_build(
         warehouse_dir=root,

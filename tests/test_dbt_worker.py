@@ -18,7 +18,7 @@ import pytest
 
 from pipelines import dbt_worker
 from pipelines.build import explain_dbt_failure, run_build
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_build_area
 from tests.processes import gone
 from tests.revisions import TROOPS_REFRESH_GROUP
 from tests.warehouse_copy import copy_warehouse, mart_differences, mart_names
@@ -45,10 +45,10 @@ def test_the_session_cold_build_ran_dbt_in_the_warm_process(session_build_folder
 @pytest.mark.builds  # a refresh of its own; the one through the warm process is the shared one (tests/revisions.py)
 @pytest.mark.xdist_group(TROOPS_REFRESH_GROUP)
 def test_a_refresh_through_the_warm_process_equals_one_without_it(
-    built_warehouse, troops_refresh, tmp_path, monkeypatch
+    built_warehouse, troops_refresh, reused_root, monkeypatch
 ):
     warm, with_worker = troops_refresh.root, troops_refresh.result
-    fresh = copy_warehouse(built_warehouse, tmp_path / "fresh", with_fingerprint=True)
+    fresh = copy_warehouse(built_warehouse, reused_root, with_fingerprint=True)
     overrides = {"us_troops_dmdc": str(troops_refresh.changed)}
 
     assert with_worker.success, with_worker.error
@@ -74,8 +74,10 @@ def test_a_refresh_through_the_warm_process_equals_one_without_it(
 
 
 def _build_area(built_warehouse: Path, folder: Path, corruption: str | None = None) -> tuple[Path, Path]:
-    """A build folder holding a copy of the built database (optionally corrupted); returns (database, target)."""
-    folder.mkdir(parents=True)
+    """A build folder holding a copy of the built database (optionally corrupted); returns (database, target).
+    The cases that run dbt use a folder their worker reuses (`reused_build_area`): dbt then parses the project from
+    scratch once per folder, not once per case."""
+    folder.mkdir(parents=True, exist_ok=True)
     database = folder / "partnership.duckdb"
     shutil.copyfile(built_warehouse / "partnership.duckdb", database)
     if corruption:
@@ -114,8 +116,10 @@ def _finished_nodes(stdout: str) -> dict[str, str]:
         ("declined", ["build", "--select", "stg_us_bases", "--vars", '{"panel_first_year": 1990}']),
     ],
 )
-def test_a_request_the_worker_cannot_take_runs_the_real_dbt(built_warehouse, tmp_path, case, args):
-    database, target = _build_area(built_warehouse, tmp_path / ".build")
+def test_a_request_the_worker_cannot_take_runs_the_real_dbt(built_warehouse, tmp_path_factory, case, args):
+    # --vars changes what dbt parses: the parse state that case leaves would make the next parse there a full one
+    area = reused_build_area(tmp_path_factory, "dbt" if case == "gone" else "dbt_vars")
+    database, target = _build_area(built_warehouse, area)
     worker = dbt_worker.start(database, target, MODELS)
     try:
         if case == "gone":
@@ -138,10 +142,11 @@ def test_a_request_the_worker_cannot_take_runs_the_real_dbt(built_warehouse, tmp
 US_BASES_TWO_COUNTRIES_LOST = "update raw.us_bases set iso3 = null where source_row in (3, 7)"
 
 
-def test_a_failing_dbt_test_is_explained_the_same_through_the_worker(built_warehouse, tmp_path):
+def test_a_failing_dbt_test_is_explained_the_same_through_the_worker(built_warehouse, tmp_path_factory):
     args = ["build", "--select", "stg_us_bases"]
-    warm_db, warm_target = _build_area(built_warehouse, tmp_path / "warm" / ".build", US_BASES_TWO_COUNTRIES_LOST)
-    fresh_db, fresh_target = _build_area(built_warehouse, tmp_path / "fresh" / ".build", US_BASES_TWO_COUNTRIES_LOST)
+    warm_area, fresh_area = (reused_build_area(tmp_path_factory, name) for name in ("dbt", "dbt_fresh"))
+    warm_db, warm_target = _build_area(built_warehouse, warm_area, US_BASES_TWO_COUNTRIES_LOST)
+    fresh_db, fresh_target = _build_area(built_warehouse, fresh_area, US_BASES_TWO_COUNTRIES_LOST)
     worker = dbt_worker.start(warm_db, warm_target, MODELS)
     try:
         warm = _dbt(args, warm_db, warm_target, worker)

@@ -199,14 +199,14 @@ def test_same_bytes_without_validators_are_unchanged(server, live_env, tmp_path,
 
 
 @pytest.mark.builds  # a cold build (a live address)
-def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, tmp_path, monkeypatch, marts):
+def test_changed_upstream_lands_a_new_vintage_and_the_marts_reflect_it(server, reused_root, monkeypatch, marts):
     """Per-source URL override in snapshot mode: only FA.gov goes live; a changed file reaches the mart."""
     from pipelines.build import run_build
 
     monkeypatch.delenv("HPW_MODE", raising=False)
     monkeypatch.setenv("HPW_US_FOREIGN_AID_SUMMARY_URL", f"{server.base_url}{AID_PATH}")
     monkeypatch.setenv("HPW_FETCH_BACKOFF", "0.01")
-    root = tmp_path / "warehouse"
+    root = reused_root
     _fetch_and_record(AID, root)  # the first live vintage: identical to the bundled file
 
     original = AID.bundled_path.read_bytes()

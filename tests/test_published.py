@@ -37,8 +37,8 @@ def _digest(folder) -> dict[str, str]:
 
 
 @pytest.mark.builds  # a refresh
-def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_warehouse):
-    root = tmp_path / "warehouse"
+def test_reader_holds_the_published_file_open_through_a_build(tmp_path, built_warehouse, reused_root):
+    root = reused_root
     copy_warehouse(built_warehouse, root)
     # `hpw build --file` with a byte copy of a bundled file: a refresh that re-lands it and publishes again
     same_bases = tmp_path / "bases" / "basedata_lac.csv"

@@ -43,7 +43,7 @@ def _dbt_descendants_of_source(table: str) -> set[AssetKey]:
 @pytest.mark.builds  # a cold build; the refreshes are the shared ones (tests/revisions.py)
 @pytest.mark.xdist_group(TROOPS_REFRESH_GROUP)
 def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
-    built_warehouse, troops_refresh, troops_refresh_back, tmp_path
+    built_warehouse, troops_refresh, troops_refresh_back, reused_root
 ):
     changed, root, refreshed = troops_refresh.changed, troops_refresh.root, troops_refresh.result
     lines, seen = troops_refresh.lines, troops_refresh.events
@@ -68,7 +68,7 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     assert any(line.startswith("  sources    1/1 raw tables landed") for line in refreshed.stages)
     assert refreshed.stages[-1].startswith("  publish    done")
 
-    cold_root = tmp_path / "cold"
+    cold_root = reused_root
     cold = run_build(
         force=True,
         file_overrides={"us_troops_dmdc": str(changed)},

@@ -85,11 +85,11 @@ def test_a_refresh_rewrites_only_the_rebuilt_marts_exports(troops_refresh, troop
 
 
 @pytest.mark.builds  # a refresh
-def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path):
+def test_exports_of_another_build_are_not_kept(built_warehouse, tmp_path, reused_root):
     """datapackage.json stamped by another build than the published file: every export is written again. The
     build areas earlier builds left are gone when the build returns."""
     changed = changed_troops_file(tmp_path / "input")
-    root = copy_warehouse(built_warehouse, tmp_path / "refreshed", with_fingerprint=True)
+    root = copy_warehouse(built_warehouse, reused_root, with_fingerprint=True)
     package_path = root / "exports" / "datapackage.json"
     package = json.loads(package_path.read_text(encoding="utf-8"))
     package["created"] = "2000-01-01T00:00:00+00"

@@ -384,7 +384,7 @@ def test_classification_contract_rejects_a_duplicate_and_a_bad_flag(tmp_path):
 
 
 @pytest.mark.builds  # a refresh
-def test_a_line_missing_from_the_classification_fails_the_build(built_warehouse, tmp_path):
+def test_a_line_missing_from_the_classification_fails_the_build(built_warehouse, tmp_path, reused_root):
     from pipelines.build import run_build
     from tests.warehouse_copy import copy_warehouse
 
@@ -394,7 +394,7 @@ def test_a_line_missing_from_the_classification_fails_the_build(built_warehouse,
     partial.write_text("\n".join(kept) + "\n")
     # a user's published warehouse, then `hpw build --file` of the partial table: a refresh of it and its downstream,
     # which runs the same dbt model and test a cold build would
-    root = copy_warehouse(built_warehouse, tmp_path / "warehouse", with_fingerprint=True)
+    root = copy_warehouse(built_warehouse, reused_root, with_fingerprint=True)
     before = (root / "partnership.duckdb").read_bytes()
     said: list[str] = []
     result = run_build(

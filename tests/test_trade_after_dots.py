@@ -47,7 +47,7 @@ def test_synthetic_fixture_never_reaches_the_trade_mart(marts):
 
 
 @pytest.mark.builds  # a refresh of three raw tables
-def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse):
+def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse, reused_root):
     months = file_months()
     from_api = set()
     overrides = {}
@@ -71,7 +71,7 @@ def test_census_months_extend_trade_after_dots(tmp_path, marts, built_warehouse)
             expected[(iso3, year)][flow] += value
             expected[(iso3, year)]["months"][flow].add(period)
     # a user's warehouse built from the bundled files, then `hpw build --file` with the two answers: a refresh
-    root = copy_warehouse(built_warehouse, tmp_path / "warehouse")
+    root = copy_warehouse(built_warehouse, reused_root)
     result = run_build(warehouse_dir=root, log_level="WARNING", echo=lambda *_: None, file_overrides=overrides)
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)

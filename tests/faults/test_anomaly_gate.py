@@ -180,10 +180,10 @@ def test_suspicious_new_vintage_is_stopped(gate_builds, request, table, make, fr
     assert kept and hashlib.sha256(kept[0].read_bytes()).hexdigest() == hashlib.sha256(bad.read_bytes()).hexdigest()
 
 
-def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, tmp_path):
+def test_accepted_change_is_published_and_its_reason_recorded(built_warehouse, tmp_path, reused_root):
     """`hpw build --accept-change` (default output): the 40 % file is let through, the reason is in
     meta.ingestions, and the whole output on success is at most 40 lines, one per stage and the summary."""
-    root = full_copy(built_warehouse, tmp_path / "warehouse")
+    root = full_copy(built_warehouse, reused_root)
     partial = partial_download(tmp_path)
     reason = "publisher now serves FY2000 onwards only (synthetic test)"
     env = {**os.environ, "HPW_WAREHOUSE_DIR": str(root)}

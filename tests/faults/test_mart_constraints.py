@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from pipelines.build import explain_dbt_failure
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_build_area
 
 MANIFEST = PROJECT_ROOT / "models" / "target" / "manifest.json"
 
@@ -40,18 +40,7 @@ def build_area(tmp_path_factory) -> Path:
     """One build folder per worker, used by each case in turn with a fresh copy of the database: dbt keeps its
     partial parse state per database path (as consecutive builds of one warehouse do), so only the first case
     parses the project from scratch. Nothing but that state is kept from the case before."""
-    from pipelines.dbt import PARTIAL_PARSE_FILE  # imports Dagster: not at collection
-
-    area = tmp_path_factory.getbasetemp() / "mart_constraints" / "warehouse" / ".build"
-    target = area / "dbt_target"
-    if target.exists():
-        for leftover in target.iterdir():
-            if leftover.name != PARTIAL_PARSE_FILE:
-                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    for leftover in area.glob("partnership.duckdb*"):
-        leftover.unlink()
-    area.mkdir(parents=True, exist_ok=True)
-    return area
+    return reused_build_area(tmp_path_factory, "dbt")
 
 
 def dbt_build_on_copy(built_warehouse: Path, build_area: Path, corruption: str, select: str):
