@@ -225,7 +225,9 @@ def _landed_aid(instance, run_id: str) -> tuple[str, str]:
 
 @pytest.mark.builds  # six runs, one of them whole
 @pytest.mark.e2e
-def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succeed(live, tmp_path, monkeypatch):
+def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succeed(
+    live, tmp_path, monkeypatch, reused_root
+):
     """A real instance with the project's dagster.yaml (queued run coordinator, one run at a time) and the real
     code location: every schedule and sensor fires at once, the runs are submitted and queue; each iteration of
     the daemon's run-queue loop starts exactly one. Runs execute in this process (synchronous run launcher instead
@@ -259,7 +261,10 @@ def test_every_schedule_and_sensor_at_once_runs_queue_one_at_a_time_and_all_succ
     shutil.copy(PROJECT_ROOT / "workspace.yaml", home / "workspace.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.delenv("HPW_MODE", raising=False)
-    warehouse = tmp_path / "warehouse"  # HPW_WAREHOUSE_DIR (fixture `live`): the runs' warehouse_db resolves it
+    # the runs' warehouse_db resolves HPW_WAREHOUSE_DIR: a folder this worker reuses, so that dbt's parse state
+    # kept for it by an earlier build spares the whole run a parse from scratch (tests/conftest.py, reused_folder)
+    warehouse = reused_root
+    monkeypatch.setenv("HPW_WAREHOUSE_DIR", str(warehouse))
     # upstream published a new FA.gov version: the quarterly runs land it, later runs must keep it (mode `landed`)
     newer = b"".join(AID.bundled_path.read_bytes().splitlines(keepends=True)[:-1])
     newer_sha = hashlib.sha256(newer).hexdigest()

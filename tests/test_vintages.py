@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.build import run_build
+from tests.conftest import reused_folder
 from tests.warehouse_copy import copy_warehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # a cold build and refreshes of its own
@@ -64,7 +65,7 @@ VINTAGE_A = {
 @pytest.fixture(scope="module")
 def vintage_a(tmp_path_factory):
     """One build with five real other-vintage / wider files at once."""
-    root = tmp_path_factory.mktemp("vintage_a")
+    root = reused_folder(tmp_path_factory, "warehouse")
     result = _build(root, VINTAGE_A)
     assert result.success, result.error
     con = duckdb.connect(str(root / "partnership.duckdb"), read_only=True)

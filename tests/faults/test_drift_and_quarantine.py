@@ -16,6 +16,7 @@ import pytest
 
 from data_contracts._base import ContractViolation, contract_run
 from pipelines.sources import RAW_TABLES
+from tests.conftest import reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 
@@ -40,7 +41,7 @@ def tolerated(built_warehouse, tmp_path_factory):
     """One build with an additive column in the IMF file and two tolerable bad cells in the DMDC file (a refresh of
     those two raw tables and what is downstream of them, published)."""
     tmp = tmp_path_factory.mktemp("tolerated")
-    published = publish_copy(built_warehouse, tmp / "warehouse", whole=True)
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "warehouse"), whole=True)
     dots = c.add_column(c.DOTS, tmp / "dots", "Unit", "US Dollars")
     troops = _troops_with_bad_detail_cells(tmp / "troops")
     result = published.build(imf_dots_us_trade=str(dots), us_troops_dmdc=str(troops))

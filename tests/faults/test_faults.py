@@ -18,7 +18,7 @@ import pytest
 
 from pipelines import fetch, fingerprint
 from pipelines.build import BuildError, run_build
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_folder
 from tests.faults.conftest import publish_copy
 from tests.processes import dbt_workers, gone
 
@@ -98,7 +98,7 @@ def killed_then_rebuilt(built_warehouse, tmp_path_factory):
     ends in a half-written line, and, once it is in dbt, its `.build.lock` is deleted and another build is started.
     Returns what was observed."""
     seen: dict = {}
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("killed") / "warehouse")
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "warehouse"))
     root = published.root
     clock = root / ".clock"  # file times of this file system, to tell a new dbt folder from the killed build's
     clock.touch()
