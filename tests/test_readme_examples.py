@@ -12,8 +12,8 @@ Any other block (no language, another language, an unknown marker) fails test_ev
 example is run unless someone writes down why not.
 
 The blocks run in a folder that looks like the project (a link to every top-level entry) except that `warehouse/` is
-a private copy of the session build (HPW_WAREHOUSE_DIR points at it), `dagster_home/` an empty instance, and HOME
-is a scratch folder holding the file the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
+a link to a private copy of the session build (HPW_WAREHOUSE_DIR points at it), `dagster_home/` an empty instance, and
+HOME is a scratch folder holding the file the README's `~/Downloads/...` examples name (a copy of the bundled snapshot).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import duckdb
 import pytest
 
-from tests.conftest import PROJECT_ROOT, SNAPSHOTS
+from tests.conftest import PROJECT_ROOT, SNAPSHOTS, reused_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.builds]  # the examples run builds and refreshes
 
@@ -161,7 +161,11 @@ def project_view(built_warehouse, tmp_path_factory) -> dict:
     for entry in PROJECT_ROOT.iterdir():
         if entry.name not in {"warehouse", ".git", "dagster_home"}:
             (view / entry.name).symlink_to(entry)
-    shutil.copytree(built_warehouse, view / "warehouse", symlinks=True)
+    # the private copy lives in the folder this worker reuses for builds, `warehouse/` links to it: the build path
+    # dbt keys its parse state by is then one an earlier build of this worker already parsed for
+    warehouse = reused_folder(tmp_path_factory, "warehouse")
+    shutil.copytree(built_warehouse, warehouse, symlinks=True)
+    (view / "warehouse").symlink_to(warehouse, target_is_directory=True)
     # `make run` points DAGSTER_HOME at the folder's dagster_home/: the view's own, never the repository's run storage
     (view / "dagster_home").mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", view / "dagster_home" / "dagster.yaml")
@@ -172,7 +176,7 @@ def project_view(built_warehouse, tmp_path_factory) -> dict:
     env = {
         **os.environ,
         "HOME": str(home),
-        "HPW_WAREHOUSE_DIR": str(view / "warehouse"),
+        "HPW_WAREHOUSE_DIR": str(warehouse),
         "COLUMNS": "120",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
