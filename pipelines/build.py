@@ -759,6 +759,7 @@ def run_build(
                         tags={
                             "hpw/trigger": "hpw build",
                             refresh.BUILD_KIND_TAG: "cold" if plan.cold else "refresh",
+                            refresh.CODE_TESTED_TAG: "true" if plan.code_tested else "false",
                             "hpw/warehouse": str(root),
                         },
                         raise_on_error=False,
