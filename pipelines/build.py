@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import fingerprint, locking, prefetch, refresh, settings
+from pipelines import fingerprint, locking, prefetch, refresh, settings, timeline
 from pipelines.diagnosis import one_line
 from pipelines.errors import UserError
 
@@ -644,6 +644,7 @@ def run_build(
     """Build and publish. `verbose`: Dagster's and dbt's output on the screen too (always in the log file).
     `accept_changes`: raw table -> reason, letting those tables through the anomaly gate (recorded)."""
     started = time.perf_counter()
+    timeline.mark("run_build")
     build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
@@ -655,6 +656,7 @@ def run_build(
     ):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
+        timeline.mark("preflight, lock, published file held, fingerprint")
         build_area = root / ".build"
         with manifest_parse(build_area / "partnership.duckdb") as parsing:
             if parsing:
@@ -662,6 +664,7 @@ def run_build(
                     for module in IMPORTS_BESIDE_PARSE:
                         importlib.import_module(module)
         plan = refresh.plan(root, force=force, file_overrides=file_overrides, accept_changes=accept_changes)
+        timeline.mark(f"planned: {plan.line()[:60]}")
         if not plan.cold and not plan.changed:  # same inputs and code (a file touched, the same --file again)
             if not file_overrides:  # the fingerprint knows no --file: it may vouch only for a build without one
                 fingerprint.record(root)
@@ -677,6 +680,7 @@ def run_build(
             {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
         )
         dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
+        timeline.mark("build area emptied, parse worker and warm dbt process started")
         before = _published_state(root)
 
         echo("building the warehouse ...")
@@ -694,6 +698,7 @@ def run_build(
             from pipelines.definitions import defs
             from pipelines.schedules import BUILD_JOB_NAME
             from pipelines.sources import RAW_TABLES
+        timeline.mark("Dagster and the definitions imported")
 
         if plan.cold:
             warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
@@ -701,6 +706,7 @@ def run_build(
         else:  # the published database minus what is re-landed; the rest carries over
             refresh.seed(root / warehouse.PUBLISHED_NAME, build_area / "partnership.duckdb", plan.changed)
             selection = refresh.selection(plan.changed)
+        timeline.mark("build database created or seeded")
         job = defs.resolve_job_def(BUILD_JOB_NAME)
         # An override names a raw table or a shared file key; it applies to every raw table cut from that file.
         ops = {
@@ -724,6 +730,9 @@ def run_build(
         screen = sys.stdout
 
         def progress(event) -> None:
+            step_event = getattr(event, "event_type_value", "").startswith(("STEP_START", "STEP_SUCCESS", "STEP_FA"))
+            if step_event:
+                timeline.mark(f"{event.event_type_value.lower()} {event.step_key}")
             with contextlib.redirect_stdout(screen):  # progress goes to the screen, not the log file
                 stages(event)
                 if on_event is not None:
@@ -741,10 +750,12 @@ def run_build(
             ):
                 log.write(f"hpw build {build_started} warehouse {root} run {run_id}\n{plan.line()}\n")
                 log.flush()
+                timeline.mark("project instance")
                 if not verbose:  # dbt's and Dagster's own lines go to the log file only
                     quiet.enter_context(contextlib.redirect_stdout(log))
                     quiet.enter_context(contextlib.redirect_stderr(log))
                 _fail_dead_runs(instance, root)
+                timeline.mark("dead runs checked")
                 with run_events.listen(run_id, progress):
                     result = job.execute_in_process(
                         run_config=run_config,
@@ -759,11 +770,17 @@ def run_build(
                         raise_on_error=False,
                     )
                 quiet.close()
+                timeline.mark("run finished")
                 log.write(f"{prefetch.stop() or 'prefetch: no worker'}\n")
                 _write_event_log(log, instance, result.run_id)
                 log.write(
                     f"\n{dbt_worker.outcome() if dbt_worker else 'dbt: no warm dbt process: ' + dbt_worker_off}\n"
                 )
+                timeline.mark("event log written")
+                worker_marks = dbt_worker.marks() if dbt_worker else []
+                log.write("\n==== timeline (seconds since the build process started) ====\n")
+                log.write("".join(f"{line}\n" for line in timeline.lines(worker_marks)))
+                timeline.reset()
                 dbt_log = build_area / "dbt_target" / "dbt.log"
                 if dbt_log.is_file():
                     log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))

@@ -89,6 +89,9 @@ def progress_printer(stream=None):
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from pipelines import timeline
+
+    timeline.mark("hpw build: arguments parsed")
     from pipelines.build import BuildError, run_build
     from pipelines.sources import RAW_TABLES_BY_NAME
 
