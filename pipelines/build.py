@@ -559,7 +559,7 @@ def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
         return None, off
     target = build_area / "dbt_target"
     seed_partial_parse(build_area / "partnership.duckdb", target)
-    worker = dbt_worker.start(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
+    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
     cleanup.callback(worker.stop)
     previous = os.environ.get(dbt_worker.SOCKET_ENV)
     os.environ[dbt_worker.SOCKET_ENV] = worker.name
@@ -680,7 +680,7 @@ def run_build(
             {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
         )
         dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
-        timeline.mark("build area emptied, parse worker and warm dbt process started")
+        timeline.mark("build area emptied, parse worker started, dbt worker told to parse")
         before = _published_state(root)
 
         echo("building the warehouse ...")
