@@ -688,7 +688,16 @@ def run_build(
         import contextlib
         import json
         import warnings
+        from concurrent.futures import ThreadPoolExecutor
 
+        # A refresh's build database (a copy of the published file minus the re-landed raw tables) is made while
+        # Dagster imports: the file copy and DuckDB's work release the GIL, the imports hold it.
+        seeding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpw-seed")
+        cleanup.callback(seeding.shutdown)
+        seeded = None
+        if not plan.cold:
+            published_db = root / "partnership.duckdb"
+            seeded = seeding.submit(refresh.seed, published_db, build_area / "partnership.duckdb", plan.changed)
         with frozen_imports():
             from dagster import BetaWarning
 
@@ -704,7 +713,8 @@ def run_build(
             warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
             selection = None
         else:  # the published database minus what is re-landed; the rest carries over
-            refresh.seed(root / warehouse.PUBLISHED_NAME, build_area / "partnership.duckdb", plan.changed)
+            assert seeded is not None
+            seeded.result()  # raises what the seed raised
             selection = refresh.selection(plan.changed)
         timeline.mark("build database created or seeded")
         job = defs.resolve_job_def(BUILD_JOB_NAME)

@@ -401,7 +401,9 @@ def serve(listening_fd: int, parent: int) -> None:
     parsed_env = dict(os.environ)
     started = time.perf_counter()
     _mark("told to parse")
-    sys.argv = ["dbt", "parse", "--quiet"]  # dbt logs its command line from sys.argv
+    # No manifest.json from the parse: the build's run writes it (with what it compiled), and nothing reads the
+    # target folder in between. The partial-parse state is written either way.
+    sys.argv = ["dbt", "parse", "--quiet", "--no-write-json"]  # dbt logs its command line from sys.argv
     parsed = dbtRunner().invoke(sys.argv[1:])
     manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
     parse_seconds = time.perf_counter() - started
