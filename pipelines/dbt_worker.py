@@ -10,9 +10,9 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 - dagster-dbt's `dbt_executable` is the `hpw-dbt` client (`client()`, standard library only, starts in tens of ms).
   It hands the worker its argv, cwd, environment and stdin/stdout/stderr file descriptors over an abstract Unix
   socket, waits for the exit code and exits with it; dagster-dbt reads the same JSON event stream from the same
-  pipe, and the same run_results.json and manifest.json land in the target folder. Without a worker, or when the
-  worker is gone or declines (a request it did not parse for), the client `execv`s the real dbt: exactly the
-  behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
+  pipe, and the same run_results.json lands in the target folder (and manifest.json, when the run failed). Without
+  a worker, or when the worker is gone or declines (a request it did not parse for), the client `execv`s the real
+  dbt: exactly the behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
 - The worker serves one request and exits. It exits by itself when its parent (the build) dies or its client
   disconnects mid-run, so it never outlives the build holding the database's lock.
 """
@@ -450,9 +450,20 @@ def serve(listening_fd: int, parent: int) -> None:
         sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
     sys.argv = ["dbt", *request["argv"]]
     ran = time.perf_counter()
+    # dbt rewrites manifest.json (~1.5 MB of JSON) after the run's last node; only a failed build's explanation
+    # reads it (pipelines/build.py explain_dbt_failure), so it is written below when the run did not succeed.
+    import dbt.task.runnable
+    from dbt.parser.manifest import write_manifest
+
+    dbt.task.runnable.write_manifest = lambda *_args, **_kwargs: None
     result = dbtRunner(manifest=manifest).invoke(request["argv"])
     # dbt's own exit codes (dbt.cli.main): 0 ok, 1 a model or test failed, 2 an exception (dbt logged it)
     code = 0 if result.success else 1 if result.exception is None else EXIT_EXCEPTION
+    if code != 0 and manifest is not None and os.environ.get("DBT_TARGET_PATH"):
+        try:
+            write_manifest(manifest, os.environ["DBT_TARGET_PATH"])
+        except Exception as err:  # noqa: BLE001 - the explanation is then missing, the run's outcome is not
+            _say(f"writing manifest.json after the failed run: {err}")
     _mark("dbt finished", log)
     sys.stdout.flush()
     sys.stderr.flush()
