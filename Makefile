@@ -26,7 +26,7 @@ MANIFEST := models/target/manifest.json
 help:
 	@echo "make run   - install and build warehouse/partnership.duckdb from the bundled data"
 	@echo "make test  - install and run all tests (every core; PYTEST_WORKERS=0 runs them in one process)"
-	@echo "make test-fast - day-to-day work: parsers, contracts, crosswalk, CLI, no build (seconds; not e2e, not slow)"
+	@echo "make test-fast - day-to-day work: parsers, contracts, crosswalk, CLI, dbt unit tests, no build (not e2e/slow)"
 	@echo "make bench - each figure next to its target; BENCH_ARGS=\"--clone --tests --large\" adds the long rows"
 	@echo "make dev   - Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint  - ruff (lint + format check), mypy on pipelines/ and data_contracts/, sqlfluff on models/"

@@ -521,7 +521,9 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         node = nodes.get(unique_id, {})
         kind, name = node.get("resource_type", unique_id.split(".")[0]), node.get("name", unique_id)
         parents = node.get("depends_on", {}).get("nodes", [])
-        model = next((n.split(".")[-1] for n in parents if n.startswith("model.")), None)
+        # the model a test is attached to: a relationship's other model is a parent too
+        attached = node.get("attached_node") or next((n for n in parents if n.startswith("model.")), None)
+        model = attached.split(".")[-1] if attached else None
         message = result.get("message") or ""
         if kind == "model":  # the line names the model; <model>__dbt_tmp is the table dbt was filling
             message = _without_model_prefix(message).replace("__dbt_tmp", "")
@@ -531,8 +533,11 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
         if kind == "test" and compiled and database.is_file():
             try:
                 with duckdb.connect(str(database), read_only=True) as con:
-                    rows = con.execute(f"select * from ({compiled}) limit 3").fetchall()
-                examples = "; e.g. " + " | ".join(one_line(", ".join(map(str, r)), 80) for r in rows) if rows else ""
+                    cursor = con.execute(f"select * from ({compiled}) limit 3")
+                    rows, lead = cursor.fetchall(), cursor.description[0][0] == "failed_rules"
+                # a rules test's row leads with the rules it breaks and the bad value or key: that part is kept whole
+                texts = [(", ".join(map(str, r)), min(len(str(r[0])), 160) if lead else 0) for r in rows]
+                examples = "; e.g. " + " | ".join(one_line(t, 80 + extra) for t, extra in texts) if rows else ""
             except duckdb.Error:
                 pass
         fed_by = sorted(raw_tables(unique_id))
@@ -775,6 +780,7 @@ def run_build(
                         tags={
                             "hpw/trigger": "hpw build",
                             refresh.BUILD_KIND_TAG: "cold" if plan.cold else "refresh",
+                            refresh.CODE_TESTED_TAG: "true" if plan.code_tested else "false",
                             "hpw/warehouse": str(root),
                         },
                         raise_on_error=False,

@@ -22,7 +22,7 @@ from pipelines.dbt_parse_state import (  # noqa: F401 - PARTIAL_PARSE_FILE, _par
     keep_partial_parse,
     seed_partial_parse,
 )
-from pipelines.refresh import BUILD_KIND_TAG
+from pipelines.refresh import CODE_TESTED_TAG
 from pipelines.resources import WarehouseResource
 
 
@@ -118,9 +118,9 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
     target = warehouse_db.build_database.parent / "dbt_target"
     seed_partial_parse(warehouse_db.build_database, target)
     args = ["build"]
-    if context.run.tags.get(BUILD_KIND_TAG) == "refresh":
-        # unit tests test the SQL on fixed fixtures, not the data: a refresh runs only while the code fingerprint
-        # equals the published build's (pipelines/refresh.py), and a build with that code ran them
+    if context.run.tags.get(CODE_TESTED_TAG) == "true":
+        # unit tests test the SQL on fixed fixtures, not the data: they ran and passed in a build of this very code
+        # (the published one records its code fingerprint; pipelines/refresh.py), so they run once per code version
         args += ["--exclude-resource-type", "unit_test"]
     invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()

@@ -76,7 +76,7 @@ def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
             if constraint.get("type") == "primary_key" and constraint.get("columns"):
                 doc.unique_key = list(constraint["columns"])
         docs[doc.name] = doc
-    # the grain of a table without a primary key, from its unique_combination / unique tests
+    # the grain of a table without a primary key, from the first unfiltered key of its rules test (or a unique test)
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
             continue
@@ -86,10 +86,11 @@ def model_docs(manifest_path: Path | None = None) -> dict[str, ModelDoc]:
         if model not in docs:
             continue
         kwargs = meta.get("kwargs") or {}
-        if meta.get("name") == "unique_combination" and not docs[model].unique_key:
-            columns = (kwargs.get("arguments") or {}).get("columns") or kwargs.get("columns")
-            if columns:
-                docs[model].unique_key = list(columns)
+        if meta.get("name") == "column_rules" and not docs[model].unique_key:
+            keys = (kwargs.get("arguments") or {}).get("unique") or kwargs.get("unique") or []
+            unfiltered = [key for key in keys if isinstance(key, list)]  # a {columns, where} key holds for some rows
+            if unfiltered:
+                docs[model].unique_key = list(unfiltered[0])
         elif meta.get("name") == "unique" and not docs[model].unique_key and kwargs.get("column_name"):
             docs[model].unique_key = [kwargs["column_name"]]
     return dict(sorted(docs.items()))

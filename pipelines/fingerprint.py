@@ -52,8 +52,9 @@ INPUT_SETTINGS = ("HPW_BUILD_DB", "HPW_ACCEPT_CHANGE", "HPW_WAREHOUSE_DIR")
 
 
 def code() -> str:
-    """What a build does with its inputs: the code, models, reference tables, the dbt manifest's nodes and every
-    HPW_* setting except the file choices (`HPW_<KEY>_PATH`). A refresh is sound only while this is unchanged."""
+    """What a build does with its inputs: the code, models, reference tables, the dbt manifest's nodes, the dbt and
+    DuckDB versions and every HPW_* setting except the file choices (`HPW_<KEY>_PATH`). A refresh is sound, and
+    dbt's unit tests need not run again, only while this is unchanged."""
     digest = hashlib.sha256()
     for folder in CODE_DIRS:
         for path in sorted((settings.PROJECT_ROOT / folder).rglob("*")):
@@ -69,6 +70,10 @@ def code() -> str:
     except (OSError, ValueError):
         return "no dbt manifest"
     digest.update(str(parsed.get("metadata", {}).get("dbt_version")).encode())
+    # the engine that runs the SQL: an upgrade can change what the same models compute
+    import duckdb
+
+    digest.update(f"duckdb {duckdb.__version__}".encode())
     for kind in ("nodes", "sources", "macros"):
         for unique_id, node in sorted(parsed.get(kind, {}).items()):
             checksum = node.get("checksum", {}).get("checksum") if kind == "nodes" else node.get("macro_sql")

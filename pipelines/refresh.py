@@ -31,6 +31,9 @@ from typing import Any
 from pipelines import fetch, fingerprint
 
 BUILD_KIND_TAG = "hpw/build"  # run tag: "cold" or "refresh"
+# run tag "true": the published build was made by this very code, so dbt's unit tests (the SQL on fixed fixtures,
+# not the data) passed with it and are not run again (pipelines/dbt.py)
+CODE_TESTED_TAG = "hpw/code-tested"
 SIBLINGS_LIMIT = 500  # a file in a crowded folder (Downloads): its neighbours are not hashed, the file always re-lands
 
 
@@ -40,9 +43,16 @@ class Plan:
     reason: str  # one line: why cold, or what the refresh redoes
     changed: list[str] = field(default_factory=list)  # raw tables to land (every one when cold)
     inputs: dict[str, str] = field(default_factory=dict)  # raw table -> input digest, recorded by publish
+    code_tested: bool = False  # the published build's code is this code: its dbt unit tests passed with it
 
     def line(self) -> str:
-        return f"{'cold build' if self.cold else 'refresh'}: {self.reason}"
+        # a refresh always has the published build's code; a cold build says why its unit tests are left out
+        tested = (
+            "; dbt unit tests passed with this code (published build): not repeated"
+            if self.cold and self.code_tested
+            else ""
+        )
+        return f"{'cold build' if self.cold else 'refresh'}: {self.reason}{tested}"
 
 
 def _neighbours(path: Path) -> str | None:
@@ -107,9 +117,18 @@ def plan(
 
     inputs = input_digests(RAW_TABLES, file_overrides)
     every = sorted(inputs)
+    try:
+        code, recorded = (
+            _recorded(root / "partnership.duckdb") if (root / "partnership.duckdb").is_file() else (None, None)
+        )
+        unreadable = None
+    except Exception as err:  # noqa: BLE001 - whatever is wrong with it, a cold build replaces it
+        code, recorded, unreadable = None, None, str(err).splitlines()[0][:120]
+    # a published build's checks all passed, its unit tests with the code it records included
+    code_tested = code is not None and code == fingerprint.code()
 
     def cold(reason: str) -> Plan:
-        return Plan(True, reason, every, inputs)
+        return Plan(True, reason, every, inputs, code_tested=code_tested)
 
     if force:
         return cold("--force")
@@ -118,17 +137,15 @@ def plan(
     problem = fingerprint.published_problem(root)
     if problem:
         return cold(problem)
-    try:
-        code, recorded = _recorded(root / "partnership.duckdb")
-    except Exception as err:  # noqa: BLE001 - whatever is wrong with it, a cold build replaces it
-        return cold(f"the published file's meta.build does not read ({str(err).splitlines()[0][:120]})")
+    if unreadable:
+        return cold(f"the published file's meta.build does not read ({unreadable})")
     if code is None or recorded is None:
         return cold("the published build records no inputs (published by a UI run or an older version)")
-    if code != fingerprint.code():
+    if not code_tested:
         return cold("code, models, dbt manifest, reference data or settings changed since the published build")
     changed = sorted({t for t in every if recorded.get(t) != inputs[t]} | set(accept_changes or ()))
     what = ", ".join(changed[:6]) + (f", +{len(changed) - 6} more" if len(changed) > 6 else "")
-    return Plan(False, f"{len(changed)} raw table(s) changed ({what or 'none'})", changed, inputs)
+    return Plan(False, f"{len(changed)} raw table(s) changed ({what or 'none'})", changed, inputs, code_tested=True)
 
 
 def seed(published: Path, build_database: Path, changed: list[str]) -> None:

@@ -73,18 +73,24 @@ def test_one_changed_file_refreshes_only_its_downstream_and_equals_a_cold_build(
     assert any(line.startswith("  sources    1/1 raw tables landed") for line in refreshed.stages)
     assert refreshed.stages[-1].startswith("  publish    done")
 
-    cold_root = tmp_path / "cold"
+    # a cold build over a warehouse published by the same code (`--force`): every asset again
+    cold_root = copy_warehouse(built_warehouse, tmp_path / "cold")
+    cold_lines: list[str] = []
     cold = run_build(
         force=True,
         file_overrides={"us_troops_dmdc": str(changed)},
         warehouse_dir=cold_root,
         log_level="WARNING",
-        echo=lambda *_: None,
+        echo=cold_lines.append,
     )
     assert cold.success, cold.error
-    # dbt's unit tests (SQL on fixtures) run in the cold build; the refresh, with the same code, leaves them out
-    assert "START unit_test partnership_index::" in cold.log_file.read_text(encoding="utf-8")
+    # dbt's unit tests (SQL on fixtures) ran in the session build, the first of this code (a new folder); the
+    # refresh and the forced cold build, with the same code as the published build, leave them out and say so
+    (session_log,) = (built_warehouse / "logs").glob("build-*.log")
+    assert "START unit_test partnership_index::" in session_log.read_text(encoding="utf-8")
     assert "START unit_test" not in refreshed.log_file.read_text(encoding="utf-8")
+    assert "START unit_test" not in cold.log_file.read_text(encoding="utf-8")
+    assert "  cold build: --force; dbt unit tests passed with this code (published build): not repeated" in cold_lines
     assert mart_names(root / "partnership.duckdb") == mart_names(cold_root / "partnership.duckdb")
     assert mart_differences(root / "partnership.duckdb", cold_root / "partnership.duckdb") == {}
     # the change reached the marts (so the comparison above compares something)
@@ -123,3 +129,18 @@ def test_a_subset_run_missing_part_of_the_downstream_publishes_nothing(built_war
     message = failure.event_specific_data.error.message
     assert "must rebuild everything downstream" in message and "nothing was published or deleted" in message
     assert (root / "partnership.duckdb").read_bytes() == before
+
+
+def test_unit_tests_are_left_out_only_for_the_code_the_published_build_was_made_with(built_warehouse, tmp_path):
+    from pipelines import refresh
+
+    root = copy_warehouse(built_warehouse, tmp_path / "warehouse")
+    assert refresh.plan(root, force=True).code_tested
+    assert refresh.plan(root).code_tested
+    # a published build of other code (models edited, packages upgraded) vouches for nothing: they run again
+    with duckdb.connect(str(root / "partnership.duckdb")) as con:
+        con.execute("update meta.build set code_fingerprint = 'other code'")
+    forced, plain = refresh.plan(root, force=True), refresh.plan(root)
+    assert not forced.code_tested and not plain.code_tested
+    assert plain.cold and "code, models" in plain.reason
+    assert not refresh.plan(tmp_path / "empty", force=True).code_tested  # no published build at all
