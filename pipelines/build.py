@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import fingerprint, locking, prefetch, refresh, settings
+from pipelines import fingerprint, locking, prefetch, refresh, settings, timeline
 from pipelines.diagnosis import one_line
 from pipelines.errors import UserError
 
@@ -564,7 +564,7 @@ def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
         return None, off
     target = build_area / "dbt_target"
     seed_partial_parse(build_area / "partnership.duckdb", target)
-    worker = dbt_worker.start(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
+    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
     cleanup.callback(worker.stop)
     previous = os.environ.get(dbt_worker.SOCKET_ENV)
     os.environ[dbt_worker.SOCKET_ENV] = worker.name
@@ -649,6 +649,7 @@ def run_build(
     """Build and publish. `verbose`: Dagster's and dbt's output on the screen too (always in the log file).
     `accept_changes`: raw table -> reason, letting those tables through the anomaly gate (recorded)."""
     started = time.perf_counter()
+    timeline.mark("run_build")
     build_started = datetime.now(UTC).isoformat(timespec="seconds")  # ingestion-log entries of this build
     root = (warehouse_dir or settings.warehouse_dir()).resolve()
     preflight(root, file_overrides)
@@ -660,6 +661,7 @@ def run_build(
     ):
         if not force and not file_overrides and not accept_changes and fingerprint.is_up_to_date(root):
             return BuildResult(success=True, up_to_date=True, seconds=time.perf_counter() - started)
+        timeline.mark("preflight, lock, published file held, fingerprint")
         build_area = root / ".build"
         with manifest_parse(build_area / "partnership.duckdb") as parsing:
             if parsing:
@@ -667,6 +669,7 @@ def run_build(
                     for module in IMPORTS_BESIDE_PARSE:
                         importlib.import_module(module)
         plan = refresh.plan(root, force=force, file_overrides=file_overrides, accept_changes=accept_changes)
+        timeline.mark(f"planned: {plan.line()[:60]}")
         if not plan.cold and not plan.changed:  # same inputs and code (a file touched, the same --file again)
             if not file_overrides:  # the fingerprint knows no --file: it may vouch only for a build without one
                 fingerprint.record(root)
@@ -682,6 +685,7 @@ def run_build(
             {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
         )
         dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
+        timeline.mark("build area emptied, parse worker started, dbt worker told to parse")
         before = _published_state(root)
 
         echo("building the warehouse ...")
@@ -689,7 +693,16 @@ def run_build(
         import contextlib
         import json
         import warnings
+        from concurrent.futures import ThreadPoolExecutor
 
+        # A refresh's build database (a copy of the published file minus the re-landed raw tables) is made while
+        # Dagster imports: the file copy and DuckDB's work release the GIL, the imports hold it.
+        seeding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpw-seed")
+        cleanup.callback(seeding.shutdown)
+        seeded = None
+        if not plan.cold:
+            published_db = root / "partnership.duckdb"
+            seeded = seeding.submit(refresh.seed, published_db, build_area / "partnership.duckdb", plan.changed)
         with frozen_imports():
             from dagster import BetaWarning
 
@@ -699,13 +712,16 @@ def run_build(
             from pipelines.definitions import defs
             from pipelines.schedules import BUILD_JOB_NAME
             from pipelines.sources import RAW_TABLES
+        timeline.mark("Dagster and the definitions imported")
 
         if plan.cold:
             warehouse.create_database(build_area / "partnership.duckdb")  # in the storage format DuckDB 1.x reads
             selection = None
         else:  # the published database minus what is re-landed; the rest carries over
-            refresh.seed(root / warehouse.PUBLISHED_NAME, build_area / "partnership.duckdb", plan.changed)
+            assert seeded is not None
+            seeded.result()  # raises what the seed raised
             selection = refresh.selection(plan.changed)
+        timeline.mark("build database created or seeded")
         job = defs.resolve_job_def(BUILD_JOB_NAME)
         # An override names a raw table or a shared file key; it applies to every raw table cut from that file.
         ops = {
@@ -729,6 +745,9 @@ def run_build(
         screen = sys.stdout
 
         def progress(event) -> None:
+            step_event = getattr(event, "event_type_value", "").startswith(("STEP_START", "STEP_SUCCESS", "STEP_FA"))
+            if step_event:
+                timeline.mark(f"{event.event_type_value.lower()} {event.step_key}")
             with contextlib.redirect_stdout(screen):  # progress goes to the screen, not the log file
                 stages(event)
                 if on_event is not None:
@@ -746,10 +765,12 @@ def run_build(
             ):
                 log.write(f"hpw build {build_started} warehouse {root} run {run_id}\n{plan.line()}\n")
                 log.flush()
+                timeline.mark("project instance")
                 if not verbose:  # dbt's and Dagster's own lines go to the log file only
                     quiet.enter_context(contextlib.redirect_stdout(log))
                     quiet.enter_context(contextlib.redirect_stderr(log))
                 _fail_dead_runs(instance, root)
+                timeline.mark("dead runs checked")
                 with run_events.listen(run_id, progress):
                     result = job.execute_in_process(
                         run_config=run_config,
@@ -765,11 +786,17 @@ def run_build(
                         raise_on_error=False,
                     )
                 quiet.close()
+                timeline.mark("run finished")
                 log.write(f"{prefetch.stop() or 'prefetch: no worker'}\n")
                 _write_event_log(log, instance, result.run_id)
                 log.write(
                     f"\n{dbt_worker.outcome() if dbt_worker else 'dbt: no warm dbt process: ' + dbt_worker_off}\n"
                 )
+                timeline.mark("event log written")
+                worker_marks = dbt_worker.marks() if dbt_worker else []
+                log.write("\n==== timeline (seconds since the build process started) ====\n")
+                log.write("".join(f"{line}\n" for line in timeline.lines(worker_marks)))
+                timeline.reset()
                 dbt_log = build_area / "dbt_target" / "dbt.log"
                 if dbt_log.is_file():
                     log.write("\n==== dbt.log ====\n" + dbt_log.read_text(encoding="utf-8", errors="replace"))

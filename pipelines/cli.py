@@ -89,6 +89,20 @@ def progress_printer(stream=None):
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from pipelines import dbt_worker, settings, timeline
+
+    timeline.mark("hpw build: arguments parsed")
+    # The build's warm dbt process, spawned before this process imports anything heavy (pipelines/dbt_worker.py);
+    # the build adopts it, and it is ended here if the build never asks for it.
+    build_area = settings.warehouse_dir() / ".build"
+    dbt_worker.prestart(build_area / "partnership.duckdb", build_area / "dbt_target", settings.DBT_PROJECT_DIR)
+    try:
+        return _build(args)
+    finally:
+        dbt_worker.discard_prestarted()
+
+
+def _build(args: argparse.Namespace) -> int:
     from pipelines.build import BuildError, run_build
     from pipelines.sources import RAW_TABLES_BY_NAME
 

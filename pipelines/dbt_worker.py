@@ -10,9 +10,9 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 - dagster-dbt's `dbt_executable` is the `hpw-dbt` client (`client()`, standard library only, starts in tens of ms).
   It hands the worker its argv, cwd, environment and stdin/stdout/stderr file descriptors over an abstract Unix
   socket, waits for the exit code and exits with it; dagster-dbt reads the same JSON event stream from the same
-  pipe, and the same run_results.json and manifest.json land in the target folder. Without a worker, or when the
-  worker is gone or declines (a request it did not parse for), the client `execv`s the real dbt: exactly the
-  behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
+  pipe, and the same run_results.json lands in the target folder (and manifest.json, when the run failed). Without
+  a worker, or when the worker is gone or declines (a request it did not parse for), the client `execv`s the real
+  dbt: exactly the behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
 - The worker serves one request and exits. It exits by itself when its parent (the build) dies or its client
   disconnects mid-run, so it never outlives the build holding the database's lock.
 """
@@ -20,17 +20,21 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import json
+import marshal
 import os
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 SOCKET_ENV = "HPW_DBT_WORKER_SOCKET"  # internal: set by the build for its dbt step
 SWITCH_ENV = "HPW_DBT_WORKER"  # "0": no warm dbt process
@@ -55,6 +59,7 @@ OPTIONS = {
 # dbt variables read per invocation, not by the parse (dagster-dbt sets the last one for check subsets).
 INVOCATION_ONLY_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_PATH", "DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_INDIRECT_SELECTION"}
 LOG_NAME = "dbt_worker.log"
+MARK = "mark "  # a timeline line of the worker's log: "mark <epoch seconds> <what>" (pipelines/timeline.py)
 REQUEST_MAX_BYTES = 1 << 20
 EXIT_EXCEPTION = 2  # dbt's exit code for an unhandled error
 EXIT_WAIT_SECONDS = 30.0
@@ -120,11 +125,25 @@ def _peer(conn: socket.socket) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------------------- build
 class Worker:
-    """The build's handle on its worker process."""
+    """The build's handle on its worker process: spawned (it imports dbt-core), then told to parse (`begin`)."""
 
-    def __init__(self, process: subprocess.Popen, name: str, log: Path):
-        self.process, self.name, self.log = process, name, log
+    def __init__(self, process: subprocess.Popen, name: str, early_log: IO[bytes], environ: dict[str, str]):
+        self.process, self.name, self.early_log, self.environ = process, name, early_log, environ
+        self.log: Path | None = None  # the worker's log in the build area, once it was told to parse
         self.unasked = False  # stopped while still waiting: dbt never asked for it
+
+    def begin(self, build_database: Path, target: Path, project_dir: Path) -> None:
+        """Parse now, into `target` (emptied and seeded by the build), with the environment dbt will get."""
+        environ = parse_environment(build_database, target, project_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        self.log = target.parent / LOG_NAME
+        order = json.dumps({"env": environ, "log": str(self.log)}).encode() + b"\n"
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(order)
+            self.process.stdin.close()
+        except (OSError, ValueError):  # gone already: the dbt step falls back to the real dbt, outcome() says why
+            pass
 
     def stop(self) -> None:
         """Ends the worker if it is still waiting (the build failed before dbt, or dbt ran without it)."""
@@ -132,11 +151,32 @@ class Worker:
             self.process.kill()
             self.unasked = True
         self.process.wait()
+        self.early_log.close()
+
+    def _said(self) -> list[str]:
+        if self.log is not None and self.log.is_file():
+            return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        try:  # it never got to its log (it was not told to parse, or died before)
+            return os.pread(self.early_log.fileno(), REQUEST_MAX_BYTES, 0).decode(errors="replace").splitlines()
+        except (OSError, ValueError):
+            return []
+
+    def marks(self) -> list[tuple[float, str]]:
+        """The worker's timeline marks (epoch seconds, what), from its log."""
+        found = []
+        for line in self._said():
+            if line.startswith(MARK):
+                at, _, what = line[len(MARK) :].partition(" ")
+                try:
+                    found.append((float(at), f"dbt worker: {what}"))
+                except ValueError:
+                    continue
+        return found
 
     def outcome(self) -> str:
         """One line for the build log: whether the warm dbt process ran dbt, or why not."""
         self.stop()
-        said = self.log.read_text(encoding="utf-8", errors="replace").splitlines() if self.log.is_file() else []
+        said = self._said()
         lines = [line for line in said if line.startswith(("served", "declined", "parse failed"))]
         if lines and lines[-1].startswith("served"):
             parsed = next((line for line in said if line.startswith("parsed")), "")
@@ -175,35 +215,168 @@ def disabled_reason() -> str | None:
     return None
 
 
-def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
-    """Spawns the worker (same process group: killing the build kills it); it parses into `target`."""
+def spawn(build_database: Path, target: Path, project_dir: Path) -> Worker:
+    """Spawns the worker (same process group: killing the build kills it). It imports dbt-core and waits for
+    `Worker.begin`; nothing of the build area is touched before that (the build may still empty it)."""
     name = f"hpw-dbt-{os.getpid()}-{os.urandom(12).hex()}"
     environ = parse_environment(build_database, target, project_dir)
-    environ["PYTHONUNBUFFERED"] = "1"
-    target.mkdir(parents=True, exist_ok=True)
-    log = target.parent / LOG_NAME
+    # Its stderr until it is told where its log goes (an unlinked file: nothing is left behind).
+    early_log = tempfile.TemporaryFile()
     # Bound here, listened on by the worker: a request that comes before the worker is up waits in the backlog,
     # and one that comes after it died is refused at once (this process keeps no copy).
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    with listener, log.open("w", encoding="utf-8") as stderr:
+    with listener:
         listener.bind("\0" + name)
         listener.listen(1)
         process = subprocess.Popen(
             # the name only shows whose worker it is (ps): hpw-dbt-<build pid>-<random>
             [sys.executable, "-m", "pipelines.dbt_worker", str(listener.fileno()), str(os.getpid()), name],
             cwd=project_dir,
-            env=environ,
-            stdin=subprocess.DEVNULL,
+            env={**environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
-            stderr=stderr,
+            stderr=early_log,
             pass_fds=(listener.fileno(),),
         )
-    return Worker(process, name, log)
+    return Worker(process, name, early_log, environ)
+
+
+def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
+    """Spawns the worker and tells it to parse into `target` at once."""
+    worker = spawn(build_database, target, project_dir)
+    worker.begin(build_database, target, project_dir)
+    return worker
+
+
+_PRESTARTED: dict[tuple[str, str], Worker] = {}
+
+
+def prestart(build_database: Path, target: Path, project_dir: Path) -> None:
+    """`hpw build` spawns its worker first thing, so dbt-core's import (~1 s of CPU) runs on the second core while
+    the build imports its own modules and plans; `adopt` hands it to the build, `discard_prestarted` ends it."""
+    key = (str(build_database), str(project_dir))
+    if disabled_reason() is None and key not in _PRESTARTED:
+        _PRESTARTED[key] = spawn(build_database, target, project_dir)
+
+
+def adopt(build_database: Path, target: Path, project_dir: Path) -> Worker:
+    """The worker spawned ahead for this build database, if its environment is still the one dbt will get, told
+    to parse now; else a new one. Any other spawned ahead is ended."""
+    worker = _PRESTARTED.pop((str(build_database), str(project_dir)), None)
+    discard_prestarted()
+    if worker is not None and worker.process.poll() is None:
+        if _read_by_imports(worker.environ) == _read_by_imports(parse_environment(build_database, target, project_dir)):
+            worker.begin(build_database, target, project_dir)
+            return worker
+    if worker is not None:
+        worker.stop()
+    return start(build_database, target, project_dir)
+
+
+def _read_by_imports(environ: dict[str, str]) -> dict[str, str]:
+    """What of an environment the worker's imports (before `begin`) could read: the interpreter's and dbt's own
+    variables. The worker takes the whole environment of `begin` before it parses; other variables may differ
+    (an import in the build sets one: polars its allocator's)."""
+    return {k: v for k, v in environ.items() if k.startswith(("PYTHON", "DBT_", "DO_NOT_TRACK", BUILD_DB_ENV))}
+
+
+def discard_prestarted() -> None:
+    while _PRESTARTED:
+        _PRESTARTED.popitem()[1].stop()
 
 
 # ---------------------------------------------------------------------------------------------------------- worker
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _mark(what: str, fd: int = 2) -> None:
+    os.write(fd, f"{MARK}{time.time():.3f} {what} (cpu {time.process_time():.2f} s)\n".encode())
+
+
+class JinjaCodeCache:
+    """dbt compiles each Jinja macro it calls (its materialisations, adapter macros, tests) once per process:
+    parse, generate and compile to a Python code object, ~0.25 s of a refresh's dbt run before and in its first
+    nodes. The code objects depend only on the source and the environment dbt builds them in (class, extensions;
+    the same for every macro), so they are kept between builds, marshalled (as Jinja's own bytecode cache does),
+    in a file named by the dbt-common, Jinja and Python versions, under models/target/."""
+
+    FOLDER = "jinja_code"
+    MAX_ENTRIES = 2000  # a build uses ~100; past this (macros edited many times) only this run's are kept
+
+    def __init__(self, project_dir: Path):
+        from importlib.metadata import version
+
+        python = f"{sys.version_info[0]}{sys.version_info[1]}"
+        name = f"dbt-common-{version('dbt-common')}-jinja2-{version('jinja2')}-py{python}"
+        self.path = project_dir / "target" / self.FOLDER / f"{name}.marshal"
+        self.codes: dict[str, object] = {}
+        self.used: set[str] = set()
+        self.added = 0
+        try:
+            loaded = marshal.loads(self.path.read_bytes())
+            if isinstance(loaded, dict):
+                self.codes = loaded
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+
+    def install(self) -> None:
+        from dbt_common.clients import jinja as dbt_jinja
+
+        environment = dbt_jinja.MacroFuzzEnvironment
+        original = environment.compile
+        cache = self
+
+        def compile(env, source, name=None, filename=None, raw=False, defer_init=False):  # noqa: A001, ANN001
+            if (
+                raw
+                or defer_init
+                or name is not None
+                or filename is not None
+                or type(env) is not environment
+                or not isinstance(source, str)
+                or dbt_jinja.MACRO_DEBUGGING
+            ):
+                return original(env, source, name, filename, raw, defer_init)
+            key = hashlib.sha256(f"{sorted(env.extensions)}\n{source}".encode()).hexdigest()
+            code = cache.codes.get(key)
+            cache.used.add(key)
+            if code is None:
+                code = original(env, source)
+                cache.codes[key] = code
+                cache.added += 1
+            return code
+
+        environment.compile = compile  # type: ignore[method-assign]
+
+    def save(self) -> None:
+        """Writes the cache when this process compiled something new (a cache: failing costs the next build)."""
+        if not self.added:
+            return
+        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
+        codes = self.codes
+        if len(codes) > self.MAX_ENTRIES:
+            codes = {key: code for key, code in codes.items() if key in self.used}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.write_bytes(marshal.dumps(codes))
+            os.replace(scratch, self.path)
+        except (OSError, ValueError):
+            scratch.unlink(missing_ok=True)
+
+
+def _adopt_log(path: str) -> None:
+    """stderr becomes the log in the build area, starting with what was said before (the spawn's early log)."""
+    early = b""
+    try:
+        while chunk := os.pread(2, 1 << 16, len(early)):
+            early += chunk
+    except OSError:  # not a regular file (a test's pipe): nothing to carry over
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, early)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -275,21 +448,43 @@ def serve(listening_fd: int, parent: int) -> None:
     # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path.
     priority = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, min(priority + BACKGROUND_NICENESS, 19))
-    started = time.perf_counter()
-    parsed_env = dict(os.environ)
+    _mark("started")
+    # dbt-core's import and the parse leave ~a million objects that live until this process exits: collected
+    # with the garbage collector off, then frozen, so the collections during the run (and the one that closes
+    # the database) scan only what the run allocates (~0.4 s of a refresh's worker CPU).
+    gc.disable()
     project_dir = os.getcwd()
 
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.graph.manifest import Manifest
-
-    sys.argv = ["dbt", "parse", "--quiet"]  # dbt logs its command line from sys.argv
-    parsed = dbtRunner().invoke(sys.argv[1:])
-    manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
     # What the first invocation would import; it opens no connection.
     import dbt.adapters.duckdb  # noqa: F401
     import dbt.task.build  # noqa: F401
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
 
+    jinja_code = JinjaCodeCache(Path(project_dir))
+    jinja_code.install()
+    _mark("dbt-core imported")
+    # The build says when its build area is ready, and the environment dbt will get (Worker.begin); no order
+    # (the build ended first, or needs no dbt): nothing to do.
+    order_line = sys.stdin.buffer.readline()
+    if not order_line:
+        os._exit(0)
+    order = json.loads(order_line)
+    _adopt_log(order["log"])
+    os.environ.clear()
+    os.environ.update(order["env"])
+    parsed_env = dict(os.environ)
+    started = time.perf_counter()
+    _mark("told to parse")
+    # No manifest.json from the parse: the build's run writes it (with what it compiled), and nothing reads the
+    # target folder in between. The partial-parse state is written either way.
+    sys.argv = ["dbt", "parse", "--quiet", "--no-write-json"]  # dbt logs its command line from sys.argv
+    parsed = dbtRunner().invoke(sys.argv[1:])
+    manifest = parsed.result if parsed.success and isinstance(parsed.result, Manifest) else None
     parse_seconds = time.perf_counter() - started
+    _mark("parsed")
+    gc.freeze()
+    gc.enable()
     if manifest is None:
         _say(f"parse failed: {parsed.exception or 'see dbt.log'}")
     else:
@@ -315,6 +510,7 @@ def serve(listening_fd: int, parent: int) -> None:
     except PermissionError:  # only a privileged process may raise its priority again: dbt runs niced
         pass
     waited = time.perf_counter() - started
+    _mark("request accepted")
     finished = threading.Event()
     threading.Thread(target=_exit_when_client_leaves, args=(conn, finished), daemon=True).start()
 
@@ -329,12 +525,26 @@ def serve(listening_fd: int, parent: int) -> None:
         sys.stdout.reconfigure(line_buffering=True)  # dagster-dbt streams the events as dbt logs them
     sys.argv = ["dbt", *request["argv"]]
     ran = time.perf_counter()
+    # dbt rewrites manifest.json (~1.5 MB of JSON) after the run's last node; only a failed build's explanation
+    # reads it (pipelines/build.py explain_dbt_failure), so it is written below when the run did not succeed.
+    import dbt.task.runnable
+    from dbt.parser.manifest import write_manifest
+
+    dbt.task.runnable.write_manifest = lambda *_args, **_kwargs: None
     result = dbtRunner(manifest=manifest).invoke(request["argv"])
     # dbt's own exit codes (dbt.cli.main): 0 ok, 1 a model or test failed, 2 an exception (dbt logged it)
     code = 0 if result.success else 1 if result.exception is None else EXIT_EXCEPTION
+    if code != 0 and manifest is not None and os.environ.get("DBT_TARGET_PATH"):
+        try:
+            write_manifest(manifest, os.environ["DBT_TARGET_PATH"])
+        except Exception as err:  # noqa: BLE001 - the explanation is then missing, the run's outcome is not
+            _say(f"writing manifest.json after the failed run: {err}")
+    _mark("dbt finished", log)
     sys.stdout.flush()
     sys.stderr.flush()
     still_open = _close_database(request["env"].get(BUILD_DB_ENV, ""))
+    _mark("database closed", log)
+    jinja_code.save()
     os.write(
         log,
         f"served {request['argv'][0]}: exit {code}, request after {waited:.2f} s, "

@@ -198,3 +198,33 @@ def test_a_worker_whose_build_died_exits_by_itself(built_warehouse, tmp_path):
             os.killpg(parent.pid, signal.SIGKILL)  # whatever is left of the group
         except ProcessLookupError:
             pass
+
+
+JINJA_SCRIPT = """
+import sys
+from pathlib import Path
+from dbt_common.clients.jinja import get_template
+from pipelines.dbt_worker import JinjaCodeCache
+
+cache = JinjaCodeCache(Path(sys.argv[1]))
+cache.install()
+source = "hello {{ name | upper }}{% for i in range(2) %} {{ 6 * 7 + i }}{% endfor %}"
+print(get_template(source, {}).render({"name": "x"}), cache.added, len(cache.codes), flush=True)
+cache.save()
+"""
+
+
+def test_the_worker_keeps_dbts_compiled_jinja_between_processes(tmp_path):
+    """The second process renders from the code the first compiled (nothing compiled anew), with the same result."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", JINJA_SCRIPT, str(tmp_path)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["hello X 42 43 1 1", "hello X 42 43 0 1"], runs
+    assert [p.suffix for p in (tmp_path / "target" / dbt_worker.JinjaCodeCache.FOLDER).iterdir()] == [".marshal"]

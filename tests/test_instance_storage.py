@@ -145,3 +145,32 @@ def test_the_project_event_log_writes_what_dagsters_own_writes(tmp_path, monkeyp
     assert ours == theirs
     # each run's planned events (2 assets, 2 checks) came as one batch when batching is on
     assert batches == ([4, 4] if batch_size != "0" else [])
+
+
+def _schema(shard: Path) -> tuple:
+    with sqlite3.connect(shard) as con:
+        return (
+            con.execute("select type, name, tbl_name, sql from sqlite_master order by type, name").fetchall(),
+            con.execute("select version_num from alembic_version").fetchall(),
+            con.execute("pragma journal_mode").fetchone(),
+        )
+
+
+def test_a_run_shard_made_from_the_template_is_the_shard_dagster_makes(tmp_path, monkeypatch):
+    """The first run's shard is made by Dagster and kept as a template; the second run's starts as its copy:
+    both have Dagster's schema, alembic stamp and WAL mode, and each holds only its own run's events."""
+    home = _home(tmp_path, "project", project_storage=True)
+    read = _run_twice_and_read(home, monkeypatch)
+    runs = home / "history" / "runs"
+    templates = list(runs.glob(".run-shard-template-*.sqlite"))
+    assert len(templates) == 1, sorted(p.name for p in runs.iterdir())
+    shards = sorted((p for p in runs.glob("*.db") if p.name != "index.db"), key=lambda p: p.stat().st_mtime)
+    assert len(shards) == 2
+    first, second = (_schema(shard) for shard in shards)
+    assert first == second == _schema(templates[0])
+    assert first[0] and first[2] == ("wal",)
+    with sqlite3.connect(templates[0]) as con:
+        assert con.execute("select count(*) from event_logs").fetchone()[0] == 0
+    for shard, run in zip(shards, read["runs"]):
+        with sqlite3.connect(shard) as con:
+            assert con.execute("select count(*) from event_logs").fetchone()[0] == len(run["events"])
