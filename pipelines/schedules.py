@@ -108,11 +108,15 @@ SCHEDULES = [_schedule(cadence) for cadence in CADENCE if sources_of(cadence)]
 # shows on the asset's Checks tab and in GraphQL; the policies above are attached as well.
 warnings.filterwarnings("ignore", message=r".*build_(last_update_freshness_checks|sensor_for_freshness_checks).*")
 
+# One check definition per cadence (its sources share the bound): each is one step of a build run, where a
+# definition per source made a dozen steps evaluating the same thing; the check keys (asset, `freshness_check`)
+# are the same either way, and a refresh runs only the checks of the raw tables it re-lands.
 FRESHNESS_CHECKS = [
     check
-    for source, cadence in sorted(scheduled_sources().items())
+    for cadence in CADENCE
+    if sources_of(cadence)
     for check in build_last_update_freshness_checks(
-        assets=[AssetKey(["raw", t.name]) for t in tables_by_source()[source]],
+        assets=[AssetKey(["raw", t.name]) for source in sources_of(cadence) for t in tables_by_source()[source]],
         lower_bound_delta=CADENCE[cadence][1] + CADENCE[cadence][2],
     )
 ]
