@@ -141,9 +141,10 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tu
 
 def _csv_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
     """SELECT of one table with every column in the form a Table Schema reader parses from CSV text."""
-    parts = []
+    parts, order = [], []
     for column, data_type in _columns(con, schema, table):
         quoted = '"' + column.replace('"', '""') + '"'
+        order.append(f"source.{quoted}")  # the stored values, not their text: the Parquet twin's order
         kind = frictionless_type(data_type)
         if kind in {"array", "object"}:
             parts.append(f"to_json({quoted})::varchar as {quoted}")
@@ -151,7 +152,7 @@ def _csv_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
             parts.append(f"strftime({quoted}, '%Y-%m-%dT%H:%M:%S') as {quoted}")
         else:
             parts.append(quoted)
-    return f"select {', '.join(parts)} from {schema}.{table}"
+    return f"select {', '.join(parts)} from {schema}.{table} as source order by {', '.join(order)}"
 
 
 def export_csv(published_db: Path, exports_dir: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[Path]:

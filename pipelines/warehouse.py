@@ -384,7 +384,11 @@ def export_parquet(published_db: Path, exports_dir: Path, skip: frozenset[str] |
             final = exports_dir / f"{name}.parquet"
             temporary = exports_dir / f".{name}.parquet.tmp"
             target = str(temporary).replace("'", "''")  # a folder name may hold a quote: it is data, not SQL
-            con.execute(f"copy {schema}.{name} to '{target}' (format parquet, compression zstd)")
+            # rows in a set order: a table built by a parallel query has none, and the same build must give the
+            # same file (published hashes, analysts' diffs between vintages)
+            con.execute(
+                f"copy (select * from {schema}.{name} order by all) to '{target}' (format parquet, compression zstd)"
+            )
             os.replace(temporary, final)
             written.append(final)
     return written

@@ -191,6 +191,37 @@ def test_export_replaces_files_and_drops_exports_of_removed_marts(tmp_path, buil
         assert rows == con.execute("select count(*) from marts.dim_country").fetchone()[0]
 
 
+def test_the_same_tables_give_byte_identical_exports_whatever_order_their_rows_are_stored_in(tmp_path, built_warehouse):
+    # a table made by a parallel query stores its rows in no set order: two builds of the same data must still
+    # publish the same files (their hashes in datapackage.json, analysts' diffs between vintages)
+    stored, shuffled = tmp_path / "a" / "partnership.duckdb", tmp_path / "b" / "partnership.duckdb"
+    for database in (stored, shuffled):
+        database.parent.mkdir()
+        shutil.copy(built_warehouse / "partnership.duckdb", database)
+    with duckdb.connect(str(shuffled)) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema in ('marts') "
+            "and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(
+                f'create or replace table {schema}."{table}" as select * from {schema}."{table}" order by random()'
+            )
+    with duckdb.connect(str(stored), read_only=True) as a, duckdb.connect(str(shuffled), read_only=True) as b:
+        first = "select * from marts.fct_country_indicators limit 20"
+        assert a.execute(first).fetchall() != b.execute(first).fetchall()  # the stored order really differs
+    exports.export(stored, tmp_path / "a" / "exports")
+    exports.export(shuffled, tmp_path / "b" / "exports")
+    files = sorted(p.name for p in (tmp_path / "a" / "exports").iterdir() if p.suffix in (".csv", ".parquet"))
+    assert len(files) == 2 * len(tables)
+    different = [
+        name
+        for name in files
+        if (tmp_path / "a" / "exports" / name).read_bytes() != (tmp_path / "b" / "exports" / name).read_bytes()
+    ]
+    assert different == []
+
+
 def test_export_without_a_published_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(exports.ExportError) as raised:
         exports.export(tmp_path / "partnership.duckdb", tmp_path / "exports")
