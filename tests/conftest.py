@@ -8,6 +8,7 @@ module says; `make test-fast` runs what is neither `e2e` nor `slow`.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import signal
@@ -145,6 +146,10 @@ def reused_folder(tmp_path_factory, name: str) -> Path:
     or its module's tests when a module-scoped fixture holds it (those run one after another on one worker, and
     pytest tears the fixture down before the next module's first test)."""
     folder = tmp_path_factory.getbasetemp() / "reused" / name
+    # DuckDB hands a new connection to a path the database instance still open there in this process: a connection
+    # an earlier test dropped without closing (freed only by the cycle collector, which builds switch off while
+    # importing) would serve the deleted file's contents to this test
+    gc.collect()
     if folder.exists():
         shutil.rmtree(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -233,6 +233,8 @@ def test_full_world_files_give_the_same_lac_marts(tmp_path, built_warehouse, mon
         ).fetchall()
     )
     assert {tuple(k.values()) if isinstance(k, dict) else tuple(k): v for k, v in actual.items()} == dict(military)
+    world.close()  # the folder is reused by the next test on this worker (tests/conftest.py, reused_folder)
+    base.close()
 
 
 # A failed build leaving the published file byte-identical (error named, raw check failed, no half-built file):
