@@ -90,6 +90,9 @@ def dagster_dev(tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # a suite started in the background (nohup, `cmd &`) ignores SIGINT and children inherit that: a terminal's
+        # Ctrl-C reaches dagster dev's default handler, so the child gets one (else the stop waits for SIGKILL)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         yield f"http://127.0.0.1:{port}/graphql", process, tmp_path / "dagster_dev.log"
