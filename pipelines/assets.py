@@ -111,8 +111,8 @@ def raw_asset(table: RawTable):
                 if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name>
                     warehouse.hold_open(warehouse_db.build_database)
                     counts = table.land(warehouse_db.build_database, source_file)
-                else:  # parsed on the second core when it was for exactly this input (pipelines/prefetch.py)
-                    prefetched = prefetch.take(table, source_file, baseline)
+                else:  # parsed on the second core when it was for exactly this input, maybe landed already
+                    prefetched = prefetch.take(table, source_file, baseline)  # (pipelines/prefetch.py)
                     frame = table.parse(source_file.path) if prefetched is None else prefetched
         except Exception as err:
             # A broken contract, an unknown country, or a file that is not data at all (empty, truncated, an error
@@ -150,12 +150,18 @@ def raw_asset(table: RawTable):
             # replay and checkpoint per asset (released before dbt and at the end of the run).
             warehouse.hold_open(warehouse_db.build_database)
             with warehouse.connect(warehouse_db.build_database) as con:
+                # the table and its meta rows in one transaction (one commit and sync), the ingestion log's copy in
+                # another, after the log recorded the landing
+                con.begin()
                 if table.land is not None:
                     counts = dict(counts)
                     landed, rejected = counts.pop("rows_landed"), 0  # the streaming path rejects a file, never rows
                     rows = counts.get("rows_in", landed)
                 else:
-                    counts, rows = entity_counts(frame), frame.height
+                    if isinstance(frame, warehouse.StagedTable):
+                        counts, rows = dict(frame.counts), frame.rows
+                    else:
+                        counts, rows = entity_counts(frame), frame.height
                     landed, rejected = warehouse.land_raw(
                         con,
                         table,
@@ -167,8 +173,11 @@ def raw_asset(table: RawTable):
                     )
                 unresolved = countries.unresolved_frame(countries.take_outcomes(table.source))
                 found = quarantine.land_findings(con, table.name, source_file.path.name, unresolved, findings.flags)
+                con.commit()
                 fetch.record(acquired, data_root, rows=rows)
+                con.begin()
                 fetch.copy_log_into(con, data_root)
+                con.commit()
         except Exception as err:  # the anomaly gate (the file's fault), or the disk, the log, the database
             raise _failure(context, table, warehouse_db, err, source_path, file_fault=False) from err
         ingestion = acquired.ingestion
