@@ -13,8 +13,10 @@ What each stored event costs is cut further, with the same rows written:
 - `store_event_batch` stores a batch (Dagster sends the run's planned events as one when
   `DAGSTER_EVENT_BATCH_SIZE` is set: pipelines/definitions.py) in one transaction per shard;
 - Dagster asks whether a table exists before every asset-check and asset-tag write, each time with a new engine
-  and connection; tables are never dropped (a wipe deletes rows), so a table found once is remembered, as is the
-  asset-key index columns' presence.
+  and connection; tables are never dropped (a wipe deletes rows), so a table found once is remembered, as are the
+  asset-key table's columns found (reflected through SQLAlchemy's inspector at every asset-record read: twice per
+  asset check evaluated) and a completed secondary-index migration (a row Dagster never deletes, asked twice per
+  asset-record read).
 - Every run has a shard of its own, a new SQLite file that Dagster creates table by table through SQLAlchemy's DDL
   and stamps with alembic (~0.2 s of every build's start): the first shard so made is kept as a template (one per
   Dagster and SQLAlchemy version) and later shards start as a copy of it; Dagster's own check of the shard's
@@ -68,7 +70,8 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             base_dir = os.path.join(home, "history", "runs")
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables_found: set[str] = set()
-        self._asset_key_index_cols = False
+        self._asset_key_cols_found: set[str] = set()
+        self._secondary_indexes_found: set[str] = set()
         self._template: str | None = None
         self._open = threading.local()  # shard -> the connection this thread has in a transaction on it
         super().__init__(base_dir, inst_data)
@@ -181,10 +184,22 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_found.add(table_name)
         return table_name in self._tables_found
 
-    def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:
-        if not self._asset_key_index_cols:
-            self._asset_key_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
-        return self._asset_key_index_cols
+    def has_asset_key_col(self, column_name: str) -> bool:
+        if column_name in self._asset_key_cols_found:
+            return True
+        return super().has_asset_key_col(column_name)
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        if column_name not in self._asset_key_cols_found:
+            if not super()._has_asset_key_col_on_connection(conn, column_name):
+                return False
+            self._asset_key_cols_found.add(column_name)
+        return True
+
+    def has_secondary_index(self, name: str) -> bool:
+        if name not in self._secondary_indexes_found and super().has_secondary_index(name):
+            self._secondary_indexes_found.add(name)
+        return name in self._secondary_indexes_found
 
     def delete_events(self, run_id: str) -> None:
         with self._db_lock:
