@@ -111,8 +111,8 @@ def raw_asset(table: RawTable):
                 if table.land is not None:  # streaming path for multi-GB files: validates and writes raw.<name>
                     warehouse.hold_open(warehouse_db.build_database)
                     counts = table.land(warehouse_db.build_database, source_file)
-                else:  # parsed on the second core when it was for exactly this input, maybe landed already
-                    prefetched = prefetch.take(table, source_file, baseline)  # (pipelines/prefetch.py)
+                else:  # parsed on the second core when it was for exactly this input (pipelines/prefetch.py)
+                    prefetched = prefetch.take(table, source_file, baseline)
                     frame = table.parse(source_file.path) if prefetched is None else prefetched
         except Exception as err:
             # A broken contract, an unknown country, or a file that is not data at all (empty, truncated, an error
@@ -158,8 +158,8 @@ def raw_asset(table: RawTable):
                     landed, rejected = counts.pop("rows_landed"), 0  # the streaming path rejects a file, never rows
                     rows = counts.get("rows_in", landed)
                 else:
-                    if isinstance(frame, warehouse.StagedTable):
-                        counts, rows = dict(frame.counts), frame.rows
+                    if isinstance(frame, warehouse.ParquetFrame):
+                        counts, rows = dict(frame.counts), frame.height
                     else:
                         counts, rows = entity_counts(frame), frame.height
                     landed, rejected = warehouse.land_raw(

@@ -721,7 +721,6 @@ def run_build(
             assert seeded is not None
             seeded.result()  # raises what the seed raised
             selection = refresh.selection(plan.changed)
-        prefetch.land_ahead(build_area / "partnership.duckdb")  # the worker's results, as they come
         timeline.mark("build database created or seeded")
         job = defs.resolve_job_def(BUILD_JOB_NAME)
         # An override names a raw table or a shared file key; it applies to every raw table cut from that file.

@@ -15,12 +15,8 @@ PREFETCHED, longest first, and leaves each result in the build area. A raw asset
   reported as such: the asset parses the file itself and fails, if it does, with its own message, metadata and
   rejected copy.
 
-Landing is the build process's, but not all of it needs the asset's turn: once the build database exists
-(`land_ahead`), a thread of the build process lands each result as the worker reports it, from the Parquet file
-the worker wrote, as `raw.<table>__landed_ahead` with its provenance columns (pipelines/warehouse.py). DuckDB
-reads Parquet without holding Python's lock, so this runs on the second core while Dagster runs other raw assets
-on the first; the asset whose input the result matches only renames the table into place. A table landed ahead
-and not taken is dropped before the database is released to dbt.
+A result whose columns land alike through Parquet and Arrow (`warehouse.parquet_safe`) is handed over as the
+worker's Parquet file, which DuckDB lands without the build process reading the frame at all.
 
 The worker dies with the build: it exits when its parent does (PR_SET_PDEATHSIG, and end of file on its stdin),
 and `scope()` kills and reaps it when the build ends, however it ends.
@@ -35,7 +31,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -47,10 +42,9 @@ from pipelines import fingerprint, settings
 from pipelines.sources.base import RawTable, SourceFile, file_sha256
 
 if TYPE_CHECKING:
-    import duckdb
     import polars as pl
 
-    from pipelines.warehouse import StagedTable
+    from pipelines.warehouse import ParquetFrame
 
 # Raw tables whose parse is long enough to pay for a second process, longest first (the worker's order). CPU
 # seconds of the parse and contract alone on the bundled files: 1.9, 0.5, 0.5, 0.4, 0.2; every other table
@@ -81,17 +75,15 @@ def priority(table_name: str) -> int | None:
 @dataclass
 class Parsed:
     """One table parsed by the worker: what its parse recorded, with the key of its inputs. The frame itself is a
-    Parquet file beside it when its columns land alike that way (`warehouse.parquet_safe`), else an Arrow IPC
-    file (pickling a frame costs ten times the CPU)."""
+    Parquet file beside it when its columns land alike that way (`warehouse.parquet_safe`), else an Arrow IPC file
+    (pickling a frame costs ten times the CPU)."""
 
     key: str
     findings: Any  # data_contracts._base.ContractFindings
     outcomes: list = field(default_factory=list)  # pipelines.countries.Outcome, this parse's
-    frame: pl.DataFrame | None = None  # read from the file by the build process
-    sha256: str = ""  # of the file parsed
+    frame: pl.DataFrame | ParquetFrame | None = None  # set by the build process
     counts: dict[str, int] = field(default_factory=dict)  # the frame's rows by entity (entity_counts)
     parquet: bool = False  # the frame is <table>.parquet, else <table>.arrow
-    staged: StagedTable | None = None  # landed ahead by the build process (`Prefetcher.land_into`)
 
 
 def _stat_lines(paths) -> list[str]:
@@ -128,29 +120,14 @@ def _claim(folder: Path, name: str) -> bool:
 
 
 class Prefetcher:
-    """The build process's side of one worker: which tables it was given, what it reported, and the thread that
-    reads its reports and lands its results ahead (`land_into`)."""
+    """The build process's side of one worker: which tables it was given, and what it reported."""
 
-    def __init__(
-        self,
-        folder: Path,
-        jobs: dict[str, Path],
-        env: Mapping[str, str],
-        published: Path,
-        stamps: Mapping[str, tuple[str, str]] | None = None,
-    ):
+    def __init__(self, folder: Path, jobs: dict[str, Path], env: Mapping[str, str], published: Path):
         self.folder, self.jobs = folder, jobs
-        self.stamps = dict(stamps or {})  # table -> (file name, vintage) the asset's SourceFile will have
         self.status: dict[str, str] = {}
         self.taken: list[str] = []  # results used by the raw assets
-        self.landed_ahead: list[str] = []  # of which landed by this process's thread before their asset ran
         self.parsed_here: list[str] = []  # PREFETCHED tables the build process parsed itself
         self.cpu: str | None = None  # the worker's CPU seconds, its last line
-        self._reported = threading.Condition()  # guards `status` and `cpu`
-        self._landing = threading.Lock()  # guards the landing connection and what it staged
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._results: dict[str, Parsed] = {}  # read by the thread, for `take`
-        self._staged: dict[str, StagedTable] = {}  # landed ahead, not taken yet
         args = [str(published), str(os.getpid()), *(f"{name}={path}" for name, path in jobs.items())]
         with (folder / "worker.log").open("w") as log:
             self.proc = subprocess.Popen(
@@ -162,9 +139,6 @@ class Prefetcher:
                 env=dict(env),
                 text=True,
             )
-        self._ended = False  # the worker's output ended (it finished, died or was killed)
-        self._reader = threading.Thread(target=self._read_reports, name="hpw-prefetch-reports", daemon=True)
-        self._reader.start()
 
     def take(self, table: RawTable, source_file: SourceFile, baseline: Mapping[str, set[str]]) -> Parsed | None:
         path = source_file.path.resolve()
@@ -177,137 +151,56 @@ class Prefetcher:
             self.parsed_here.append(table.name)
             return None
         try:
-            parsed = self._results.pop(table.name, None) or self._load(table.name)
-            if parsed.key == input_key(table, path, source_file.sha256, baseline):  # so the same sha256 too
-                staged = self._staged_for(table.name, source_file)
-                if staged is not None:
-                    parsed.staged = staged
+            with (self.folder / f"{table.name}.pickle").open("rb") as handle:
+                parsed = pickle.load(handle)
+            if isinstance(parsed, Parsed) and parsed.key == input_key(table, path, source_file.sha256, baseline):
+                if parsed.parquet:
+                    from pipelines.warehouse import ParquetFrame
+
+                    parquet = self.folder / f"{table.name}.parquet"
+                    parsed.frame = ParquetFrame(parquet, parsed.counts) if parquet.is_file() else None
                 else:
-                    parsed.frame = self._frame(table.name, parsed)
+                    import polars as pl
+
+                    parsed.frame = pl.read_ipc(self.folder / f"{table.name}.arrow")
         except Exception:  # noqa: BLE001 - an unreadable result is parsed again here
             parsed = None
-        if parsed is None or (parsed.frame is None and parsed.staged is None):
+        if not isinstance(parsed, Parsed) or parsed.frame is None:
             self.parsed_here.append(table.name)
             return None
         self.taken.append(table.name)
-        if parsed.staged is not None:
-            self.landed_ahead.append(table.name)
         return parsed
-
-    def _load(self, name: str) -> Parsed:
-        with (self.folder / f"{name}.pickle").open("rb") as handle:
-            parsed = pickle.load(handle)
-        if not isinstance(parsed, Parsed):
-            raise TypeError(f"{name}.pickle holds no parse result")
-        return parsed
-
-    def _frame(self, name: str, parsed: Parsed) -> pl.DataFrame:
-        import polars as pl
-
-        if parsed.parquet:
-            return pl.read_parquet(self.folder / f"{name}.parquet")
-        return pl.read_ipc(self.folder / f"{name}.arrow")
-
-    def _staged_for(self, name: str, source_file: SourceFile) -> StagedTable | None:
-        """The table landed ahead for `name` when it carries this file's provenance (else it is dropped later)."""
-        with self._landing:
-            staged = self._staged.get(name)
-            if staged is None or staged.stamps() != (source_file.path.name, source_file.sha256, source_file.vintage):
-                return None
-            return self._staged.pop(name)
 
     def _wait(self, name: str) -> str:
-        """The worker's status for `name` (done, failed, skipped), once reported and, when done, landed ahead if it
-        was going to be; `gone` if the worker ended first."""
-        with self._reported:
-            self._reported.wait_for(lambda: name in self.status or self._ended)
-            return self.status.get(name, "gone")
+        """The worker's status for `name` (done, failed, skipped), reading its lines; `gone` if it ended first."""
+        while name not in self.status:
+            line = self.proc.stdout.readline() if self.proc.stdout else ""
+            if not line:
+                return "gone"
+            self._read(line)
+        return self.status[name]
 
-    def _read_reports(self) -> None:
-        """The worker's status lines, in a thread: each result is landed ahead before its status is known to
-        `take`, so an asset waiting for it finds it landed."""
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            status, _, name = line.strip().partition(" ")
-            if status == "done":
-                self._land_ahead(name)
-            with self._reported:
-                if status == "cpu":
-                    self.cpu = name
-                else:
-                    self.status[name] = status
-                self._reported.notify_all()
-        with self._reported:
-            self._ended = True
-            self._reported.notify_all()
-
-    def land_into(self, database: Path) -> None:
-        """From now on, land the worker's results into `database` as they come, until it is released."""
-        from pipelines import warehouse
-
-        with self._landing:
-            if self._con is not None:
-                return
-            con = warehouse.connect(database)
-            try:
-                # created here, before any raw asset: two connections creating it at once would conflict
-                con.execute(f"create schema if not exists {warehouse.RAW_SCHEMA}")
-            except BaseException:
-                con.close()
-                raise
-            self._con = con
-        warehouse.before_release(database, self.finish_landing)
-
-    def _land_ahead(self, name: str) -> None:
-        from pipelines import warehouse
-
-        with self._landing:
-            if self._con is None or name not in self.stamps:
-                return
-            try:
-                parsed = self._results[name] = self._load(name)
-                if parsed.parquet:
-                    file_name, vintage = self.stamps[name]
-                    self._staged[name] = warehouse.stage_parquet(
-                        self._con,
-                        name,
-                        self.folder / f"{name}.parquet",
-                        parsed.counts,
-                        (file_name, parsed.sha256, vintage),
-                    )
-            except Exception:  # noqa: BLE001 - the asset lands it (or parses it) itself, and reports what fails
-                traceback.print_exc(file=sys.stderr)
-
-    def finish_landing(self) -> None:
-        """Stop landing ahead (after the landing under way), drop what was landed and not taken, close the
-        connection: before the database is released to another process."""
-        from pipelines import warehouse
-
-        with self._landing:
-            con, self._con = self._con, None
-            unused, self._staged = list(self._staged.values()), {}
-            if con is None:
-                return
-            try:
-                for staged in unused:
-                    con.execute(f'drop table if exists {warehouse.RAW_SCHEMA}."{staged.name}"')
-            finally:
-                con.close()
+    def _read(self, line: str) -> None:
+        status, _, table = line.strip().partition(" ")
+        if status == "cpu":
+            self.cpu = table
+        else:
+            self.status[table] = status
 
     def close(self) -> str:
         """Kill and reap the worker, drop its results; returns one line saying who parsed what."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self._reader.join()  # it reads what the worker said after the last table taken, to the end
-        self.finish_landing()
+        if self.proc.stdout is not None:
+            for line in self.proc.stdout.read().splitlines():  # what it said after the last table taken
+                self._read(line)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         return (
-            f"prefetch: parsed by the worker {', '.join(self.taken) or 'none'} "
-            f"(landed ahead: {', '.join(self.landed_ahead) or 'none'}); "
+            f"prefetch: parsed by the worker {', '.join(self.taken) or 'none'}; "
             f"in the build process {', '.join(self.parsed_here) or 'none'}; "
             f"worker CPU {self.cpu or 'unknown'} s"
         )
@@ -334,7 +227,6 @@ def start(
         return
     overrides = file_overrides or {}
     jobs: dict[str, Path] = {}
-    stamps: dict[str, tuple[str, str]] = {}
     for name in PREFETCHED:
         table = RAW_TABLES_BY_NAME.get(name)
         if name not in tables or table is None or table.land is not None:
@@ -344,21 +236,11 @@ def start(
             continue
         chosen = table.chosen_path(configured)
         jobs[name] = (chosen or table.bundled_path).resolve()
-        try:  # the provenance `table.locate` will give the file, for landing ahead
-            stamps[name] = ((chosen or table.bundled_path).name, table.vintage_of(chosen))
-        except OSError:
-            pass
     if not jobs:
         return
     folder = build_area / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    _ACTIVE = Prefetcher(folder, jobs, {**os.environ, **(env_updates or {})}, published, stamps)
-
-
-def land_ahead(database: Path) -> None:
-    """Once the build database exists: land the worker's results into it as they come (`Prefetcher.land_into`)."""
-    if _ACTIVE is not None:
-        _ACTIVE.land_into(database)
+    _ACTIVE = Prefetcher(folder, jobs, {**os.environ, **(env_updates or {})}, published)
 
 
 def stop() -> str | None:
@@ -381,9 +263,9 @@ def scope() -> Iterator[None]:
 
 def take(
     table: RawTable, source_file: SourceFile, baseline: Mapping[str, set[str]]
-) -> pl.DataFrame | StagedTable | None:
-    """In a raw asset, inside its contract run: what the worker parsed for exactly this input (the frame, or the
-    table landed ahead from it), its findings added to the open run and its crosswalk outcomes recorded as the
+) -> pl.DataFrame | ParquetFrame | None:
+    """In a raw asset, inside its contract run: the frame the worker parsed for exactly this input (or its Parquet
+    file, for `warehouse.land_raw`), its findings added to the open run and its crosswalk outcomes recorded as the
     asset's own parse would have; else None (parse it here)."""
     if _ACTIVE is None:
         return None
@@ -395,7 +277,7 @@ def take(
 
     report(parsed.findings)
     countries.record_outcomes(parsed.outcomes)
-    return parsed.staged if parsed.staged is not None else parsed.frame
+    return parsed.frame
 
 
 # ------------------------------------------------------------------------------------------------- the worker
@@ -428,8 +310,7 @@ def _parse_into(folder: Path, table: RawTable, path: Path, baseline: Mapping[str
     from pipelines import countries, warehouse
     from pipelines.sources.base import entity_counts
 
-    sha256 = file_sha256(path)
-    key = input_key(table, path, sha256, baseline)  # before reading: a file changed since never matches
+    key = input_key(table, path, file_sha256(path), baseline)  # before reading: a file changed since never matches
     if key is None:
         raise RuntimeError(f"{path.parent} holds more than {SIBLINGS_LIMIT} files")
     countries.take_outcomes(table.source)
@@ -439,11 +320,10 @@ def _parse_into(folder: Path, table: RawTable, path: Path, baseline: Mapping[str
         key,
         run.findings,
         countries.take_outcomes(table.source),
-        sha256=sha256,
         counts=entity_counts(frame),
         parquet=warehouse.parquet_safe(frame),
     )
-    if parsed.parquet:  # DuckDB reads it in the build process without Python's lock (`land_ahead`)
+    if parsed.parquet:  # landed by DuckDB from the file: the build process never reads the frame
         frame.write_parquet(folder / f"{table.name}.parquet", compression="lz4", statistics=False)
     else:
         frame.write_ipc(folder / f"{table.name}.arrow", compression="zstd")

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,13 +60,6 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 # Build databases held open by this process (`hold_open`), by resolved path.
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
-# What must end before a build database is released (pipelines/prefetch.py's landing thread), by resolved path.
-_BEFORE_RELEASE: dict[Path, list[Callable[[], None]]] = {}
-
-
-def before_release(path: Path, callback: Callable[[], None]) -> None:
-    """Call `callback` when `path` is next released, before this process's held connection on it closes."""
-    _BEFORE_RELEASE.setdefault(path.resolve(), []).append(callback)
 
 
 def hold_open(path: Path) -> None:
@@ -84,11 +76,8 @@ def hold_open(path: Path) -> None:
 
 def release(path: Path) -> None:
     """Close the connection `hold_open` kept on `path` (a checkpoint, then the file is unlocked once no other
-    connection of this process is open on it), after what `before_release` registered for it has run."""
-    key = path.resolve()
-    for callback in _BEFORE_RELEASE.pop(key, []):
-        callback()
-    held = _HELD.pop(key, None)
+    connection of this process is open on it). Nothing to do when none is held."""
+    held = _HELD.pop(path.resolve(), None)
     if held is not None:
         held.close()
 
@@ -153,28 +142,23 @@ def prune_raw_parquet(database: Path, keep: Path) -> list[Path]:
     return removed
 
 
-# Suffix of a raw table landed ahead of its asset (`stage_parquet`), renamed into place by `land_raw`.
-STAGED_SUFFIX = "__landed_ahead"
-# Column types a polars frame lands with alike through Parquet (`stage_parquet`) and through Arrow (`land_raw`):
-# checked on every bundled table's columns and values.
+# Column types a polars frame lands with alike through Parquet (`ParquetFrame`) and through Arrow: checked on
+# every bundled table's columns and values (tests/test_prefetch.py).
 PARQUET_SAFE_TYPES = frozenset({"Boolean", "Date", "Float64", "Int64", "String"})
 PROVENANCE_COLUMNS = ("_source_file", "_source_sha256", "_source_vintage", "_loaded_at")
 
 
 @dataclass(frozen=True)
-class StagedTable:
-    """A raw table landed ahead of its asset from the parse worker's Parquet, its provenance stamped already."""
+class ParquetFrame:
+    """A parsed frame as a Parquet file (the parse worker's, pipelines/prefetch.py) with its rows by entity:
+    `land_raw` lands it by DuckDB's own Parquet reader, no frame in Python."""
 
-    name: str  # raw.<name>: the raw table's name + STAGED_SUFFIX
-    rows: int
-    counts: dict[str, int]  # the frame's rows by entity (pipelines.sources.base.entity_counts)
-    file_name: str
-    sha256: str
-    vintage: str
-    loaded_at: datetime
+    path: Path
+    counts: dict[str, int]  # pipelines.sources.base.entity_counts of the frame
 
-    def stamps(self) -> tuple[str, str, str]:
-        return self.file_name, self.sha256, self.vintage
+    @property
+    def height(self) -> int:
+        return self.counts["rows_in"]
 
 
 def parquet_safe(frame: pl.DataFrame) -> bool:
@@ -184,56 +168,33 @@ def parquet_safe(frame: pl.DataFrame) -> bool:
     )
 
 
-def stage_parquet(
-    con: duckdb.DuckDBPyConnection,
-    table_name: str,
-    parquet: Path,
-    counts: dict[str, int],
-    stamps: tuple[str, str, str],
-) -> StagedTable:
-    """Land a parse result (a Parquet file of a `parquet_safe` frame) as `raw.<table>__landed_ahead` with the
-    provenance columns `land_raw` adds: DuckDB reads the file without holding Python's lock, so this runs in a
-    thread beside the build's other raw assets."""
-    loaded_at = datetime.now(UTC)
-    staged = StagedTable(f"{table_name}{STAGED_SUFFIX}", counts["rows_in"], counts, *stamps, loaded_at)
-    con.execute(
-        f'create or replace table {RAW_SCHEMA}."{staged.name}" as select *, $1::varchar as _source_file, '
-        "$2::varchar as _source_sha256, $3::varchar as _source_vintage, $4::timestamptz as _loaded_at "
-        "from read_parquet($5)",
-        [*stamps, loaded_at, str(parquet)],
-    )
-    return staged
-
-
 def land_raw(
     con: duckdb.DuckDBPyConnection,
     table: RawTable,
-    frame: pl.DataFrame | StagedTable,
+    frame: pl.DataFrame | ParquetFrame,
     source_file: SourceFile,
     counts: dict[str, int],
     seconds: float,
     quarantined: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
-    """Replace `raw.<table>` with the validated frame, stamped with its provenance, or with the table staged for it
-    (`stage_parquet`, for this same file); record the load in meta.loads. `quarantined`: the rows its contracts
-    quarantined (data_contracts._base.ContractFindings), written to meta.quarantine. Returns (rows landed, rows
-    quarantined)."""
+    """Replace `raw.<table>` with the validated frame, stamped with its provenance; record the load in meta.loads.
+    `quarantined`: the rows its contracts quarantined (data_contracts._base.ContractFindings), written to
+    meta.quarantine. Returns (rows landed, rows quarantined)."""
+    loaded_at = datetime.now(UTC)
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(f"create schema if not exists {META_SCHEMA}")
     con.execute(LOADS_DDL)
-    if isinstance(frame, StagedTable):
-        if frame.stamps() != (source_file.path.name, source_file.sha256, source_file.vintage):
-            raise ValueError(f"raw.{frame.name} was staged from another file than {source_file.path}")
-        loaded_at, rows = frame.loaded_at, frame.rows
-        con.execute(f"drop table if exists {RAW_SCHEMA}.{table.name}")
-        con.execute(f'alter table {RAW_SCHEMA}."{frame.name}" rename to {table.name}')
+    stamps = [source_file.path.name, source_file.sha256, source_file.vintage, loaded_at]
+    if isinstance(frame, ParquetFrame):  # the same columns as `with_columns` below adds, in the same order
+        con.execute(
+            f"create or replace table {RAW_SCHEMA}.{table.name} as select *, $1::varchar as _source_file, "
+            "$2::varchar as _source_sha256, $3::varchar as _source_vintage, $4::timestamptz as _loaded_at "
+            "from read_parquet($5)",
+            [*stamps, str(frame.path)],
+        )
     else:
-        loaded_at, rows = datetime.now(UTC), frame.height
         stamped = frame.with_columns(
-            _source_file=pl.lit(source_file.path.name),
-            _source_sha256=pl.lit(source_file.sha256),
-            _source_vintage=pl.lit(source_file.vintage),
-            _loaded_at=pl.lit(loaded_at),
+            **{name: pl.lit(value) for name, value in zip(PROVENANCE_COLUMNS, stamps, strict=True)}
         )
         arrow = stamped.to_arrow()  # noqa: F841 - scanned by name below
         con.execute(f"create or replace table {RAW_SCHEMA}.{table.name} as select * from arrow")
@@ -244,7 +205,7 @@ def land_raw(
         table.name,
         table.source,
         source_file,
-        {"rows_in": rows, **counts},
+        {"rows_in": frame.height, **counts},
         landed=landed,
         rejected=rejected,
         loaded_at=loaded_at,

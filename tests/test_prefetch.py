@@ -16,12 +16,14 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from data_contracts._base import contract_run
 from pipelines import countries, prefetch, warehouse
 from pipelines.diagnosis import explain
 from pipelines.sources import RAW_TABLES_BY_NAME
+from pipelines.sources.base import entity_counts
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -44,6 +46,8 @@ def _taken(table, path: Path, baseline: dict) -> tuple:
         frame = prefetch.take(table, source_file, baseline)
         if frame is None:
             frame = table.parse(path)
+        elif isinstance(frame, warehouse.ParquetFrame):  # what DuckDB lands (see the test of that below)
+            frame = pl.read_parquet(frame.path)
     return frame, run.findings, countries.take_outcomes(table.source)
 
 
@@ -102,87 +106,46 @@ def test_every_prefetched_name_is_a_raw_table_and_runs_last_in_reverse_order():
     assert prefetch.priority("imf_dots_us_trade") is None
 
 
-def _land_own(con, table, source_file) -> None:
-    """What a raw asset lands without a worker: its own parse, through Arrow (pipelines/warehouse.land_raw)."""
-    countries.take_outcomes(table.source)
-    with contract_run({}) as run:
-        frame = table.parse(source_file.path)
-    warehouse.land_raw(con, table, frame, source_file, {}, 0.0, run.findings.quarantined)
-
-
-def test_results_landed_ahead_equal_the_assets_own_landing_and_unused_ones_are_dropped(tmp_path):
-    """Every PREFETCHED bundled table, landed by the build process's thread from the worker's Parquet and renamed
-    into place by `land_raw`, has the columns, types and rows of the asset's own parse landed through Arrow (its
-    provenance but the load time included); a result landed and never taken is gone once the database is released,
-    and one whose file is not the asset's is not used."""
-    area, database, own = tmp_path / "area", tmp_path / "build.duckdb", tmp_path / "own.duckdb"
-    warehouse.create_database(database)
+def test_parquet_results_land_as_the_assets_own_parse_lands(tmp_path):
+    """Every PREFETCHED bundled table the worker hands over as Parquet, landed by `land_raw` through DuckDB's
+    reader, has the columns, types and rows (provenance included, but the load time) of the asset's own parse
+    landed through Arrow."""
+    area, ahead, own = tmp_path / "area", tmp_path / "ahead.duckdb", tmp_path / "own.duckdb"
     tables = [RAW_TABLES_BY_NAME[name] for name in prefetch.PREFETCHED]
     with prefetch.scope():
         prefetch.start(area, area / "none.duckdb", list(prefetch.PREFETCHED))
-        prefetch.land_ahead(database)
         for table in tables:
             assert _wait(table.name) == "done"
-        with warehouse.connect(database) as con:
-            staged = {
-                r[0] for r in con.sql("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
-            }
-        assert staged == {f"{t.name}{warehouse.STAGED_SUFFIX}" for t in tables}
-        for table in tables[1:]:  # the first is left untaken
             source_file = table.locate()
-            with contract_run({}):
+            with contract_run({}) as run:
                 taken = prefetch.take(table, source_file, {})
-            assert isinstance(taken, warehouse.StagedTable)
-            with warehouse.connect(database) as con:
-                warehouse.land_raw(con, table, taken, source_file, dict(taken.counts), 0.0)
+            assert isinstance(taken, warehouse.ParquetFrame), table.name
+            with warehouse.connect(ahead) as con:
+                warehouse.land_raw(con, table, taken, source_file, dict(taken.counts), 0.0, run.findings.quarantined)
+            countries.take_outcomes(table.source)
+            with contract_run({}) as run:
+                frame = table.parse(source_file.path)
+            countries.take_outcomes(table.source)
+            assert taken.counts == entity_counts(frame)
             with warehouse.connect(own) as con:
-                _land_own(con, table, source_file)
-        assert prefetch._ACTIVE is not None and prefetch._ACTIVE.landed_ahead == [t.name for t in tables[1:]]
-        warehouse.release(database)  # what the dbt step does first
-    countries.take_outcomes()
-    with duckdb.connect(str(database)) as con:
+                warehouse.land_raw(con, table, frame, source_file, {}, 0.0, run.findings.quarantined)
+    with duckdb.connect(str(ahead)) as con:
         con.execute(f"attach '{own}' as own (read_only)")
-        landed = {
-            r[0] for r in con.sql("select table_name from duckdb_tables() where database_name = 'build'").fetchall()
-        }
-        assert landed >= {t.name for t in tables[1:]} and not {n for n in landed if warehouse.STAGED_SUFFIX in n}
-        for table in tables[1:]:
+        for table in tables:
             columns = "select column_name, data_type from duckdb_columns() where database_name = ? and table_name = ?"
-            ahead = con.execute(columns + " order by column_index", ["build", table.name]).fetchall()
-            assert ahead == con.execute(columns + " order by column_index", ["own", table.name]).fetchall()
-            assert ahead[-1] == ("_loaded_at", "TIMESTAMP WITH TIME ZONE")
+            landed = con.execute(columns + " order by column_index", ["ahead", table.name]).fetchall()
+            assert landed == con.execute(columns + " order by column_index", ["own", table.name]).fetchall()
+            assert landed[-4:] == [
+                ("_source_file", "VARCHAR"),
+                ("_source_sha256", "VARCHAR"),
+                ("_source_vintage", "VARCHAR"),
+                ("_loaded_at", "TIMESTAMP WITH TIME ZONE"),
+            ]
             rows = f"select * exclude (_loaded_at) from {{}}.raw.{table.name}"
-            for one, other in (("build", "own"), ("own", "build")):
+            for one, other in (("ahead", "own"), ("own", "ahead")):
                 query = f"select count(*) from ({rows.format(one)} except all {rows.format(other)})"
                 assert con.execute(query).fetchone() == (0,), (table.name, one)
-            assert con.execute(f"select count(*) from build.raw.{table.name}").fetchone()[0] > 1000
-
-
-def test_a_result_landed_ahead_for_another_file_name_is_not_used(tmp_path):
-    """The worker parsed a file that the asset reads under another name (a link to it from another folder): the
-    table landed ahead carries the other provenance, so the asset gets the frame and stamps its own."""
-    table = RAW_TABLES_BY_NAME["fmtr_training_html"]
-    folder, elsewhere = tmp_path / "html", tmp_path / "elsewhere"
-    shutil.copytree(table.bundled_path.parent, folder)
-    elsewhere.mkdir()
-    link = elsewhere / f"renamed_{table.default_file}"
-    link.symlink_to(folder / table.default_file)
-    area, database = tmp_path / "area", tmp_path / "build.duckdb"
-    warehouse.create_database(database)
-    with prefetch.scope():
-        prefetch.start(area, area / "none.duckdb", [table.name], {table.name: str(folder / table.default_file)})
-        prefetch.land_ahead(database)
-        assert _wait(table.name) == "done"
-        source_file = table.locate(str(folder / table.default_file))
-        renamed = type(source_file)(link, source_file.sha256, source_file.bytes, source_file.vintage, False)
-        with contract_run({}):
-            taken = prefetch.take(table, renamed, {})
-        assert taken is not None and not isinstance(taken, warehouse.StagedTable)
-        assert taken.height > 1000
-        warehouse.release(database)
-    countries.take_outcomes()
-    with duckdb.connect(str(database)) as con:
-        assert con.execute("select count(*) from duckdb_tables() where schema_name = 'raw'").fetchone() == (0,)
+            assert con.execute(f"select count(*) from ahead.raw.{table.name}").fetchone()[0] > 1000
 
 
 def _xml_folder(tmp_path: Path) -> Path:

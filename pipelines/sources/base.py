@@ -120,14 +120,8 @@ class RawTable:
             return SourceFile.inspect(self.bundled_path, self.vintage, bundled=True)
         if not path.is_file():
             raise FileNotFoundError(f"[{self.source}] {self.name}: file {path} does not exist")
-        return SourceFile.inspect(path, self.vintage_of(path), bundled=False)
-
-    def vintage_of(self, chosen: Path | None) -> str:
-        """The vintage `locate` gives the file it reads: the snapshot's, or a user file's name and date."""
-        if chosen is None:
-            return self.vintage
-        retrieved = datetime.fromtimestamp(chosen.stat().st_mtime, tz=UTC).date().isoformat()
-        return f"user file {chosen.name}, modified {retrieved}"
+        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
+        return SourceFile.inspect(path, f"user file {path.name}, modified {retrieved}", bundled=False)
 
 
 def read_text_csv(path: Path | IO[bytes], *, skip_rows: int = 0, encoding: str = "utf8", **kwargs) -> pl.DataFrame:
