@@ -41,6 +41,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pipelines import settings
@@ -219,6 +220,24 @@ def _append(root: Path, ingestion: Ingestion) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@dataclass
+class _ReadLog:
+    """What `read_log` parsed of one log file: its complete lines up to `offset`."""
+
+    identity: tuple[int, int]  # st_dev, st_ino
+    offset: int
+    tail: bytes  # the bytes just before `offset`: a file rewritten in place is read again
+    lines: int
+    frame: Any  # polars.DataFrame
+    skipped: list[int]
+
+
+# The log only grows (one line per acquisition, every build): each raw asset reads it twice, so a log of years of
+# builds parsed whole every time cost seconds per build. Per process, by path: only the lines added are parsed.
+_READ: dict[Path, _ReadLog] = {}
+_TAIL = 64
+
+
 def read_log(root: Path):
     """The ingestion log as a polars frame with the meta.ingestions columns (empty when nothing was logged).
 
@@ -231,25 +250,67 @@ def read_log(root: Path):
         for name, kind in INGESTION_COLUMNS.items()
     }
     path = log_path(root)
-    if not path.is_file() or path.stat().st_size == 0:
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file() or stat.st_size == 0:
+        _READ.pop(path, None)
         return pl.DataFrame(schema=schema)
-    rows, skipped = [], []
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                if not isinstance(entry, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                skipped.append(number)
-                continue
-            rows.append({name: _typed(entry.get(name), kind) for name, kind in schema.items()})
+        known = _READ.get(path)
+        if known is not None and (
+            known.identity != (stat.st_dev, stat.st_ino)
+            or stat.st_size < known.offset
+            or _bytes_before(handle, known.offset) != known.tail
+        ):
+            known = None
+        if known is None:
+            known = _ReadLog((stat.st_dev, stat.st_ino), 0, b"", 0, pl.DataFrame(schema=schema), [])
+        handle.seek(known.offset)
+        data = handle.read()
+    complete = data[: data.rfind(b"\n") + 1]  # a last line without its newline may still be being written
+    rows, skipped = [], list(known.skipped)
+    pieces = data.split(b"\n")
+    for number, line in enumerate(pieces[:-1] if not pieces[-1] else pieces, start=known.lines + 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            skipped.append(number)
+            continue
+        rows.append({name: _typed(entry.get(name), kind) for name, kind in schema.items()})
+    frame = pl.concat([known.frame, pl.DataFrame(rows, schema=schema, orient="row")]) if rows else known.frame
+    if complete:
+        lines = known.lines + complete.count(b"\n")
+        kept = len(rows) - (1 if complete != data and rows and _parses(data[len(complete) :]) else 0)
+        _READ[path] = _ReadLog(
+            known.identity,
+            known.offset + len(complete),
+            (known.tail + complete)[-_TAIL:],
+            lines,
+            frame.head(known.frame.height + kept),
+            [n for n in skipped if n <= lines],
+        )
     if skipped:
         numbers = ", ".join(map(str, skipped[:5]))
         log.warning(f"{path}: skipped {len(skipped)} damaged line(s) ({numbers}) of the ingestion log")
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return frame
+
+
+def _bytes_before(handle, offset: int) -> bytes:
+    handle.seek(max(0, offset - _TAIL))
+    return handle.read(offset - max(0, offset - _TAIL))
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _typed(value, kind):
