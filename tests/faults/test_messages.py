@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 
@@ -57,7 +57,8 @@ def _dots_with_huge_partner(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def failing_cli_build(built_warehouse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("messages")
-    published = publish_copy(built_warehouse, tmp / "warehouse", whole=True)  # a refresh of the three tables
+    # a refresh of the three tables
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "warehouse"), whole=True)
     files = {
         "us_foreign_aid_summary": zipped_summary(tmp / "zip"),
         "us_bases": semicolon_bases(tmp / "semicolon"),
