@@ -4,7 +4,8 @@
   `scenarios`: a query with columns scenario, intensity_threshold, mix_band, intensity_margin, mix_margin,
   drop_component, drop_year
   (drop_component NULL = nothing removed; drop_year NULL = removed in every year). Returns one row per scenario,
-  country and year that has a component row.
+  country and year that has a component row (CTE `typed`). Scenarios that remove the same rows share one scoring
+  (`scoring`, e.g. every threshold scenario shares the headline's); `chosen` holds each scoring's component values.
 #}
 {% macro partnership_scores(components, scenarios) %}
 scenarios as (
