@@ -34,22 +34,22 @@ def test_the_dbt_version_without_running_dbt_is_the_executables():
 
 
 def _parse(build_database: Path, target: Path) -> str:
-    env = {**os.environ, "HPW_BUILD_DB": str(build_database), "DBT_TARGET_PATH": str(target), "DO_NOT_TRACK": "1"}
-    completed = subprocess.run(
-        [
-            str(DBT),
-            "parse",
-            "--project-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(settings.DBT_PROJECT_DIR),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert completed.returncode == 0, completed.stdout[-2000:]
-    return completed.stdout
+    """`dbt parse` for a build of `build_database` into `target`; returns what dbt said, one message a line. dbt runs
+    in this process (dbtRunner, as the build's warm dbt process runs it): the parse state, not the process, is the
+    subject here."""
+    from dbt.cli.main import dbtRunner
+
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {"HPW_BUILD_DB": str(build_database), "DBT_TARGET_PATH": str(target)}.items():
+            env.setenv(name, value)
+        env.setenv("DO_NOT_TRACK", "1")
+        project = str(settings.DBT_PROJECT_DIR)
+        result = dbtRunner(callbacks=[lambda event: said.append(event.info.msg)]).invoke(
+            ["parse", "--project-dir", project, "--profiles-dir", project]
+        )
+    assert result.success, "\n".join(said[-20:])
+    return "\n".join(said)
 
 
 def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(session_build_folder, tmp_path):

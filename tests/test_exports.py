@@ -236,9 +236,13 @@ def test_dbt_docs_site_is_one_offline_page_and_leaves_the_published_file_alone(t
     page = exports.dbt_docs(tmp_path / "partnership.duckdb", tmp_path / "docs")
     html = page.read_text(encoding="utf-8")
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)  # nothing fetched at view time
-    for table in _mart_tables(duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True)):
+    tables = _mart_tables(duckdb.connect(str(tmp_path / "partnership.duckdb"), read_only=True))
+    for table in tables:
         assert f"model.hemisphere_partnership.{table}" in html, table
     catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text(encoding="utf-8"))
+    # the catalog (models/macros/docs_catalog.sql) has every mart with its columns, and every source table
+    assert all(catalog["nodes"][f"model.hemisphere_partnership.{t}"]["columns"] for t in tables)
+    assert len(catalog["sources"]) == len(json.loads(page.with_name("manifest.json").read_text())["sources"])
     columns = catalog["nodes"]["model.hemisphere_partnership.fct_us_aid_country_year"]["columns"]
     assert columns["amount_current_usd"]["type"] == "BIGINT"  # column types come from the warehouse itself
     assert hashlib.sha256((tmp_path / "partnership.duckdb").read_bytes()).hexdigest() == before

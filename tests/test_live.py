@@ -93,6 +93,7 @@ def test_snapshot_mode_never_opens_a_connection(tmp_path, monkeypatch):
 
 
 @pytest.mark.e2e
+@pytest.mark.builds  # a run of every raw asset: scheduled early in its part
 def test_live_build_lands_the_same_raw_rows_as_a_snapshot_build(server, live_env, tmp_path, built_warehouse):
     live_db = materialize_raw(tmp_path / "live")
     live_gets = {p for m, p, _ in server.requests if m == "GET"}

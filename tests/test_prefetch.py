@@ -166,7 +166,7 @@ def test_a_result_for_other_inputs_is_never_used(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.builds  # a refresh
 def test_a_build_failing_on_a_prefetched_table_says_what_its_own_parse_says_and_leaves_no_worker(
-    built_warehouse, tmp_path
+    built_warehouse, tmp_path, reused_root
 ):
     """A refresh given a truncated FMTR report: the build fails with the explanation of the asset's own parse of
     that folder, keeps a copy, publishes nothing, and no worker process of it is left."""
@@ -178,7 +178,7 @@ def test_a_build_failing_on_a_prefetched_table_says_what_its_own_parse_says_and_
     with pytest.raises(Exception) as own:
         _own_parse(FMTR_XML, anchor, {})
     countries.take_outcomes()
-    published = publish_copy(built_warehouse, tmp_path / "warehouse", whole=True)
+    published = publish_copy(built_warehouse, reused_root, whole=True)
     result = published.build(fmtr_training_xml=str(anchor))
     assert not result.success and published.unchanged()
     assert result.failures["fmtr_training_xml"] == explain(FMTR_XML, anchor, own.value, file_fault=True).explained

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 from tests.faults.test_publish_safety import full_copy
@@ -142,7 +142,7 @@ ROUND_OF = {case[0]: n for n, cases in enumerate(ROUNDS) for case in cases}
 
 @pytest.fixture(scope="module")
 def gate_builds(built_warehouse, tmp_path_factory):
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("gate") / "warehouse", whole=True)
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "anomaly_gate"), whole=True)
     done: dict[int, dict] = {}
 
     def run(case_id: str) -> dict:

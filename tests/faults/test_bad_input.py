@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.sources import RAW_TABLES
+from tests.conftest import reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 
@@ -256,7 +257,7 @@ def builds(built_warehouse, tmp_path_factory):
     refresh of those raw tables on a whole copy of the session build (what a user's `hpw build --file` runs).
 
     All rounds share one published copy, which each round must leave byte-identical for the next."""
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("faults") / "warehouse", whole=True)
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "bad_input"), whole=True)
     done: dict[int, dict] = {}
 
     def run(case_id: str) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 
@@ -57,7 +57,8 @@ def _dots_with_huge_partner(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def failing_cli_build(built_warehouse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("messages")
-    published = publish_copy(built_warehouse, tmp / "warehouse", whole=True)  # a refresh of the three tables
+    # a refresh of the three tables
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "messages"), whole=True)
     files = {
         "us_foreign_aid_summary": zipped_summary(tmp / "zip"),
         "us_bases": semicolon_bases(tmp / "semicolon"),
@@ -110,8 +111,8 @@ def test_a_10_mb_cell_is_cut_in_the_one_line_error_and_kept_whole_in_the_log(fai
     assert kept and "X" * 10_000 in kept[0].read_text(encoding="utf-8")
 
 
-def test_a_full_disk_fails_every_raw_table_in_one_line_and_blames_no_file(built_warehouse, tmp_path):
-    published = publish_copy(built_warehouse, tmp_path / "warehouse")
+def test_a_full_disk_fails_every_raw_table_in_one_line_and_blames_no_file(built_warehouse, tmp_path, reused_root):
+    published = publish_copy(built_warehouse, reused_root)
     data = tmp_path / "data"
     data.mkdir()
     (data / "ingestions.jsonl").symlink_to("/dev/full")  # every write to it: ENOSPC, as on a full disk

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pipelines.sources import RAW_TABLES_BY_NAME
+from tests.conftest import reused_folder
 from tests.faults import corrupt as c
 from tests.faults.conftest import publish_copy
 
@@ -27,7 +28,7 @@ PATH = {t.name: urlsplit(t.live_url).path for t in (TROOPS, AID, BASES)}
 
 @pytest.fixture(scope="module")
 def live_build(built_warehouse, tmp_path_factory):
-    published = publish_copy(built_warehouse, tmp_path_factory.mktemp("live") / "warehouse")
+    published = publish_copy(built_warehouse, reused_folder(tmp_path_factory, "warehouse"))
     with LiveServer() as server, pytest.MonkeyPatch.context() as env:
         env.setenv("HPW_MODE", "live")
         env.setenv("HPW_LIVE_BASE_URL", server.base_url)
