@@ -195,6 +195,14 @@ def datapackage(
         tables = con.execute(
             "select table_name from information_schema.tables where table_schema = ? order by 1", [PUBLIC_LAYER]
         ).fetchall()
+        # every table's columns in one query (one catalog scan instead of one per table)
+        columns: dict[str, list[tuple[str, str]]] = {}
+        for table, column, data_type in con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = ? order by table_name, ordinal_position",
+            [PUBLIC_LAYER],
+        ).fetchall():
+            columns.setdefault(table, []).append((column, data_type))
         for (name,) in tables:
             path = exports_dir / f"{name}.csv"
             parquet = exports_dir / f"{name}.parquet"
@@ -202,7 +210,7 @@ def datapackage(
                 continue
             doc = docs.get(name, ModelDoc(name, ""))
             fields = []
-            for column, data_type in _columns(con, PUBLIC_LAYER, name):
+            for column, data_type in columns.get(name, []):
                 entry = {"name": column, "type": frictionless_type(data_type), "duckdbType": data_type}
                 description = doc.columns.get(column, {}).get("description")
                 if description:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 
-from pipelines import exports, fingerprint, locking, refresh, warehouse
+from pipelines import exports, fingerprint, locking, refresh, timeline, warehouse
 from pipelines.assets import RAW_ASSETS
 from pipelines.dbt import warehouse_dbt_assets
 from pipelines.errors import UserError
@@ -200,6 +200,7 @@ def publish_build(
             [value, run_id, warehouse.STORAGE_VERSION, code, input_digests or None],
         )
         con.execute("checkpoint")
+    timeline.mark("publish: build database self-contained, stamped, checkpointed")
     wal = build_db.with_name(build_db.name + ".wal")
     if wal.exists():  # a checkpointed database has nothing left in its WAL
         wal.unlink()
@@ -210,6 +211,7 @@ def publish_build(
             f"publish refused: the finished build does not read back: {err}",
             "the published warehouse was left unchanged; see the build log",
         ) from None
+    timeline.mark("publish: read back")
     staged_exports = build_db.parent / "exports"
     shutil.rmtree(staged_exports, ignore_errors=True)
     written = exports.export(build_db, staged_exports, reuse=reuse)
@@ -218,6 +220,7 @@ def publish_build(
             f"publish refused: {len(written)} Parquet exports for {len(rows)} marts",
             "the published warehouse was left unchanged",
         )
+    timeline.mark("publish: exports staged")
     _check_swappable(root, published_db)
     warehouse.swap_in(build_db, staged_exports, published_db, exports_dir)
     fingerprint.record(root, value)

@@ -4,7 +4,8 @@
   `scenarios`: a query with columns scenario, intensity_threshold, mix_band, intensity_margin, mix_margin,
   drop_component, drop_year
   (drop_component NULL = nothing removed; drop_year NULL = removed in every year). Returns one row per scenario,
-  country and year that has a component row.
+  country and year that has a component row (CTE `typed`). Scenarios that remove the same rows share one scoring
+  (`scoring`, e.g. every threshold scenario shares the headline's); `chosen` holds each scoring's component values.
 #}
 {% macro partnership_scores(components, scenarios) %}
 scenarios as (
@@ -16,34 +17,45 @@ partial_years as (
     select distinct iso3, year from {{ components }} where coalesce(is_partial_period, false)
 ),
 
-kept as (
-    -- each scenario's component rows: a removed component (one year or all years) simply has no row
-    select s.scenario, c.*
-    from {{ components }} as c
-    cross join scenarios as s
-    where not coalesce(c.is_partial_period, false)
-        and (s.drop_component is null
-        or c.component <> s.drop_component
-        or (s.drop_year is not null and c.year <> s.drop_year))
+scenario_scorings as (
+    -- scenarios that remove the same component-years share one scoring: only their typology thresholds differ
+    select *, coalesce(drop_component, '') || '@' || coalesce(cast(drop_year as varchar), '') as scoring
+    from scenarios
+),
+
+scorings as (
+    select distinct scoring, drop_component, drop_year from scenario_scorings
+),
+
+ranked as (
+    -- rank components: percentile among the countries observed that year (0 lowest, 1 highest, ties share the
+    -- lower rank), so units drop out; absolute components are already on 0-1. A scenario removes whole
+    -- (component, year) groups, so the other groups' ranks are the same in every scoring: ranked once
+    select
+        iso3, year, pillar, component, era_first_year, era_last_year, window_years, span_first_year, span_last_year,
+        case when scale = 'rank'
+            then percent_rank() over (partition by year, component order by value)
+            else value
+        end as norm
+    from {{ components }}
+    where not coalesce(is_partial_period, false)
 ),
 
 normalised as (
-    -- rank components: percentile among the countries observed that year (0 lowest, 1 highest, ties share the
-    -- lower rank), so units drop out; absolute components are already on 0-1
-    select
-        scenario, iso3, year, pillar, component, era_first_year, era_last_year, window_years,
-        span_first_year, span_last_year,
-        case when scale = 'rank'
-            then percent_rank() over (partition by scenario, year, component order by value)
-            else value
-        end as norm
-    from kept
+    -- the rows a fill is computed from. A scoring keeps or removes a component's rows for a country and era as a
+    -- whole, except when it removes one year: so every component is filled once (scope ''), shared by each scoring
+    -- that keeps it whole, and a component with one year removed again in that scoring's own scope
+    select '' as scope, * from ranked
+    union all
+    select s.scoring as scope, r.*
+    from ranked as r
+    inner join scorings as s on r.component = s.drop_component and r.year <> s.drop_year
 ),
 
 country_era_sets as (
     -- the fixed set a country's pillar rests on for a whole era: every component it has in any year of the era
     select distinct
-        scenario, iso3, pillar, component, era_first_year, era_last_year, span_first_year, span_last_year,
+        scope, iso3, pillar, component, era_first_year, era_last_year, span_first_year, span_last_year,
         greatest(coalesce(window_years, 1) - 1, {{ var('score_fill_years') }}) as fill_years
     from normalised
 ),
@@ -64,15 +76,15 @@ filled as (
         first_value(case when n.norm is not null then g.year end ignore nulls) over after_now as next_year
     from grid as g
     left join normalised as n
-        on n.scenario = g.scenario and n.iso3 = g.iso3 and n.year = g.year and n.component = g.component
+        on n.scope = g.scope and n.iso3 = g.iso3 and n.year = g.year and n.component = g.component
     window
-        before_now as (partition by g.scenario, g.iso3, g.component, g.era_first_year order by g.year
+        before_now as (partition by g.scope, g.iso3, g.component, g.era_first_year order by g.year
             rows between unbounded preceding and 1 preceding),
-        after_now as (partition by g.scenario, g.iso3, g.component, g.era_first_year order by g.year
+        after_now as (partition by g.scope, g.iso3, g.component, g.era_first_year order by g.year
             rows between 1 following and unbounded following)
 ),
 
-chosen as (
+filled_scored as (
     -- a year the component is not observed takes the country's own normalised value from the nearest observed
     -- year of the era, at most fill_years away (the earlier one on a tie); beyond that it stays missing and the
     -- pillar is not scored, rather than scored on a different set of components
@@ -86,9 +98,20 @@ chosen as (
     from filled
 ),
 
+chosen as (
+    -- each scoring's rows: the shared ones of every component it does not remove, and its own scope's
+    select s.scoring, f.* exclude (scope)
+    from filled_scored as f
+    inner join scorings as s on f.scope = '' and (s.drop_component is null or f.component <> s.drop_component)
+    union all
+    select f.scope as scoring, f.* exclude (scope)
+    from filled_scored as f
+    where f.scope <> ''
+),
+
 pillars as (
     select
-        scenario, iso3, year,
+        scoring, iso3, year,
         min(era_first_year) as era_first_year,
         max(era_last_year) as era_last_year,
         count(*) filter (where pillar = 'economic') as economic_set,
@@ -106,7 +129,7 @@ pillars as (
             or span_last_year - year between 0 and fill_years
         ), false) as is_edge_year
     from chosen
-    group by scenario, iso3, year
+    group by scoring, iso3, year
 ),
 
 scored as (
@@ -123,11 +146,7 @@ scored as (
 
 labelled as (
     select
-        sc.*,
-        s.intensity_threshold,
-        s.mix_band,
-        s.intensity_margin,
-        s.mix_margin,
+        *,
         round((economic_score + security_score) / 2, 9) as partnership_score,
         round(security_score / nullif(economic_score + security_score, 0), 9) as security_mix,
         -- the scores a type rests on: the year's own, or in an edge year the mean of the year and its scored
@@ -140,19 +159,25 @@ labelled as (
             case when not is_edge_year then security_score
                 else avg(security_score) filter (where economic_score is not null) over neighbours end
         end as type_security
-    from scored as sc
-    inner join scenarios as s on s.scenario = sc.scenario
+    from scored
     window neighbours as (
-        partition by sc.scenario, sc.iso3, sc.era_first_year order by sc.year range between 1 preceding and 1 following
+        partition by scoring, iso3, era_first_year order by year range between 1 preceding and 1 following
     )
 ),
 
 type_basis as (
+    -- each scenario types its scoring's scores with its own thresholds
     select
-        *,
-        greatest(type_economic, type_security) as type_intensity,
-        type_security / nullif(type_economic + type_security, 0) as type_mix
-    from labelled
+        s.scenario,
+        l.*,
+        s.intensity_threshold,
+        s.mix_band,
+        s.intensity_margin,
+        s.mix_margin,
+        greatest(l.type_economic, l.type_security) as type_intensity,
+        l.type_security / nullif(l.type_economic + l.type_security, 0) as type_mix
+    from labelled as l
+    inner join scenario_scorings as s on l.scoring = s.scoring
 ),
 
 typed as (
