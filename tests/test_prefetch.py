@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -267,7 +268,12 @@ def test_the_worker_dies_with_a_killed_build(tmp_path):
         for line in build.stdout:  # printed once the worker is started
             if line.startswith("building the warehouse"):
                 break
-        workers = [p for p in _children(build.pid) if "pipelines.prefetch" in _cmdline(p)]
+        # a child reads an empty /proc cmdline for a moment after its exec is reported (arguments not yet mapped)
+        deadline = time.monotonic() + 10
+        while not (workers := [p for p in _children(build.pid) if "pipelines.prefetch" in _cmdline(p)]):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         assert len(workers) == 1, [_cmdline(p) for p in _children(build.pid)]
         watched = os.pidfd_open(workers[0])
         build.send_signal(signal.SIGKILL)
