@@ -158,10 +158,9 @@ def raw_asset(table: RawTable):
                     landed, rejected = counts.pop("rows_landed"), 0  # the streaming path rejects a file, never rows
                     rows = counts.get("rows_in", landed)
                 else:
-                    if isinstance(frame, warehouse.ParquetFrame):
-                        counts, rows = dict(frame.counts), frame.height
-                    else:
-                        counts, rows = entity_counts(frame), frame.height
+                    # a Parquet result of the parse worker comes with its rows counted
+                    counts = dict(frame.counts) if isinstance(frame, warehouse.ParquetFrame) else entity_counts(frame)
+                    rows = frame.height
                     landed, rejected = warehouse.land_raw(
                         con,
                         table,

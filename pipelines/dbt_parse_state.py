@@ -25,23 +25,37 @@ def _partial_parse_cache(build_database: Path) -> Path:
 
 
 def seed_partial_parse(build_database: Path, target: Path) -> None:
-    cached = _partial_parse_cache(build_database)
-    if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
+    seed_from(_partial_parse_cache(build_database), target)
     # otherwise dagster-dbt copies models/target's (parsed for the default warehouse)
 
 
-def keep_partial_parse(build_database: Path, target: Path) -> None:
+def seed_from(cached: Path, target: Path) -> None:
+    """The parse state kept in `cached`, as dbt's own in its target folder (unless that has one)."""
+    if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
+
+
+def keep_as(target: Path, cached: Path) -> bool:
+    """The parse state dbt left in `target`, kept as `cached` for the next run; whether there was one to keep."""
     produced = target / PARTIAL_PARSE_FILE
     if not produced.is_file():
-        return
-    cached = _partial_parse_cache(build_database)
-    try:  # a cache: failing to keep it costs the next build a full parse, never this build
+        return False
+    try:  # a cache: failing to keep it costs the next run a full parse, never this one
         cached.parent.mkdir(parents=True, exist_ok=True)
         scratch = cached.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(produced, scratch)
-        os.replace(scratch, cached)  # atomic: a build reading the cache never sees half a file
+        os.replace(scratch, cached)  # atomic: a run reading the cache never sees half a file
+    except OSError:
+        return False
+    return True
+
+
+def keep_partial_parse(build_database: Path, target: Path) -> None:
+    cached = _partial_parse_cache(build_database)
+    if not keep_as(target, cached):
+        return
+    try:
         # ~1.3 MB each: keep the folders built most recently, and every one built within the hour (a parallel
         # test run builds in dozens of temporary folders and reads the state of its first build at the end)
         kept = sorted(cached.parent.glob("*.msgpack"), key=lambda f: f.stat().st_mtime, reverse=True)

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import settings, warehouse
-from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE
+from pipelines import dbt_parse_state, settings, warehouse
 from pipelines.errors import UserError
 from pipelines.sources.base import file_sha256
 
@@ -427,14 +426,12 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
     dbt = Path(sys.executable).parent / "dbt"
     out_dir = out_dir.resolve()  # dbt runs in the scratch folder
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = out_dir / PARTIAL_PARSE_FILE
     with tempfile.TemporaryDirectory(prefix=".docs-", dir=published_db.parent) as scratch:
         shutil.copyfile(published_db, Path(scratch) / published_db.name)
         # dbt reuses a parse only for the same profile, whose `path` is the database: named relative to dbt's
         # working directory (the scratch folder) it is the same for every call in every warehouse folder, so
         # the parse state the last call left in the project serves this one (~2.5 s of a full parse)
-        if DOCS_PARSE_STATE.is_file():
-            shutil.copyfile(DOCS_PARSE_STATE, state)
+        dbt_parse_state.seed_from(DOCS_PARSE_STATE, out_dir)
         completed = subprocess.run(
             [
                 str(dbt),
@@ -453,14 +450,8 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
             cwd=scratch,
             env={**os.environ, "HPW_BUILD_DB": published_db.name, "DO_NOT_TRACK": "1"},
         )
-    if completed.returncode == 0 and state.is_file():
-        try:  # a cache: failing to keep it costs the next call a full parse, never this one
-            DOCS_PARSE_STATE.parent.mkdir(parents=True, exist_ok=True)
-            scratch_state = DOCS_PARSE_STATE.with_suffix(f".{os.getpid()}.tmp")
-            shutil.copyfile(state, scratch_state)
-            os.replace(scratch_state, DOCS_PARSE_STATE)  # atomic: a call reading it never sees half a file
-        except OSError:
-            pass
+    if completed.returncode == 0:
+        dbt_parse_state.keep_as(out_dir, DOCS_PARSE_STATE)
     if completed.returncode != 0:
         lines = [
             line for line in completed.stdout.splitlines() if "error" in line.lower()
