@@ -19,6 +19,7 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import io
@@ -365,6 +366,91 @@ class JinjaCodeCache:
             scratch.unlink(missing_ok=True)
 
 
+class JsonSchemaCache:
+    """dbt validates its project, profile and flag files against JSON schemas that mashumaro builds from dbt's
+    dataclasses on first use in each process (`dbtClassMixin.json_schema`, ~0.2 s of CPU of a parse). A schema
+    depends only on the class definition, so the built schemas are kept between builds as JSON, in a file named by
+    the versions of the packages that define the classes and of mashumaro, under models/target/. Only module-level
+    classes are cached (a class made at run time could reuse a name with other fields)."""
+
+    FOLDER = "json_schema"
+    PACKAGES = ("dbt-core", "dbt-common", "dbt-adapters", "dbt-duckdb", "dbt-semantic-interfaces", "mashumaro")
+
+    def __init__(self, project_dir: Path):
+        from importlib.metadata import version
+
+        python = f"{sys.version_info[0]}{sys.version_info[1]}"
+        name = "-".join(f"{package}-{version(package)}" for package in self.PACKAGES)
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        self.path = project_dir / "target" / self.FOLDER / f"schemas-{digest}-py{python}.json"
+        self.schemas: dict[str, dict] = {}
+        self.added = 0
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.schemas = loaded
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def key(cls: type) -> str | None:
+        """`module:qualname` of a class importable under that name (None for a class made at run time)."""
+        module = sys.modules.get(cls.__module__)
+        found: object = module
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part, None)
+        return f"{cls.__module__}:{cls.__qualname__}" if found is cls else None
+
+    def install(self) -> None:
+        from dbt_common.dataclass_schema import dbtClassMixin
+
+        original = dbtClassMixin.json_schema.__func__  # type: ignore[attr-defined]  # the lru_cached function
+        cache = self
+
+        @functools.lru_cache
+        def json_schema(cls):  # noqa: ANN001, ANN202 - the signature of the method it replaces
+            key = cache.key(cls)
+            schema = cache.schemas.get(key) if key is not None else None
+            if schema is None:
+                schema = original(cls)
+                if key is not None:
+                    cache.schemas[key] = schema
+                    cache.added += 1
+            return schema
+
+        dbtClassMixin.json_schema = classmethod(json_schema)  # type: ignore[method-assign, assignment, arg-type]
+
+    def save(self) -> None:
+        """Writes the cache when this process built a schema anew (a cache: failing costs the next build)."""
+        if not self.added:
+            return
+        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.write_text(json.dumps(self.schemas), encoding="utf-8")
+            os.replace(scratch, self.path)
+        except (OSError, ValueError, TypeError):
+            scratch.unlink(missing_ok=True)
+
+
+def _quick_flag_source() -> None:
+    """dbt-common names the module that registers a behaviour flag (for its "behaviour change" message) by walking
+    `inspect.stack()`, which reads the source lines of every frame: ~0.05 s each time dbt registers the adapter
+    (once per parse and once per run). The same name from the frames' module globals."""
+    from dbt_common import behavior_flags
+
+    def default_source() -> str:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name and name != behavior_flags.__name__:
+                return name
+            frame = frame.f_back  # type: ignore[assignment]
+        return "Unknown"
+
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(default_source)  # type: ignore[method-assign]
+
+
 def _adopt_log(path: str) -> None:
     """stderr becomes the log in the build area, starting with what was said before (the spawn's early log)."""
     early = b""
@@ -409,16 +495,24 @@ def _close_database(database: str) -> str:
                 DuckDBConnectionManager._ENV = None
     except Exception as err:  # noqa: BLE001 - whatever fails, the check below says so and exiting closes it
         _say(f"closing dbt-duckdb's database: {err}")
-    gc.collect()
-    still = set()
+    still = _open_files(database)
+    if still:  # a connection left in a reference cycle keeps the file open until collected
+        gc.collect()
+        still = _open_files(database)
+    return ", ".join(sorted(still))
+
+
+def _open_files(prefix: str) -> set[str]:
+    """The files under `prefix` (the database and its WAL) this process has open."""
+    found = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
             path = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-        if database and path.startswith(database):
-            still.add(path)
-    return ", ".join(sorted(still))
+        if prefix and path.startswith(prefix):
+            found.add(path)
+    return found
 
 
 def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], project_dir: str) -> str | None:
@@ -463,6 +557,9 @@ def serve(listening_fd: int, parent: int) -> None:
 
     jinja_code = JinjaCodeCache(Path(project_dir))
     jinja_code.install()
+    schemas = JsonSchemaCache(Path(project_dir))
+    schemas.install()
+    _quick_flag_source()
     _mark("dbt-core imported")
     # The build says when its build area is ready, and the environment dbt will get (Worker.begin); no order
     # (the build ended first, or needs no dbt): nothing to do.
@@ -545,6 +642,7 @@ def serve(listening_fd: int, parent: int) -> None:
     still_open = _close_database(request["env"].get(BUILD_DB_ENV, ""))
     _mark("database closed", log)
     jinja_code.save()
+    schemas.save()
     os.write(
         log,
         f"served {request['argv'][0]}: exit {code}, request after {waited:.2f} s, "
