@@ -613,6 +613,23 @@ def _empty_build_area(build_area: Path) -> threading.Thread:
     return cleaner
 
 
+def _seed_and_hold(published: Path, build_database: Path, changed: list[str]) -> None:
+    """A refresh's build database (pipelines/refresh.py `seed`), then held open for the raw steps, which land into
+    it (pipelines/warehouse.py `hold_open`): its catalog is loaded here, in the seeding thread, while Dagster
+    imports, instead of in the raw step."""
+    from pipelines import warehouse
+
+    refresh.seed(published, build_database, changed)
+    warehouse.hold_open(build_database)
+
+
+def _release_build_database(build_database: Path) -> None:
+    """Closes the build database if this process still holds it (a run that failed, or never started)."""
+    warehouse = sys.modules.get("pipelines.warehouse")
+    if warehouse is not None:
+        warehouse.release(build_database)
+
+
 def _fail_dead_runs(instance, root: Path) -> None:
     """Runs of earlier `hpw build`s of this warehouse still marked in progress were killed: this process holds the
     warehouse's build lock. Marked failed, they give back their `duckdb_write` pool slot, which would otherwise
@@ -702,7 +719,8 @@ def run_build(
         seeded = None
         if not plan.cold:
             published_db = root / "partnership.duckdb"
-            seeded = seeding.submit(refresh.seed, published_db, build_area / "partnership.duckdb", plan.changed)
+            seeded = seeding.submit(_seed_and_hold, published_db, build_area / "partnership.duckdb", plan.changed)
+            cleanup.callback(_release_build_database, build_area / "partnership.duckdb")
         with frozen_imports():
             from dagster import BetaWarning
 
@@ -841,6 +859,7 @@ def run_build(
             if explained:  # one physical line per cause
                 outcome.error = "\n".join(" ".join(text.split()) for text in explained)
             # Drop the half-built database; keep dbt's logs (.build/dbt_target/dbt.log) for inspection.
+            _release_build_database(build_area / "partnership.duckdb")
             for leftover in build_area.glob("partnership.duckdb*"):
                 leftover.unlink(missing_ok=True)
         return outcome

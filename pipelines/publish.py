@@ -126,7 +126,9 @@ def _carried_over(selected, build_db: Path, published_db: Path) -> str:
     runs = []
     for path in (build_db, published_db):
         try:
-            with duckdb.connect(str(path), read_only=True) as con:
+            # each as its holder opened it (publish holds the build database read-write, the build the published
+            # file read-only): DuckDB shares an open database only between connections of the same settings
+            with duckdb.connect(str(path), read_only=path != build_db) as con:
                 row = con.execute("select max(run_id) from meta.build").fetchone()
                 runs.append(row[0] if row else None)
         except duckdb.Error:
@@ -200,6 +202,7 @@ def publish_build(
             [value, run_id, warehouse.STORAGE_VERSION, code, input_digests or None],
         )
         con.execute("checkpoint")
+    warehouse.release(build_db)  # the read-back opens it with settings of its own
     timeline.mark("publish: build database self-contained, stamped, checkpointed")
     wal = build_db.with_name(build_db.name + ".wal")
     if wal.exists():  # a checkpointed database has nothing left in its WAL
@@ -263,6 +266,17 @@ def published_warehouse(
 ) -> MaterializeResult:
     started = time.perf_counter()
     warehouse.release(warehouse_db.build_database)  # the raw assets' held connection (pipelines/warehouse.py)
+    if warehouse_db.build_database.is_file():  # opened once for the checks and the stamp below, not once each
+        warehouse.hold_open(warehouse_db.build_database)
+    try:
+        return _publish(context, config, warehouse_db, started)
+    finally:
+        warehouse.release(warehouse_db.build_database)
+
+
+def _publish(
+    context: AssetExecutionContext, config: PublishConfig, warehouse_db: WarehouseResource, started: float
+) -> MaterializeResult:
     try:
         check_run_is_complete(
             context.instance, context.run.run_id, warehouse_db.build_database, warehouse_db.published_database
