@@ -553,7 +553,7 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
     return lines
 
 
-def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
+def _start_dbt_worker(build_area: Path, cleanup: ExitStack, background: bool = True):
     """The warm dbt process (pipelines/dbt_worker.py) and the variable naming it to the dbt step, undone by
     `cleanup`; or None and why it is off. It parses from this folder's partial-parse state, seeded first."""
     from pipelines import dbt_worker
@@ -564,7 +564,7 @@ def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
         return None, off
     target = build_area / "dbt_target"
     seed_partial_parse(build_area / "partnership.duckdb", target)
-    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
+    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR, background)
     cleanup.callback(worker.stop)
     previous = os.environ.get(dbt_worker.SOCKET_ENV)
     os.environ[dbt_worker.SOCKET_ENV] = worker.name
@@ -701,7 +701,9 @@ def run_build(
             file_overrides,
             {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
         )
-        dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
+        # The worker parses while Dagster loads: in the background of a cold build's long raw phase, beside a
+        # refresh's short one (which reaches dbt about when the worker is ready)
+        dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup, background=plan.cold)
         timeline.mark("build area emptied, parse worker started, dbt worker told to parse")
         before = _published_state(root)
 

@@ -133,12 +133,20 @@ class Worker:
         self.log: Path | None = None  # the worker's log in the build area, once it was told to parse
         self.unasked = False  # stopped while still waiting: dbt never asked for it
 
-    def begin(self, build_database: Path, target: Path, project_dir: Path) -> None:
-        """Parse now, into `target` (emptied and seeded by the build), with the environment dbt will get."""
+    def begin(self, build_database: Path, target: Path, project_dir: Path, background: bool = True) -> None:
+        """Parse now, into `target` (emptied and seeded by the build), with the environment dbt will get.
+        `background`: keep importing and parsing at a lower priority than the build (see `serve`); a refresh, whose
+        build reaches dbt about when the worker is ready, asks for the build's own priority (allowed where the
+        system lets a process raise a priority again; elsewhere the worker stays niced)."""
         environ = parse_environment(build_database, target, project_dir)
         target.mkdir(parents=True, exist_ok=True)
         self.log = target.parent / LOG_NAME
-        order = json.dumps({"env": environ, "log": str(self.log)}).encode() + b"\n"
+        if not background:
+            try:  # its main thread (the one importing); the worker's own threads start later, from it
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, os.getpriority(os.PRIO_PROCESS, 0))
+            except OSError:
+                pass
+        order = json.dumps({"env": environ, "log": str(self.log), "background": background}).encode() + b"\n"
         try:
             assert self.process.stdin is not None
             self.process.stdin.write(order)
@@ -242,10 +250,10 @@ def spawn(build_database: Path, target: Path, project_dir: Path) -> Worker:
     return Worker(process, name, early_log, environ)
 
 
-def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
+def start(build_database: Path, target: Path, project_dir: Path, background: bool = True) -> Worker:
     """Spawns the worker and tells it to parse into `target` at once."""
     worker = spawn(build_database, target, project_dir)
-    worker.begin(build_database, target, project_dir)
+    worker.begin(build_database, target, project_dir, background)
     return worker
 
 
@@ -260,18 +268,18 @@ def prestart(build_database: Path, target: Path, project_dir: Path) -> None:
         _PRESTARTED[key] = spawn(build_database, target, project_dir)
 
 
-def adopt(build_database: Path, target: Path, project_dir: Path) -> Worker:
+def adopt(build_database: Path, target: Path, project_dir: Path, background: bool = True) -> Worker:
     """The worker spawned ahead for this build database, if its environment is still the one dbt will get, told
     to parse now; else a new one. Any other spawned ahead is ended."""
     worker = _PRESTARTED.pop((str(build_database), str(project_dir)), None)
     discard_prestarted()
     if worker is not None and worker.process.poll() is None:
         if _read_by_imports(worker.environ) == _read_by_imports(parse_environment(build_database, target, project_dir)):
-            worker.begin(build_database, target, project_dir)
+            worker.begin(build_database, target, project_dir, background)
             return worker
     if worker is not None:
         worker.stop()
-    return start(build_database, target, project_dir)
+    return start(build_database, target, project_dir, background)
 
 
 def _read_by_imports(environ: dict[str, str]) -> dict[str, str]:
@@ -539,7 +547,8 @@ def serve(listening_fd: int, parent: int) -> None:
     listener = socket.socket(fileno=listening_fd)
     # Import and parse at a lower priority: on an idle second core they run at full speed, and on a busy machine
     # (or when the OS shares CPU per session, as Linux's autogroup does) they yield to the build's own start-up
-    # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path.
+    # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path, and to
+    # parse for a refresh, whose build reaches dbt about when the parse is done (`Worker.begin`).
     priority = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, min(priority + BACKGROUND_NICENESS, 19))
     _mark("started")
@@ -568,6 +577,11 @@ def serve(listening_fd: int, parent: int) -> None:
         os._exit(0)
     order = json.loads(order_line)
     _adopt_log(order["log"])
+    if not order.get("background", True):  # a refresh: the parse is on its path into dbt (`Worker.begin`)
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
+        except PermissionError:
+            pass
     os.environ.clear()
     os.environ.update(order["env"])
     parsed_env = dict(os.environ)
