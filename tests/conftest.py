@@ -140,9 +140,8 @@ def session_build_instance_home(built_warehouse, tmp_path_factory) -> Path:
 
 def reused_folder(tmp_path_factory, name: str) -> Path:
     """`<this worker's temporary folder>/reused/<name>`, removed if a test before left it: the same path for every
-    test of this worker that asks for `name`. dbt keeps its partial-parse state per build-database path, as a
-    user's builds in one warehouse folder do (pipelines/dbt_parse_state.py); a new folder per test made every
-    build parse the dbt project from scratch (~2.5 s CPU each). Only for a folder that does not outlive its test,
+    test of this worker that asks for `name` (fewer temporary folders; dbt's parse state no longer depends on the
+    folder: pipelines/dbt_parse_state.py). Only for a folder that does not outlive its test,
     or its module's tests when a module-scoped fixture holds it (those run one after another on one worker, and
     pytest tears the fixture down before the next module's first test)."""
     folder = tmp_path_factory.getbasetemp() / "reused" / name
