@@ -187,6 +187,9 @@ def as_a_builds_dbt(env: pytest.MonkeyPatch, database: Path, target: Path) -> No
     from pipelines import dbt_worker
     from pipelines.dbt_parse_state import seed_partial_parse
 
+    # dbt-duckdb keeps its last database open for the life of the process, and would serve it again for the same
+    # profile: a run in another folder names its database the same way (DuckDB's instance cache too)
+    dbt_worker._close_database("")
     cwd, environ = dbt_worker.in_build_area(os.getcwd(), {"HPW_BUILD_DB": str(database)})
     env.chdir(cwd)
     env.setenv("HPW_BUILD_DB", environ["HPW_BUILD_DB"])
