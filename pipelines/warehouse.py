@@ -71,7 +71,13 @@ def hold_open(path: Path) -> None:
     Whatever needs the file closed (dbt's subprocess, publishing) calls `release` first."""
     key = path.resolve()
     if key not in _HELD:
-        _HELD[key] = connect(path)
+        held = connect(path)
+        # The build database is scratch until publishing checkpoints it in a connection of its own (default mode)
+        # and renames it into place; a crash before that discards it. So the raw tables' commits (two per raw
+        # asset) need not wait for the disk, as dbt's do not (models/profiles.yml). A setting of the open database,
+        # shared by every connection of this process to the file while it is held.
+        held.execute("set global fsync_mode = 'none'")
+        _HELD[key] = held
 
 
 def release(path: Path) -> None:
@@ -79,6 +85,7 @@ def release(path: Path) -> None:
     connection of this process is open on it). Nothing to do when none is held."""
     held = _HELD.pop(path.resolve(), None)
     if held is not None:
+        held.execute("set global fsync_mode = 'standard'")  # whoever opens the file next in this process syncs
         held.close()
 
 
