@@ -46,8 +46,9 @@ $(BIN)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(BIN)/.installed
 
+# The database named as a build's dbt names it (relative to its build folder), so builds reuse this parse state.
 $(MANIFEST): $(BIN)/.installed $(MODEL_FILES)
-	cd models && HPW_BUILD_DB=$(CURDIR)/warehouse/.build/partnership.duckdb ../$(BIN)/dbt parse --quiet
+	cd models && HPW_BUILD_DB=partnership.duckdb ../$(BIN)/dbt parse --quiet
 	touch $@
 
 manifest: $(MANIFEST)

@@ -252,8 +252,8 @@ def manifest_parse(build_database: Path | None = None):
         return
     dbt = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    if build_database is not None:  # parse against the same profile the build uses, so partial parsing holds
-        env["HPW_BUILD_DB"] = str(build_database)
+    if build_database is not None:  # the profile the build's dbt gets (dbt_worker.in_build_area): parse state holds
+        env["HPW_BUILD_DB"] = build_database.name
     project = str(settings.DBT_PROJECT_DIR)
     with tempfile.TemporaryFile("w+") as output:  # a file, not a pipe: a chatty parse never blocks on a full pipe
         proc = subprocess.Popen(
@@ -563,7 +563,7 @@ def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
     if off is not None:
         return None, off
     target = build_area / "dbt_target"
-    seed_partial_parse(build_area / "partnership.duckdb", target)
+    seed_partial_parse(target)
     worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
     cleanup.callback(worker.stop)
     previous = os.environ.get(dbt_worker.SOCKET_ENV)

@@ -16,12 +16,7 @@ from packaging import version
 
 from pipelines import dbt_worker, settings, warehouse
 from pipelines.assets import DUCKDB_POOL
-from pipelines.dbt_parse_state import (  # noqa: F401 - PARTIAL_PARSE_FILE, _partial_parse_cache: tests use them here
-    PARTIAL_PARSE_FILE,
-    _partial_parse_cache,
-    keep_partial_parse,
-    seed_partial_parse,
-)
+from pipelines.dbt_parse_state import keep_partial_parse, seed_partial_parse
 from pipelines.refresh import CODE_TESTED_TAG
 from pipelines.resources import WarehouseResource
 
@@ -110,13 +105,14 @@ def dbt_resource() -> DbtCliResource:
     manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, pool=DUCKDB_POOL
 )
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse_db: WarehouseResource):
-    # dbt runs as a subprocess and reads its database path from the environment (models/profiles.yml).
+    # dbt runs as a subprocess and reads its database path from the environment (models/profiles.yml); the hpw-dbt
+    # client runs it in the database's folder with the path made relative (dbt_worker.in_build_area).
     os.environ["HPW_BUILD_DB"] = str(warehouse_db.build_database)
     # DuckDB allows one writing process per file: the raw assets' held connection closes before dbt opens it.
     warehouse.release(warehouse_db.build_database)
     # dbt's run artefacts (logs, compiled SQL, run_results) go beside the build database, not into models/target.
     target = warehouse_db.build_database.parent / "dbt_target"
-    seed_partial_parse(warehouse_db.build_database, target)
+    seed_partial_parse(target)
     args = ["build"]
     if context.run.tags.get(CODE_TESTED_TAG) == "true":
         # unit tests test the SQL on fixed fixtures, not the data: they ran and passed in a build of this very code
@@ -124,4 +120,4 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
         args += ["--exclude-resource-type", "unit_test"]
     invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()
-    keep_partial_parse(warehouse_db.build_database, target)
+    keep_partial_parse(target)

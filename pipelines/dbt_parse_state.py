@@ -1,32 +1,40 @@
-"""dbt's partial-parse state kept per build database, so every build folder parses incrementally.
+"""dbt's partial-parse state, one for the builds of every warehouse folder, so every build parses incrementally.
 
 Imports nothing heavy: the build seeds the state before the warm dbt process (pipelines/dbt_worker.py) parses.
 """
 
-import hashlib
 import os
 import shutil
-import time
 from pathlib import Path
 
 from pipelines import settings
 
-# dbt reuses its parse only when the profile is unchanged, and the profile's `path` is the build database: a
-# manifest parsed for one warehouse folder forces a full parse (~2.5 s) on every build in another. So the
-# parse state each build leaves behind is kept per build-database path and handed to the next build there.
+# dbt reuses its parse only when the profile is unchanged, and the profile's `path` is the build database. dbt runs
+# with the build area as its working directory and the database named relative to it (dbt_worker.in_build_area),
+# so the profile is the same in every warehouse folder: the state any build leaves serves the next one anywhere,
+# a first build in a new folder included (a full parse costs ~2.5 s).
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-PARTIAL_PARSE_KEEP = 8
-PARTIAL_PARSE_KEEP_SECONDS = 3600
+BUILD_PARSE_STATE_FILE = "build_partial_parse.msgpack"
 
 
-def _partial_parse_cache(build_database: Path) -> Path:
-    key = hashlib.sha256(str(build_database.resolve()).encode()).hexdigest()[:16]
-    return settings.DBT_PROJECT_DIR / "target" / "partial_parse_by_database" / f"{key}.msgpack"
+def build_parse_state() -> Path:
+    """Where the builds' parse state is kept (beside `make manifest`'s own, models/target/partial_parse.msgpack)."""
+    return settings.DBT_PROJECT_DIR / "target" / BUILD_PARSE_STATE_FILE
 
 
-def seed_partial_parse(build_database: Path, target: Path) -> None:
-    seed_from(_partial_parse_cache(build_database), target)
-    # otherwise dagster-dbt copies models/target's (parsed for the default warehouse)
+def kept_parse_state() -> Path:
+    """The newer of the builds' parse state and the manifest parse's (`make manifest`, or `hpw build` when the
+    manifest was stale): both are parsed with the profile a build's dbt gets, and the newer one has seen the latest
+    project files (a changed dbt_project.yml forces a full parse of any older state)."""
+    build, manifest = build_parse_state(), build_parse_state().with_name(PARTIAL_PARSE_FILE)
+    try:
+        return build if build.stat().st_mtime >= manifest.stat().st_mtime else manifest
+    except FileNotFoundError:
+        return build if build.is_file() else manifest
+
+
+def seed_partial_parse(target: Path) -> None:
+    seed_from(kept_parse_state(), target)
 
 
 def seed_from(cached: Path, target: Path) -> None:
@@ -51,17 +59,5 @@ def keep_as(target: Path, cached: Path) -> bool:
     return True
 
 
-def keep_partial_parse(build_database: Path, target: Path) -> None:
-    cached = _partial_parse_cache(build_database)
-    if not keep_as(target, cached):
-        return
-    try:
-        # ~1.3 MB each: keep the folders built most recently, and every one built within the hour (a parallel
-        # test run builds in dozens of temporary folders and reads the state of its first build at the end)
-        kept = sorted(cached.parent.glob("*.msgpack"), key=lambda f: f.stat().st_mtime, reverse=True)
-        recent = time.time() - PARTIAL_PARSE_KEEP_SECONDS
-        for stale in kept[PARTIAL_PARSE_KEEP:]:
-            if stale.stat().st_mtime < recent:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass
+def keep_partial_parse(target: Path) -> None:
+    keep_as(target, build_parse_state())

@@ -13,6 +13,8 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
   pipe, and the same run_results.json lands in the target folder (and manifest.json, when the run failed). Without
   a worker, or when the worker is gone or declines (a request it did not parse for), the client `execv`s the real
   dbt: exactly the behaviour without it. HPW_DBT_WORKER=0 turns the worker off.
+- dbt runs in the build area, the database named relative to it (`in_build_area`; the client and the worker alike):
+  the profile's `path`, which dbt's parse state depends on, is then the same in every warehouse folder.
 - The worker serves one request and exits. It exits by itself when its parent (the build) dies or its client
   disconnects mid-run, so it never outlives the build holding the database's lock.
 """
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -77,6 +80,9 @@ def client_executable() -> Path:
 # ---------------------------------------------------------------------------------------------------------- client
 def client() -> None:
     """`hpw-dbt ARGS`: `dbt ARGS` run by the build's warm worker when there is one, else by the real dbt."""
+    cwd, environ = in_build_area(os.getcwd(), os.environ)
+    os.chdir(cwd)
+    os.environ.update(environ)
     name = os.environ.get(SOCKET_ENV)
     if name and sys.platform == "linux":
         code = _ask_worker(name)
@@ -115,6 +121,19 @@ def _ask_worker(name: str) -> int | None:
     except OSError:
         pass
     return int(reply[5:])
+
+
+def in_build_area(cwd: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The working directory and environment dbt runs with: the build database's folder, and the database named
+    relative to it. dbt reuses a parse only for an unchanged profile, whose `path` is the build database: with an
+    absolute path every warehouse folder (a user's second one, a fresh clone's first build, each test's folder)
+    would parse the project from scratch (~2.5 s). dbt finds the project and profile through DBT_PROJECT_DIR and
+    DBT_PROFILES_DIR, and writes into DBT_TARGET_PATH, all absolute."""
+    database = environ.get(BUILD_DB_ENV, "")
+    folder = os.path.dirname(database)
+    if not os.path.isabs(database) or not os.path.isdir(folder):  # not a build's (or no such folder): as given
+        return cwd, dict(environ)
+    return folder, {**environ, BUILD_DB_ENV: os.path.basename(database)}
 
 
 def _peer(conn: socket.socket) -> tuple[int, int]:
@@ -421,7 +440,7 @@ def _close_database(database: str) -> str:
     return ", ".join(sorted(still))
 
 
-def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], project_dir: str) -> str | None:
+def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], parsed_cwd: str) -> str | None:
     """Why the parse does not fit the request (it would differ from the parse dbt would do), or None."""
     argv = request.get("argv") or []
     if not argv or argv[0] not in COMMANDS:
@@ -429,8 +448,8 @@ def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str],
     unknown = [a for a in argv[1:] if a.startswith("-") and a.split("=", 1)[0] not in OPTIONS]
     if unknown:
         return f"option {unknown[0].split('=', 1)[0]} may change what dbt parses"
-    if os.path.realpath(request.get("cwd", "")) != os.path.realpath(project_dir):
-        return "another project folder"
+    if os.path.realpath(request.get("cwd", "")) != os.path.realpath(parsed_cwd):
+        return "another working folder"
     env = request.get("env") or {}
     names = {k for k in {*env, *parsed_env} if k.startswith("DBT_") and k not in INVOCATION_ONLY_ENV} | watched
     differ = sorted(k for k in names if env.get(k) != parsed_env.get(k))
@@ -471,9 +490,10 @@ def serve(listening_fd: int, parent: int) -> None:
         os._exit(0)
     order = json.loads(order_line)
     _adopt_log(order["log"])
+    parsed_cwd, parsed_env = in_build_area(project_dir, order["env"])
+    os.chdir(parsed_cwd)
     os.environ.clear()
-    os.environ.update(order["env"])
-    parsed_env = dict(os.environ)
+    os.environ.update(parsed_env)
     started = time.perf_counter()
     _mark("told to parse")
     # No manifest.json from the parse: the build's run writes it (with what it compiled), and nothing reads the
@@ -499,7 +519,7 @@ def serve(listening_fd: int, parent: int) -> None:
     listener.close()
     message, fds, _flags, _addr = socket.recv_fds(conn, REQUEST_MAX_BYTES, 3)
     request = json.loads(message)
-    reason = decline_reason(request, parsed_env, watched, project_dir) if manifest is not None else "the parse failed"
+    reason = decline_reason(request, parsed_env, watched, parsed_cwd) if manifest is not None else "the parse failed"
     if reason is not None or len(fds) != 3:
         conn.send(b"declined")
         _say(f"declined: {reason or 'no stdin/stdout/stderr received'}")
@@ -542,7 +562,8 @@ def serve(listening_fd: int, parent: int) -> None:
     _mark("dbt finished", log)
     sys.stdout.flush()
     sys.stderr.flush()
-    still_open = _close_database(request["env"].get(BUILD_DB_ENV, ""))
+    database = request["env"].get(BUILD_DB_ENV, "")
+    still_open = _close_database(os.path.abspath(database) if database else "")
     _mark("database closed", log)
     jinja_code.save()
     os.write(

@@ -406,10 +406,6 @@ def write_data_dictionary(path: Path | None = None, manifest_path: Path | None =
     return target
 
 
-# `hpw docs`: dbt's parse state for the docs' scratch database, kept between calls (dbt_docs)
-DOCS_PARSE_STATE = settings.DBT_PROJECT_DIR / "target" / "docs_partial_parse.msgpack"
-
-
 def dbt_docs(published_db: Path, out_dir: Path) -> Path:
     """The dbt docs site (lineage, column docs, catalog types) as one offline page: out_dir/static_index.html.
 
@@ -429,9 +425,9 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix=".docs-", dir=published_db.parent) as scratch:
         shutil.copyfile(published_db, Path(scratch) / published_db.name)
         # dbt reuses a parse only for the same profile, whose `path` is the database: named relative to dbt's
-        # working directory (the scratch folder) it is the same for every call in every warehouse folder, so
-        # the parse state the last call left in the project serves this one (~2.5 s of a full parse)
-        dbt_parse_state.seed_from(DOCS_PARSE_STATE, out_dir)
+        # working directory (the scratch folder), as a build's dbt names its own, the profile is the builds', so
+        # the parse state the last build or call left serves this one (~2.5 s of a full parse)
+        dbt_parse_state.seed_partial_parse(out_dir)
         completed = subprocess.run(
             [
                 str(dbt),
@@ -451,7 +447,7 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
             env={**os.environ, "HPW_BUILD_DB": published_db.name, "DO_NOT_TRACK": "1"},
         )
     if completed.returncode == 0:
-        dbt_parse_state.keep_as(out_dir, DOCS_PARSE_STATE)
+        dbt_parse_state.keep_partial_parse(out_dir)
     if completed.returncode != 0:
         lines = [
             line for line in completed.stdout.splitlines() if "error" in line.lower()

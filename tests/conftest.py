@@ -140,9 +140,8 @@ def session_build_instance_home(built_warehouse, tmp_path_factory) -> Path:
 
 def reused_folder(tmp_path_factory, name: str) -> Path:
     """`<this worker's temporary folder>/reused/<name>`, removed if a test before left it: the same path for every
-    test of this worker that asks for `name`. dbt keeps its partial-parse state per build-database path, as a
-    user's builds in one warehouse folder do (pipelines/dbt_parse_state.py); a new folder per test made every
-    build parse the dbt project from scratch (~2.5 s CPU each). Only for a folder that does not outlive its test,
+    test of this worker that asks for `name` (fewer temporary folders; dbt's parse state no longer depends on the
+    folder: pipelines/dbt_parse_state.py). Only for a folder that does not outlive its test,
     or its module's tests when a module-scoped fixture holds it (those run one after another on one worker, and
     pytest tears the fixture down before the next module's first test)."""
     folder = tmp_path_factory.getbasetemp() / "reused" / name
@@ -163,9 +162,9 @@ def reused_root(tmp_path_factory) -> Path:
 
 
 def reused_build_area(tmp_path_factory, name: str) -> Path:
-    """A build folder (created, empty but for dbt's partial-parse state in dbt_target/) at a path this worker
-    reuses: for tests that run dbt themselves on a database they put there."""
-    from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE
+    """A build folder (created, empty but for dbt's partial-parse state in dbt_target/, seeded as a build seeds
+    it) at a path this worker reuses: for tests that run dbt themselves on a database they put there."""
+    from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE, seed_partial_parse
 
     area = tmp_path_factory.getbasetemp() / "reused_dbt" / name / "warehouse" / ".build"
     target = area / "dbt_target"
@@ -177,7 +176,24 @@ def reused_build_area(tmp_path_factory, name: str) -> Path:
         if leftover.name != "dbt_target":
             shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     area.mkdir(parents=True, exist_ok=True)
+    seed_partial_parse(target)
     return area
+
+
+def as_a_builds_dbt(env: pytest.MonkeyPatch, database: Path, target: Path) -> None:
+    """dbt run in this process (dbtRunner) as a build's dbt runs: in the database's folder with the database named
+    relative to it (pipelines/dbt_worker.in_build_area) and the kept parse state seeded into `target`, so dbt
+    parses only what changed instead of the whole project (~2.5 s)."""
+    from pipelines import dbt_worker
+    from pipelines.dbt_parse_state import seed_partial_parse
+
+    # dbt-duckdb keeps its last database open for the life of the process, and would serve it again for the same
+    # profile: a run in another folder names its database the same way (DuckDB's instance cache too)
+    dbt_worker._close_database("")
+    cwd, environ = dbt_worker.in_build_area(os.getcwd(), {"HPW_BUILD_DB": str(database)})
+    env.chdir(cwd)
+    env.setenv("HPW_BUILD_DB", environ["HPW_BUILD_DB"])
+    seed_partial_parse(target)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from dagster_dbt import DbtCliResource
 
-from pipelines import settings
-from pipelines.dbt import PARTIAL_PARSE_FILE, _partial_parse_cache, dbt_resource, seed_partial_parse
+from pipelines import dbt_worker, settings
+from pipelines.dbt import dbt_resource
+from pipelines.dbt_parse_state import PARTIAL_PARSE_FILE, build_parse_state, kept_parse_state, seed_partial_parse
 
 DBT = Path(sys.executable).parent / "dbt"
 FULL_PARSE_MESSAGES = ("Unable to do partial parsing", "Starting full parse")
@@ -33,17 +34,21 @@ def test_the_dbt_version_without_running_dbt_is_the_executables():
     assert f"installed: {dbt_resource()._cli_version}" in printed
 
 
-def _parse(build_database: Path, target: Path) -> str:
-    """`dbt parse` for a build of `build_database` into `target`; returns what dbt said, one message a line. dbt runs
-    in this process (dbtRunner, as the build's warm dbt process runs it): the parse state, not the process, is the
-    subject here."""
+def _parse(build_database: Path, target: Path, as_a_build_does: bool = True) -> str:
+    """`dbt parse` for a build of `build_database` into `target`; returns what dbt said, one message a line. As a
+    build's dbt runs (`as_a_build_does`): in the database's folder, the database named relative to it
+    (dbt_worker.in_build_area); else from here, named by its absolute path. dbt runs in this process (dbtRunner, as
+    the build's warm dbt process runs it): the parse state, not the process, is the subject here."""
     from dbt.cli.main import dbtRunner
 
+    cwd, environ = os.getcwd(), {"HPW_BUILD_DB": str(build_database)}
+    if as_a_build_does:
+        cwd, environ = dbt_worker.in_build_area(cwd, environ)
     said: list[str] = []
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"HPW_BUILD_DB": str(build_database), "DBT_TARGET_PATH": str(target)}.items():
+        env.chdir(cwd)
+        for name, value in {**environ, "DBT_TARGET_PATH": str(target), "DO_NOT_TRACK": "1"}.items():
             env.setenv(name, value)
-        env.setenv("DO_NOT_TRACK", "1")
         project = str(settings.DBT_PROJECT_DIR)
         result = dbtRunner(callbacks=[lambda event: said.append(event.info.msg)]).invoke(
             ["parse", "--project-dir", project, "--profiles-dir", project]
@@ -52,23 +57,33 @@ def _parse(build_database: Path, target: Path) -> str:
     return "\n".join(said)
 
 
-def test_a_build_leaves_dbt_parse_state_the_next_build_in_that_folder_reuses(session_build_folder, tmp_path):
-    build_database = session_build_folder / ".build" / "partnership.duckdb"  # the folder dbt really ran in
-    cached = _partial_parse_cache(build_database)
-    assert cached.is_file(), "the session build kept no dbt parse state for its folder"
+def test_a_build_leaves_dbt_parse_state_a_build_in_any_folder_reuses(session_build_folder, tmp_path):
+    assert build_parse_state().is_file(), "the session build kept no dbt parse state"
+    cached = kept_parse_state()
 
-    seeded = tmp_path / "seeded"
-    seed_partial_parse(build_database, seeded)
-    assert (seeded / PARTIAL_PARSE_FILE).read_bytes() == cached.read_bytes()
-    output = _parse(build_database, seeded)
+    # a folder no build ran in (a user's second warehouse, a fresh clone's): dbt runs there with the database named
+    # relative to it, so the profile is the one the state was parsed with and dbt parses only what changed
+    area = tmp_path / "new_warehouse" / ".build"
+    area.mkdir(parents=True)
+    seeded = area / "dbt_target"
+    before = cached.read_bytes()
+    seed_partial_parse(seeded)
+    # another worker's build may keep its state meanwhile: the copy is the state before or after it
+    assert (seeded / PARTIAL_PARSE_FILE).read_bytes() in (before, cached.read_bytes())
+    assert dbt_worker.in_build_area("/elsewhere", {"HPW_BUILD_DB": str(area / "partnership.duckdb")}) == (
+        str(area),
+        {"HPW_BUILD_DB": "partnership.duckdb"},
+    )
+    output = _parse(area / "partnership.duckdb", seeded)
     assert not any(message in output for message in FULL_PARSE_MESSAGES), output
+    assert "Partial parsing enabled" in output, output
 
-    # control: the state kept for another folder's database is not reusable here (dbt says so and parses fully)
-    other = tmp_path / "elsewhere" / ".build" / "partnership.duckdb"
+    # control: the same state is not reusable by a dbt that names the database by its absolute path (the profile
+    # differs; dbt says so and parses fully), as every new folder's first build did before
     unseeded = tmp_path / "unseeded"
     unseeded.mkdir()
-    (unseeded / PARTIAL_PARSE_FILE).write_bytes(cached.read_bytes())
-    output = _parse(other, unseeded)
+    (unseeded / PARTIAL_PARSE_FILE).write_bytes((seeded / PARTIAL_PARSE_FILE).read_bytes())
+    output = _parse(area / "partnership.duckdb", unseeded, as_a_build_does=False)
     assert any(message in output for message in FULL_PARSE_MESSAGES), output
 
 

@@ -11,6 +11,7 @@ import re
 import duckdb
 
 from pipelines import settings
+from tests.conftest import as_a_builds_dbt
 
 REF = re.compile(r"""ref\(\s*['"](\w+)['"]\s*\)""")
 
@@ -54,7 +55,7 @@ def test_every_dbt_unit_test_passes_without_a_build(tmp_path, monkeypatch):
     # the file's name is the catalog the models' relations name (models/profiles.yml)
     database = tmp_path / "partnership.duckdb"
     _create_empty(database, _inputs(manifest))
-    monkeypatch.setenv("HPW_BUILD_DB", str(database))
+    as_a_builds_dbt(monkeypatch, database, tmp_path / "target")
     project = str(settings.DBT_PROJECT_DIR)
     result = dbtRunner().invoke(
         ["test", "--select", "test_type:unit", "--project-dir", project, "--profiles-dir", project]

@@ -21,6 +21,7 @@ from pipelines.build import explain_dbt_failure, run_build
 from tests.conftest import PROJECT_ROOT, reused_build_area
 from tests.processes import gone
 from tests.revisions import TROOPS_REFRESH_GROUP
+from tests.test_dbt_startup import FULL_PARSE_MESSAGES
 from tests.warehouse_copy import copy_warehouse, mart_differences, mart_names
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +57,8 @@ def test_a_refresh_through_the_warm_process_equals_one_without_it(
     assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
     assert "dbt: the warm dbt process ran it (served build: exit 0" in log
     assert not troops_refresh.workers_after, "a worker outlived its build"
+    # its folder is new (no build ran there before): dbt reused the parse state other folders' builds left
+    assert_parsed_incrementally(log)
 
     monkeypatch.setenv(dbt_worker.SWITCH_ENV, "0")
     without = run_build(file_overrides=overrides, warehouse_dir=fresh, echo=lambda *_: None)
@@ -63,6 +66,7 @@ def test_a_refresh_through_the_warm_process_equals_one_without_it(
     log = _build_log(without)
     assert "refresh: 1 raw table(s) changed (us_troops_dmdc)" in log
     assert "dbt: no warm dbt process: HPW_DBT_WORKER=0" in log
+    assert_parsed_incrementally(log)  # the real dbt, run by the client in the build folder
 
     assert len(mart_names(warm / "partnership.duckdb")) >= 20
     assert mart_differences(warm / "partnership.duckdb", fresh / "partnership.duckdb") == {}
@@ -71,6 +75,14 @@ def test_a_refresh_through_the_warm_process_equals_one_without_it(
         return [(a.asset, a.rows_landed, a.checks_passed, a.checks_failed) for a in result.assets]
 
     assert landed(with_worker) == landed(without)
+
+
+def assert_parsed_incrementally(build_log: str) -> None:
+    """dbt's messages in the build log (its dbt.log section) show a partial parse, not a full one."""
+    assert "Partial parsing enabled" in build_log
+    assert not any(message in build_log for message in FULL_PARSE_MESSAGES), [
+        line for line in build_log.splitlines() if any(message in line for message in FULL_PARSE_MESSAGES)
+    ][:3]
 
 
 def _build_area(built_warehouse: Path, folder: Path, corruption: str | None = None) -> tuple[Path, Path]:

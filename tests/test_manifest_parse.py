@@ -68,15 +68,17 @@ def models_copy(tmp_path, monkeypatch):
 @pytest.mark.slow  # two dbt parses
 def test_the_parse_runs_during_the_block_and_has_written_the_manifest_when_it_ends(models_copy, tmp_path):
     manifest = models_copy / "target" / "manifest.json"
-    with manifest_parse(tmp_path / "warehouse" / ".build" / "partnership.duckdb") as parsing:
+    build_database = tmp_path / "warehouse" / ".build" / "partnership.duckdb"
+    with manifest_parse(build_database) as parsing:
         assert parsing
     assert manifest.is_file()  # the block's end waited for the parse
-    with manifest_parse() as parsing:  # up to date now: nothing to run
+    with manifest_parse(build_database) as parsing:  # up to date now: nothing to run
         assert not parsing
 
-    # a model file newer than the manifest makes it stale; a broken one fails when the block ends
+    # a model file newer than the manifest makes it stale; a broken one fails when the block ends (the second
+    # parse, with the same profile, is a partial one)
     (models_copy / "marts" / "zz_broken.sql").write_text("select {{ ref('no_such_model') }} as x\n")
     with pytest.raises(BuildError, match="dbt could not parse") as failure:
-        with manifest_parse() as parsing:
+        with manifest_parse(build_database) as parsing:
             assert parsing
     assert "no_such_model" in failure.value.hint

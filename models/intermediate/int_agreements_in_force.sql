@@ -10,7 +10,8 @@
 with terms as (
     select *
     from read_csv(
-        '{{ var("reference_dir") }}/security_agreement_terms.csv',
+        -- named from the project folder: dbt runs in the build folder
+        '{{ invocation_args_dict.project_dir }}/{{ var("reference_dir") }}/security_agreement_terms.csv',
         header = true, all_varchar = true, auto_detect = false,
         columns = {
             'agreement_id': 'varchar', 'counted_as': 'varchar', 'in_force_from': 'varchar',

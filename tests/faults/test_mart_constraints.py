@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.build import explain_dbt_failure
 from pipelines.dbt_worker import _close_database
-from tests.conftest import PROJECT_ROOT, reused_build_area
+from tests.conftest import PROJECT_ROOT, as_a_builds_dbt, reused_build_area
 
 MANIFEST = PROJECT_ROOT / "models" / "target" / "manifest.json"
 
@@ -37,9 +37,8 @@ def _contracted(manifest: dict) -> dict[str, dict]:
 
 @pytest.fixture()
 def build_area(tmp_path_factory) -> Path:
-    """One build folder per worker, used by each case in turn with a fresh copy of the database: dbt keeps its
-    partial parse state per database path (as consecutive builds of one warehouse do), so only the first case
-    parses the project from scratch. Nothing but that state is kept from the case before."""
+    """One build folder per worker, used by each case in turn with a fresh copy of the database and the parse
+    state the case before left (as consecutive builds of one warehouse do). Nothing else is kept from it."""
     return reused_build_area(tmp_path_factory, "dbt")
 
 
@@ -61,7 +60,7 @@ def dbt_build_on_copy(built_warehouse: Path, build_area: Path, corruption: str, 
         con.execute(corruption)
     models = str(PROJECT_ROOT / "models")
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("HPW_BUILD_DB", str(database))
+        as_a_builds_dbt(env, database, build_area / "dbt_target")
         env.setenv("DO_NOT_TRACK", "1")
         result = dbtRunner().invoke(
             [command, "--select", *select.split(), "--project-dir", models, "--profiles-dir", models]
