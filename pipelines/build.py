@@ -553,7 +553,7 @@ def explain_dbt_failure(build_area: Path) -> list[str]:
     return lines
 
 
-def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
+def _start_dbt_worker(build_area: Path, cleanup: ExitStack, background: bool = True):
     """The warm dbt process (pipelines/dbt_worker.py) and the variable naming it to the dbt step, undone by
     `cleanup`; or None and why it is off. It parses from this folder's partial-parse state, seeded first."""
     from pipelines import dbt_worker
@@ -564,7 +564,7 @@ def _start_dbt_worker(build_area: Path, cleanup: ExitStack):
         return None, off
     target = build_area / "dbt_target"
     seed_partial_parse(target)
-    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR)
+    worker = dbt_worker.adopt(build_area / "partnership.duckdb", target, settings.DBT_PROJECT_DIR, background)
     cleanup.callback(worker.stop)
     previous = os.environ.get(dbt_worker.SOCKET_ENV)
     os.environ[dbt_worker.SOCKET_ENV] = worker.name
@@ -611,6 +611,23 @@ def _empty_build_area(build_area: Path) -> threading.Thread:
     cleaner = threading.Thread(target=delete_asides, daemon=True)
     cleaner.start()
     return cleaner
+
+
+def _seed_and_hold(published: Path, build_database: Path, changed: list[str]) -> None:
+    """A refresh's build database (pipelines/refresh.py `seed`), then held open for the raw steps, which land into
+    it (pipelines/warehouse.py `hold_open`): its catalog is loaded here, in the seeding thread, while Dagster
+    imports, instead of in the raw step."""
+    from pipelines import warehouse
+
+    refresh.seed(published, build_database, changed)
+    warehouse.hold_open(build_database)
+
+
+def _release_build_database(build_database: Path) -> None:
+    """Closes the build database if this process still holds it (a run that failed, or never started)."""
+    warehouse = sys.modules.get("pipelines.warehouse")
+    if warehouse is not None:
+        warehouse.release(build_database)
 
 
 def _fail_dead_runs(instance, root: Path) -> None:
@@ -684,7 +701,9 @@ def run_build(
             file_overrides,
             {"HPW_ACCEPT_CHANGE": accepted} if accepted else None,
         )
-        dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup)  # parses while Dagster loads
+        # The worker parses while Dagster loads: in the background of a cold build's long raw phase, beside a
+        # refresh's short one (which reaches dbt about when the worker is ready)
+        dbt_worker, dbt_worker_off = _start_dbt_worker(build_area, cleanup, background=plan.cold)
         timeline.mark("build area emptied, parse worker started, dbt worker told to parse")
         before = _published_state(root)
 
@@ -702,7 +721,8 @@ def run_build(
         seeded = None
         if not plan.cold:
             published_db = root / "partnership.duckdb"
-            seeded = seeding.submit(refresh.seed, published_db, build_area / "partnership.duckdb", plan.changed)
+            seeded = seeding.submit(_seed_and_hold, published_db, build_area / "partnership.duckdb", plan.changed)
+            cleanup.callback(_release_build_database, build_area / "partnership.duckdb")
         with frozen_imports():
             from dagster import BetaWarning
 
@@ -841,6 +861,7 @@ def run_build(
             if explained:  # one physical line per cause
                 outcome.error = "\n".join(" ".join(text.split()) for text in explained)
             # Drop the half-built database; keep dbt's logs (.build/dbt_target/dbt.log) for inspection.
+            _release_build_database(build_area / "partnership.duckdb")
             for leftover in build_area.glob("partnership.duckdb*"):
                 leftover.unlink(missing_ok=True)
         return outcome

@@ -33,6 +33,7 @@ pycountry stays the ISO 3166 authority (current and withdrawn codes).
 from __future__ import annotations
 
 import csv
+import importlib.util
 import pickle
 import re
 import unicodedata
@@ -220,9 +221,11 @@ class Library:
 
 
 def _codelist_path() -> Path:
-    import countrycode
-
-    return Path(countrycode.__file__).parent / "data" / "codelist.pickle"
+    # located, not imported: importing countrycode loads its whole codelist through its own reader
+    spec = importlib.util.find_spec("countrycode")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("countrycode is not installed (make install)")
+    return Path(spec.origin).parent / "data" / "codelist.pickle"
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ partial-parse load) and ~1 s after its last. The worker pays the first part on t
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import io
@@ -151,12 +152,20 @@ class Worker:
         self.log: Path | None = None  # the worker's log in the build area, once it was told to parse
         self.unasked = False  # stopped while still waiting: dbt never asked for it
 
-    def begin(self, build_database: Path, target: Path, project_dir: Path) -> None:
-        """Parse now, into `target` (emptied and seeded by the build), with the environment dbt will get."""
+    def begin(self, build_database: Path, target: Path, project_dir: Path, background: bool = True) -> None:
+        """Parse now, into `target` (emptied and seeded by the build), with the environment dbt will get.
+        `background`: keep importing and parsing at a lower priority than the build (see `serve`); a refresh, whose
+        build reaches dbt about when the worker is ready, asks for the build's own priority (allowed where the
+        system lets a process raise a priority again; elsewhere the worker stays niced)."""
         environ = parse_environment(build_database, target, project_dir)
         target.mkdir(parents=True, exist_ok=True)
         self.log = target.parent / LOG_NAME
-        order = json.dumps({"env": environ, "log": str(self.log)}).encode() + b"\n"
+        if not background:
+            try:  # its main thread (the one importing); the worker's own threads start later, from it
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, os.getpriority(os.PRIO_PROCESS, 0))
+            except OSError:
+                pass
+        order = json.dumps({"env": environ, "log": str(self.log), "background": background}).encode() + b"\n"
         try:
             assert self.process.stdin is not None
             self.process.stdin.write(order)
@@ -260,10 +269,10 @@ def spawn(build_database: Path, target: Path, project_dir: Path) -> Worker:
     return Worker(process, name, early_log, environ)
 
 
-def start(build_database: Path, target: Path, project_dir: Path) -> Worker:
+def start(build_database: Path, target: Path, project_dir: Path, background: bool = True) -> Worker:
     """Spawns the worker and tells it to parse into `target` at once."""
     worker = spawn(build_database, target, project_dir)
-    worker.begin(build_database, target, project_dir)
+    worker.begin(build_database, target, project_dir, background)
     return worker
 
 
@@ -278,18 +287,18 @@ def prestart(build_database: Path, target: Path, project_dir: Path) -> None:
         _PRESTARTED[key] = spawn(build_database, target, project_dir)
 
 
-def adopt(build_database: Path, target: Path, project_dir: Path) -> Worker:
+def adopt(build_database: Path, target: Path, project_dir: Path, background: bool = True) -> Worker:
     """The worker spawned ahead for this build database, if its environment is still the one dbt will get, told
     to parse now; else a new one. Any other spawned ahead is ended."""
     worker = _PRESTARTED.pop((str(build_database), str(project_dir)), None)
     discard_prestarted()
     if worker is not None and worker.process.poll() is None:
         if _read_by_imports(worker.environ) == _read_by_imports(parse_environment(build_database, target, project_dir)):
-            worker.begin(build_database, target, project_dir)
+            worker.begin(build_database, target, project_dir, background)
             return worker
     if worker is not None:
         worker.stop()
-    return start(build_database, target, project_dir)
+    return start(build_database, target, project_dir, background)
 
 
 def _read_by_imports(environ: dict[str, str]) -> dict[str, str]:
@@ -384,6 +393,91 @@ class JinjaCodeCache:
             scratch.unlink(missing_ok=True)
 
 
+class JsonSchemaCache:
+    """dbt validates its project, profile and flag files against JSON schemas that mashumaro builds from dbt's
+    dataclasses on first use in each process (`dbtClassMixin.json_schema`, ~0.2 s of CPU of a parse). A schema
+    depends only on the class definition, so the built schemas are kept between builds as JSON, in a file named by
+    the versions of the packages that define the classes and of mashumaro, under models/target/. Only module-level
+    classes are cached (a class made at run time could reuse a name with other fields)."""
+
+    FOLDER = "json_schema"
+    PACKAGES = ("dbt-core", "dbt-common", "dbt-adapters", "dbt-duckdb", "dbt-semantic-interfaces", "mashumaro")
+
+    def __init__(self, project_dir: Path):
+        from importlib.metadata import version
+
+        python = f"{sys.version_info[0]}{sys.version_info[1]}"
+        name = "-".join(f"{package}-{version(package)}" for package in self.PACKAGES)
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        self.path = project_dir / "target" / self.FOLDER / f"schemas-{digest}-py{python}.json"
+        self.schemas: dict[str, dict] = {}
+        self.added = 0
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.schemas = loaded
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def key(cls: type) -> str | None:
+        """`module:qualname` of a class importable under that name (None for a class made at run time)."""
+        module = sys.modules.get(cls.__module__)
+        found: object = module
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part, None)
+        return f"{cls.__module__}:{cls.__qualname__}" if found is cls else None
+
+    def install(self) -> None:
+        from dbt_common.dataclass_schema import dbtClassMixin
+
+        original = dbtClassMixin.json_schema.__func__  # type: ignore[attr-defined]  # the lru_cached function
+        cache = self
+
+        @functools.lru_cache
+        def json_schema(cls):  # noqa: ANN001, ANN202 - the signature of the method it replaces
+            key = cache.key(cls)
+            schema = cache.schemas.get(key) if key is not None else None
+            if schema is None:
+                schema = original(cls)
+                if key is not None:
+                    cache.schemas[key] = schema
+                    cache.added += 1
+            return schema
+
+        dbtClassMixin.json_schema = classmethod(json_schema)  # type: ignore[method-assign, assignment, arg-type]
+
+    def save(self) -> None:
+        """Writes the cache when this process built a schema anew (a cache: failing costs the next build)."""
+        if not self.added:
+            return
+        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.write_text(json.dumps(self.schemas), encoding="utf-8")
+            os.replace(scratch, self.path)
+        except (OSError, ValueError, TypeError):
+            scratch.unlink(missing_ok=True)
+
+
+def _quick_flag_source() -> None:
+    """dbt-common names the module that registers a behaviour flag (for its "behaviour change" message) by walking
+    `inspect.stack()`, which reads the source lines of every frame: ~0.05 s each time dbt registers the adapter
+    (once per parse and once per run). The same name from the frames' module globals."""
+    from dbt_common import behavior_flags
+
+    def default_source() -> str:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name and name != behavior_flags.__name__:
+                return name
+            frame = frame.f_back  # type: ignore[assignment]
+        return "Unknown"
+
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(default_source)  # type: ignore[method-assign]
+
+
 def _adopt_log(path: str) -> None:
     """stderr becomes the log in the build area, starting with what was said before (the spawn's early log)."""
     early = b""
@@ -428,16 +522,24 @@ def _close_database(database: str) -> str:
                 DuckDBConnectionManager._ENV = None
     except Exception as err:  # noqa: BLE001 - whatever fails, the check below says so and exiting closes it
         _say(f"closing dbt-duckdb's database: {err}")
-    gc.collect()
-    still = set()
+    still = _open_files(database)
+    if still:  # a connection left in a reference cycle keeps the file open until collected
+        gc.collect()
+        still = _open_files(database)
+    return ", ".join(sorted(still))
+
+
+def _open_files(prefix: str) -> set[str]:
+    """The files under `prefix` (the database and its WAL) this process has open."""
+    found = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
             path = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-        if database and path.startswith(database):
-            still.add(path)
-    return ", ".join(sorted(still))
+        if prefix and path.startswith(prefix):
+            found.add(path)
+    return found
 
 
 def decline_reason(request: dict, parsed_env: dict[str, str], watched: set[str], parsed_cwd: str) -> str | None:
@@ -464,7 +566,8 @@ def serve(listening_fd: int, parent: int) -> None:
     listener = socket.socket(fileno=listening_fd)
     # Import and parse at a lower priority: on an idle second core they run at full speed, and on a busy machine
     # (or when the OS shares CPU per session, as Linux's autogroup does) they yield to the build's own start-up
-    # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path.
+    # instead of slowing it. The priority is restored to run dbt, which is then the build's critical path, and to
+    # parse for a refresh, whose build reaches dbt about when the parse is done (`Worker.begin`).
     priority = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, min(priority + BACKGROUND_NICENESS, 19))
     _mark("started")
@@ -482,6 +585,9 @@ def serve(listening_fd: int, parent: int) -> None:
 
     jinja_code = JinjaCodeCache(Path(project_dir))
     jinja_code.install()
+    schemas = JsonSchemaCache(Path(project_dir))
+    schemas.install()
+    _quick_flag_source()
     _mark("dbt-core imported")
     # The build says when its build area is ready, and the environment dbt will get (Worker.begin); no order
     # (the build ended first, or needs no dbt): nothing to do.
@@ -490,6 +596,11 @@ def serve(listening_fd: int, parent: int) -> None:
         os._exit(0)
     order = json.loads(order_line)
     _adopt_log(order["log"])
+    if not order.get("background", True):  # a refresh: the parse is on its path into dbt (`Worker.begin`)
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
+        except PermissionError:
+            pass
     parsed_cwd, parsed_env = in_build_area(project_dir, order["env"])
     os.chdir(parsed_cwd)
     os.environ.clear()
@@ -566,6 +677,7 @@ def serve(listening_fd: int, parent: int) -> None:
     still_open = _close_database(os.path.abspath(database) if database else "")
     _mark("database closed", log)
     jinja_code.save()
+    schemas.save()
     os.write(
         log,
         f"served {request['argv'][0]}: exit {code}, request after {waited:.2f} s, "

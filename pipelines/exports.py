@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -352,9 +353,11 @@ def export(
     kept, hashes = _keep_previous(reuse, exports_dir)
     # Held open across the three readers below: DuckDB then shares this open database with their connections
     # instead of opening the file and loading its catalog three times.
-    with warehouse.connect(published_db, read_only=True):
-        written = warehouse.export_parquet(published_db, exports_dir, skip=kept)
+    with warehouse.connect(published_db, read_only=True), ThreadPoolExecutor(1, "hpw-parquet") as parquet_writer:
+        # The Parquet and the CSV files side by side: DuckDB writes each without holding the GIL
+        parquet_files = parquet_writer.submit(warehouse.export_parquet, published_db, exports_dir, kept)
         csvs = export_csv(published_db, exports_dir, skip=kept)
+        written = parquet_files.result()
         parquet = sorted([*written, *(exports_dir / f"{name}.parquet" for name in kept)])
         current = {p.name for p in parquet + csvs} | {f"{name}.csv" for name in kept}
         for stale in [*exports_dir.glob("*.parquet"), *exports_dir.glob("*.csv")]:  # a dropped mart must not linger

@@ -323,9 +323,13 @@ def check_published_file(path: Path, expected_marts: set[str]) -> dict[str, int]
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = current_database() order by 1, 2"
         ).fetchall()
+        # one statement: DuckDB reads the objects side by side instead of one query (and round trip) each
+        counts = " union all ".join(
+            f'select {i} as object, count(*) as n from "{schema}"."{name}"' for i, (schema, name) in enumerate(objects)
+        )
         rows = {}
-        for schema, name in objects:
-            count = scalar(con, f'select count(*) from "{schema}"."{name}"')
+        for i, count in con.execute(counts).fetchall() if objects else []:
+            schema, name = objects[i]
             if schema == "marts":
                 rows[name] = count
     missing = sorted(expected_marts - rows.keys())

@@ -240,3 +240,74 @@ def test_the_worker_keeps_dbts_compiled_jinja_between_processes(tmp_path):
     ]
     assert runs == ["hello X 42 43 1 1", "hello X 42 43 0 1"], runs
     assert [p.suffix for p in (tmp_path / "target" / dbt_worker.JinjaCodeCache.FOLDER).iterdir()] == [".marshal"]
+
+
+SCHEMA_SCRIPT = """
+import json, sys
+from pathlib import Path
+from dbt.contracts.project import Project, ProjectFlags
+from dbt_common.dataclass_schema import dbtClassMixin
+from pipelines.dbt_worker import JsonSchemaCache
+
+original = dbtClassMixin.json_schema.__func__
+cache = JsonSchemaCache(Path(sys.argv[1]))
+loaded = len(cache.schemas)
+cache.install()
+same = all(cls.json_schema() == original(cls) for cls in (Project, ProjectFlags))
+cache.save()
+print(loaded, cache.added, same, flush=True)
+"""
+
+
+def test_the_worker_keeps_dbts_json_schemas_between_processes(tmp_path):
+    """The second process validates with the schemas the first built (none built anew), equal to mashumaro's."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SCHEMA_SCRIPT, str(tmp_path)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    first_loaded, first_added, first_same = runs[0]
+    second_loaded, second_added, second_same = runs[1]
+    assert first_loaded == "0" and int(first_added) >= 2 and first_same == "True", runs
+    assert second_loaded == first_added and second_added == "0" and second_same == "True", runs
+    assert [p.suffix for p in (tmp_path / "target" / dbt_worker.JsonSchemaCache.FOLDER).iterdir()] == [".json"]
+
+
+def test_a_class_made_at_run_time_is_not_cached():
+    """Two classes made at run time may share a name: only a class importable under its name is cached."""
+    from dbt.contracts.project import Project
+
+    made = type("Project", (), {"__module__": Project.__module__, "__qualname__": Project.__qualname__})
+    assert dbt_worker.JsonSchemaCache.key(Project) == f"{Project.__module__}:Project"
+    assert dbt_worker.JsonSchemaCache.key(made) is None
+
+
+FLAG_SOURCE_SCRIPT = """
+from types import SimpleNamespace
+from dbt.adapters.base.impl import BaseAdapter
+from dbt.adapters.duckdb.impl import DuckDBAdapter
+from pipelines import dbt_worker
+
+def sources():
+    adapter = DuckDBAdapter.__new__(DuckDBAdapter)
+    adapter.config = SimpleNamespace(flags={})
+    BaseAdapter.behavior.fset(adapter, [{"name": "some_flag", "default": False, "description": "d"}])
+    return [flag._behavior_change_event.flag_source for flag in adapter._behavior._flags]
+
+before = sources()
+dbt_worker._quick_flag_source()
+print(before == sources(), sorted(set(before)), flush=True)
+"""
+
+
+def test_the_workers_behaviour_flag_source_is_dbts():
+    """dbt's flags name the module that registered them; the worker's quicker lookup names the same one."""
+    out = subprocess.run(
+        [sys.executable, "-c", FLAG_SOURCE_SCRIPT], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "True ['dbt.adapters.base.impl']", out
