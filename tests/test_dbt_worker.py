@@ -226,18 +226,23 @@ cache.save()
 """
 
 
-def test_the_worker_keeps_dbts_compiled_jinja_between_processes(tmp_path):
-    """The second process renders from the code the first compiled (nothing compiled anew), with the same result."""
-    runs = [
+def _run_twice(script: str, project_dir: Path) -> list[str]:
+    """The stdout of `script` run in two fresh interpreters one after the other (a cache kept by the first)."""
+    return [
         subprocess.run(
-            [sys.executable, "-c", JINJA_SCRIPT, str(tmp_path)],
+            [sys.executable, "-c", script, str(project_dir)],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
+        ).stdout
         for _ in range(2)
     ]
+
+
+def test_the_worker_keeps_dbts_compiled_jinja_between_processes(tmp_path):
+    """The second process renders from the code the first compiled (nothing compiled anew), with the same result."""
+    runs = [out.strip() for out in _run_twice(JINJA_SCRIPT, tmp_path)]
     assert runs == ["hello X 42 43 1 1", "hello X 42 43 0 1"], runs
     assert [p.suffix for p in (tmp_path / "target" / dbt_worker.JinjaCodeCache.FOLDER).iterdir()] == [".marshal"]
 
@@ -261,16 +266,7 @@ print(loaded, cache.added, same, flush=True)
 
 def test_the_worker_keeps_dbts_json_schemas_between_processes(tmp_path):
     """The second process validates with the schemas the first built (none built anew), equal to mashumaro's."""
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", SCHEMA_SCRIPT, str(tmp_path)],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        for _ in range(2)
-    ]
+    runs = [out.split() for out in _run_twice(SCHEMA_SCRIPT, tmp_path)]
     first_loaded, first_added, first_same = runs[0]
     second_loaded, second_added, second_same = runs[1]
     assert first_loaded == "0" and int(first_added) >= 2 and first_same == "True", runs
