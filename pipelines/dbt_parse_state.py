@@ -12,7 +12,7 @@ from pipelines import settings
 # dbt reuses its parse only when the profile is unchanged, and the profile's `path` is the build database. dbt runs
 # with the build area as its working directory and the database named relative to it (dbt_worker.in_build_area),
 # so the profile is the same in every warehouse folder: the state any build leaves serves the next one anywhere,
-# a first build in a new folder included (a full parse costs ~2.5 s).
+# a first build in a new folder included (instead of a full parse).
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 BUILD_PARSE_STATE_FILE = "build_partial_parse.msgpack"
 

@@ -128,7 +128,7 @@ def in_build_area(cwd: str, environ: Mapping[str, str]) -> tuple[str, dict[str, 
     """The working directory and environment dbt runs with: the build database's folder, and the database named
     relative to it. dbt reuses a parse only for an unchanged profile, whose `path` is the build database: with an
     absolute path every warehouse folder (a user's second one, a fresh clone's first build, each test's folder)
-    would parse the project from scratch (~2.5 s). dbt finds the project and profile through DBT_PROJECT_DIR and
+    would parse the project from scratch. dbt finds the project and profile through DBT_PROJECT_DIR and
     DBT_PROFILES_DIR, and writes into DBT_TARGET_PATH, all absolute."""
     database = environ.get(BUILD_DB_ENV, "")
     folder = os.path.dirname(database)
@@ -395,7 +395,7 @@ class JinjaCodeCache:
 
 class JsonSchemaCache:
     """dbt validates its project, profile and flag files against JSON schemas that mashumaro builds from dbt's
-    dataclasses on first use in each process (`dbtClassMixin.json_schema`, ~0.2 s of CPU of a parse). A schema
+    dataclasses on first use in each process (`dbtClassMixin.json_schema`, a good part of a parse's CPU). A schema
     depends only on the class definition, so the built schemas are kept between builds as JSON, in a file named by
     the versions of the packages that define the classes and of mashumaro, under models/target/. Only module-level
     classes are cached (a class made at run time could reuse a name with other fields)."""
@@ -462,7 +462,7 @@ class JsonSchemaCache:
 
 def _quick_flag_source() -> None:
     """dbt-common names the module that registers a behaviour flag (for its "behaviour change" message) by walking
-    `inspect.stack()`, which reads the source lines of every frame: ~0.05 s each time dbt registers the adapter
+    `inspect.stack()`, which reads the source lines of every frame, each time dbt registers the adapter
     (once per parse and once per run). The same name from the frames' module globals."""
     from dbt_common import behavior_flags
 

@@ -429,7 +429,7 @@ def dbt_docs(published_db: Path, out_dir: Path) -> Path:
         shutil.copyfile(published_db, Path(scratch) / published_db.name)
         # dbt reuses a parse only for the same profile, whose `path` is the database: named relative to dbt's
         # working directory (the scratch folder), as a build's dbt names its own, the profile is the builds', so
-        # the parse state the last build or call left serves this one (~2.5 s of a full parse)
+        # the parse state the last build or call left serves this one (no full parse)
         dbt_parse_state.seed_partial_parse(out_dir)
         completed = subprocess.run(
             [
