@@ -34,30 +34,22 @@ def kept_parse_state() -> Path:
 
 
 def seed_partial_parse(target: Path) -> None:
-    seed_from(kept_parse_state(), target)
-
-
-def seed_from(cached: Path, target: Path) -> None:
-    """The parse state kept in `cached`, as dbt's own in its target folder (unless that has one)."""
+    """The kept parse state, as dbt's own in its target folder (unless that has one)."""
+    cached = kept_parse_state()
     if cached.is_file() and not (target / PARTIAL_PARSE_FILE).exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target / PARTIAL_PARSE_FILE)
 
 
-def keep_as(target: Path, cached: Path) -> bool:
-    """The parse state dbt left in `target`, kept as `cached` for the next run; whether there was one to keep."""
-    produced = target / PARTIAL_PARSE_FILE
+def keep_partial_parse(target: Path) -> None:
+    """The parse state dbt left in `target`, kept for the next build or `hpw docs` in any folder."""
+    produced, cached = target / PARTIAL_PARSE_FILE, build_parse_state()
     if not produced.is_file():
-        return False
+        return
     try:  # a cache: failing to keep it costs the next run a full parse, never this one
         cached.parent.mkdir(parents=True, exist_ok=True)
         scratch = cached.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(produced, scratch)
         os.replace(scratch, cached)  # atomic: a run reading the cache never sees half a file
     except OSError:
-        return False
-    return True
-
-
-def keep_partial_parse(target: Path) -> None:
-    keep_as(target, build_parse_state())
+        pass

@@ -322,30 +322,59 @@ def _mark(what: str, fd: int = 2) -> None:
     os.write(fd, f"{MARK}{time.time():.3f} {what} (cpu {time.process_time():.2f} s)\n".encode())
 
 
-class JinjaCodeCache:
-    """dbt compiles each Jinja macro it calls (its materialisations, adapter macros, tests) once per process:
-    parse, generate and compile to a Python code object, ~0.25 s of a refresh's dbt run before and in its first
-    nodes. The code objects depend only on the source and the environment dbt builds them in (class, extensions;
-    the same for every macro), so they are kept between builds, marshalled (as Jinja's own bytecode cache does),
-    in a file named by the dbt-common, Jinja and Python versions, under models/target/."""
+class _KeptBetweenBuilds:
+    """A cache of the worker's, kept between builds under models/target/<FOLDER>/ in a file named by the versions of
+    the packages that make what it holds (and Python's): another version of them never reads it."""
 
-    FOLDER = "jinja_code"
-    MAX_ENTRIES = 2000  # a build uses ~100; past this (macros edited many times) only this run's are kept
+    FOLDER: str
+    PACKAGES: tuple[str, ...]
+    SUFFIX: str
 
     def __init__(self, project_dir: Path):
         from importlib.metadata import version
 
-        python = f"{sys.version_info[0]}{sys.version_info[1]}"
-        name = f"dbt-common-{version('dbt-common')}-jinja2-{version('jinja2')}-py{python}"
-        self.path = project_dir / "target" / self.FOLDER / f"{name}.marshal"
+        versions = "-".join(f"{package}-{version(package)}" for package in self.PACKAGES)
+        name = f"{hashlib.sha256(versions.encode()).hexdigest()[:16]}-py{sys.version_info[0]}{sys.version_info[1]}"
+        self.path = project_dir / "target" / self.FOLDER / f"{name}{self.SUFFIX}"
+        self.added = 0  # entries made anew by this process: the file is written only when there are some
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return None
+
+    def _write(self, data: bytes) -> None:
+        """Atomically (a worker reading it never sees half a file); a cache: failing costs the next build."""
+        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.write_bytes(data)
+            os.replace(scratch, self.path)
+        except OSError:
+            scratch.unlink(missing_ok=True)
+
+
+class JinjaCodeCache(_KeptBetweenBuilds):
+    """dbt compiles each Jinja macro it calls (its materialisations, adapter macros, tests) once per process:
+    parse, generate and compile to a Python code object, a good part of a refresh's dbt run before and in its first
+    nodes. The code objects depend only on the source and the environment dbt builds them in (class, extensions;
+    the same for every macro), so they are kept between builds, marshalled (as Jinja's own bytecode cache does)."""
+
+    FOLDER = "jinja_code"
+    PACKAGES = ("dbt-common", "jinja2")
+    SUFFIX = ".marshal"
+    MAX_ENTRIES = 2000  # a build uses ~100; past this (macros edited many times) only this run's are kept
+
+    def __init__(self, project_dir: Path):
+        super().__init__(project_dir)
         self.codes: dict[str, object] = {}
         self.used: set[str] = set()
-        self.added = 0
         try:
-            loaded = marshal.loads(self.path.read_bytes())
+            loaded = marshal.loads(self._read() or b"")
             if isinstance(loaded, dict):
                 self.codes = loaded
-        except (OSError, ValueError, EOFError, TypeError):
+        except (ValueError, EOFError, TypeError):
             pass
 
     def install(self) -> None:
@@ -378,45 +407,36 @@ class JinjaCodeCache:
         environment.compile = compile  # type: ignore[method-assign]
 
     def save(self) -> None:
-        """Writes the cache when this process compiled something new (a cache: failing costs the next build)."""
         if not self.added:
             return
-        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
         codes = self.codes
         if len(codes) > self.MAX_ENTRIES:
             codes = {key: code for key, code in codes.items() if key in self.used}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch.write_bytes(marshal.dumps(codes))
-            os.replace(scratch, self.path)
-        except (OSError, ValueError):
-            scratch.unlink(missing_ok=True)
+            data = marshal.dumps(codes)
+        except ValueError:
+            return
+        self._write(data)
 
 
-class JsonSchemaCache:
+class JsonSchemaCache(_KeptBetweenBuilds):
     """dbt validates its project, profile and flag files against JSON schemas that mashumaro builds from dbt's
     dataclasses on first use in each process (`dbtClassMixin.json_schema`, a good part of a parse's CPU). A schema
-    depends only on the class definition, so the built schemas are kept between builds as JSON, in a file named by
-    the versions of the packages that define the classes and of mashumaro, under models/target/. Only module-level
+    depends only on the class definition, so the built schemas are kept between builds as JSON. Only module-level
     classes are cached (a class made at run time could reuse a name with other fields)."""
 
     FOLDER = "json_schema"
     PACKAGES = ("dbt-core", "dbt-common", "dbt-adapters", "dbt-duckdb", "dbt-semantic-interfaces", "mashumaro")
+    SUFFIX = ".json"
 
     def __init__(self, project_dir: Path):
-        from importlib.metadata import version
-
-        python = f"{sys.version_info[0]}{sys.version_info[1]}"
-        name = "-".join(f"{package}-{version(package)}" for package in self.PACKAGES)
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        self.path = project_dir / "target" / self.FOLDER / f"schemas-{digest}-py{python}.json"
+        super().__init__(project_dir)
         self.schemas: dict[str, dict] = {}
-        self.added = 0
         try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            loaded = json.loads(self._read() or b"{}")
             if isinstance(loaded, dict):
                 self.schemas = loaded
-        except (OSError, ValueError):
+        except ValueError:
             pass
 
     @staticmethod
@@ -448,16 +468,13 @@ class JsonSchemaCache:
         dbtClassMixin.json_schema = classmethod(json_schema)  # type: ignore[method-assign, assignment, arg-type]
 
     def save(self) -> None:
-        """Writes the cache when this process built a schema anew (a cache: failing costs the next build)."""
         if not self.added:
             return
-        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch.write_text(json.dumps(self.schemas), encoding="utf-8")
-            os.replace(scratch, self.path)
-        except (OSError, ValueError, TypeError):
-            scratch.unlink(missing_ok=True)
+            data = json.dumps(self.schemas).encode()
+        except (ValueError, TypeError):
+            return
+        self._write(data)
 
 
 def _quick_flag_source() -> None:

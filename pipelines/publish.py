@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 
 from pipelines import exports, fingerprint, locking, refresh, timeline, warehouse
@@ -203,7 +202,7 @@ def publish_build(
             [value, run_id, warehouse.STORAGE_VERSION, code, input_digests or None],
         )
         con.execute("checkpoint")
-    _let_go(build_db)  # the read-back opens it with settings of its own
+    warehouse.release(build_db)  # the read-back opens it with settings of its own
     timeline.mark("publish: build database self-contained, stamped, checkpointed")
     wal = build_db.with_name(build_db.name + ".wal")
     if wal.exists():  # a checkpointed database has nothing left in its WAL
@@ -231,23 +230,6 @@ def publish_build(
     outcome = Published(rows, previous, len(written), materialised)
     log(outcome.message(published_db))
     return outcome
-
-
-# The build database held open by the publish step, by resolved path: DuckDB shares an open database between the
-# connections a process makes to the same file with the same settings, so its checks and its stamp load the file's
-# catalog once. Not `warehouse.hold_open`, whose settings are the raw phase's: publishing syncs what it writes.
-_OPEN: dict[Path, duckdb.DuckDBPyConnection] = {}
-
-
-def _hold(build_db: Path) -> None:
-    if build_db.resolve() not in _OPEN:
-        _OPEN[build_db.resolve()] = duckdb.connect(str(build_db))
-
-
-def _let_go(build_db: Path) -> None:
-    held = _OPEN.pop(build_db.resolve(), None)
-    if held is not None:
-        held.close()
 
 
 def _check_swappable(root: Path, published_db: Path) -> None:
@@ -287,14 +269,16 @@ def published_warehouse(
     try:
         return _publish(context, config, warehouse_db, started)
     finally:
-        _let_go(warehouse_db.build_database)
+        warehouse.release(warehouse_db.build_database)
 
 
 def _publish(
     context: AssetExecutionContext, config: PublishConfig, warehouse_db: WarehouseResource, started: float
 ) -> MaterializeResult:
     if warehouse_db.build_database.is_file():
-        _hold(warehouse_db.build_database)
+        # its checks and its stamp share one open database (the catalog loaded once), synced: publishing's writes
+        # must reach the disk
+        warehouse.hold_open(warehouse_db.build_database, synced=True)
     try:
         check_run_is_complete(
             context.instance, context.run.run_id, warehouse_db.build_database, warehouse_db.published_database

@@ -62,21 +62,22 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
 
 
-def hold_open(path: Path) -> None:
+def hold_open(path: Path, synced: bool = False) -> None:
     """Keep `path` open read-write in this process until `release(path)`.
 
     DuckDB shares one open database between the connections a process makes to the same file, and checkpoints and
     unlocks it only when the last one closes. Holding one open while the raw assets land spares each of them
     opening the file, replaying its catalog and checkpointing it on close: the raw phase writes the file once.
-    Whatever needs the file closed (dbt's subprocess, publishing) calls `release` first."""
+    Whatever needs the file closed (dbt's subprocess, publishing) calls `release` first.
+
+    The build database is scratch until publishing checkpoints it and renames it into place; a crash before that
+    discards it. So the raw phase's commits (two per raw asset) need not wait for the disk, as dbt's do not
+    (models/profiles.yml); publishing holds it `synced`, so its checkpoint reaches the disk before the rename."""
     key = path.resolve()
     if key not in _HELD:
         held = connect(path)
-        # The build database is scratch until publishing checkpoints it in a connection of its own (default mode)
-        # and renames it into place; a crash before that discards it. So the raw tables' commits (two per raw
-        # asset) need not wait for the disk, as dbt's do not (models/profiles.yml). A setting of the open database,
-        # shared by every connection of this process to the file while it is held.
-        held.execute("set global fsync_mode = 'none'")
+        if not synced:  # a setting of the open database, shared by this process's connections to the file
+            held.execute("set global fsync_mode = 'none'")
         _HELD[key] = held
 
 

@@ -183,7 +183,7 @@ def reused_build_area(tmp_path_factory, name: str) -> Path:
 def as_a_builds_dbt(env: pytest.MonkeyPatch, database: Path, target: Path) -> None:
     """dbt run in this process (dbtRunner) as a build's dbt runs: in the database's folder with the database named
     relative to it (pipelines/dbt_worker.in_build_area) and the kept parse state seeded into `target`, so dbt
-    parses only what changed instead of the whole project (~2.5 s)."""
+    parses only what changed instead of the whole project."""
     from pipelines import dbt_worker
     from pipelines.dbt_parse_state import seed_partial_parse
 
